@@ -1,0 +1,75 @@
+/* api.h — the Seedance task API: the ONLY module that knows endpoint paths,
+ * JSON field names, status words and dialects (../shared/API.md).
+ *
+ * Pure functions (api_parse_*, api_normalize_status) are unit-tested; the
+ * api_* calls do one HTTP exchange each through http.h and never retry:
+ * callers decide what is worth retrying from the errno.
+ */
+#ifndef SEEDANCEFS_API_H
+#define SEEDANCEFS_API_H
+
+#include "config.h"
+#include "http.h"
+
+#include <stdbool.h>
+
+typedef struct api api;
+
+/* A task as seedancefs uses it. All strings malloc'd, NULL when absent. */
+struct task_info {
+    char *id;
+    char *status;           /* normalised: queued running succeeded failed cancelled expired, or the server's word */
+    char *video_url;        /* content.video_url (signed; expires) */
+    char *last_frame_url;   /* content.last_frame_url */
+    char *error;            /* "code: message" when the task failed */
+    long long created_at, updated_at;   /* Unix seconds, 0 if absent */
+    char *json;             /* the object as returned, pretty-printed */
+};
+
+void api_task_info_free(struct task_info *t);
+
+/* Maps every status word gateways use onto the six words of the tree
+ * (pending -> queued, processing/in_progress -> running, completed ->
+ * succeeded, canceled -> cancelled). An unknown word is returned as-is. */
+const char *api_normalize_status(const char *word);
+
+/* True for succeeded, failed, cancelled and expired. */
+bool api_status_terminal(const char *status);
+
+/* Parses a task object. Returns 0, or -EPROTO with `why` filled when the text
+ * is not a JSON object with a usable id and status. */
+int api_parse_task(const char *json, struct task_info *out, char *why, size_t why_len);
+
+/* Turns a create reply into a task id. Returns 0 with *id set; -EINVAL for a
+ * refusal of the request (400/404/422: do not retry), -EACCES for 401/403
+ * (the key), -EAGAIN for 408/429/5xx (retry later), -EPROTO when the reply is
+ * not JSON or carries no valid id (a 2xx like that is NOT an accepted task). */
+int api_parse_create_reply(long status, const char *body, char **id, char *why, size_t why_len);
+
+/* Describes an error reply in one line: "API 400 InvalidParameter: ... (param duration)". */
+void api_describe_error(long status, const char *body, char *why, size_t why_len);
+
+api *api_new(const struct config *cfg, http *h);
+void api_free(api *a);
+
+/* POST a task body. Errors as api_parse_create_reply, plus transport errors
+ * (-ECONNREFUSED, -ETIMEDOUT, -EIO) which are worth retrying. */
+int api_create_task(api *a, const char *body, char **id, char *why, size_t why_len);
+
+/* GET one task. -ENOENT when the API says 404; -EPROTO for a bad reply. */
+int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_t why_len);
+
+/* DELETE a task: cancels a queued one, deletes a finished one. 0 on a JSON
+ * 2xx; -ENOENT (404); -EBUSY when the API refuses (e.g. running); -EPROTO
+ * for a 2xx whose body is not JSON; transport errors as http_call. */
+int api_delete_task(api *a, const char *id, char *why, size_t why_len);
+
+/* Where the MP4 of a succeeded task is read from: gateway dialect
+ * `/v1/videos/{id}/content` with the key; ark dialect the task's
+ * content.video_url without it. Caller frees *url. -ENOENT if unknown. */
+int api_video_source(api *a, const char *id, const char *video_url, char **url, bool *auth);
+
+/* The HTTP layer, for callers that read bytes from api_video_source. */
+http *api_http(api *a);
+
+#endif

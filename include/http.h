@@ -1,0 +1,51 @@
+/* http.h — libcurl underneath every network call seedancefs makes.
+ *
+ * Owns a pool of curl easy handles so connections are reused across calls
+ * and threads. The Bearer key is attached with CURLAUTH_BEARER, which curl
+ * sends to the original host only: a redirect to a CDN never carries it.
+ * Only http and https are allowed, for the first URL and for redirects.
+ */
+#ifndef SEEDANCEFS_HTTP_H
+#define SEEDANCEFS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct http http;
+
+/* One complete reply. `body` is NUL-terminated; `retry_after` is seconds
+ * (from Retry-After) or -1. */
+struct http_reply {
+    long status;
+    char *body;
+    size_t len;
+    double retry_after;
+};
+
+/* `api_key` is copied; `timeout` bounds one call in seconds. NULL on ENOMEM. */
+http *http_new(const char *api_key, long timeout);
+void http_free(http *h);
+
+/* Sends `method url` with an optional JSON body. `auth` adds the Bearer key.
+ * Returns 0 when a reply arrived (any status; caller frees with
+ * http_reply_free), -ETIMEDOUT, -ECONNREFUSED or -EIO when none did, -EMSGSIZE
+ * when the reply exceeds 16 MiB. */
+int http_call(http *h, const char *method, const char *url, const char *json_body,
+              bool auth, struct http_reply *out);
+void http_reply_free(struct http_reply *r);
+
+/* Reads up to `len` bytes at `off` of `url` into `buf`, following redirects.
+ * Works with servers that answer 206 and with servers that ignore Range and
+ * send 200 with the whole body (the bytes before `off` are skipped).
+ * `*total` (may be NULL) receives the full size when the server stated it.
+ * Transient failures (network, 5xx) are retried twice.
+ * Returns bytes read (short only at end of file), or -EACCES (401/403, e.g.
+ * an expired signed URL), -ENOENT (404), -EIO (anything else). */
+ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t len,
+                       char *buf, off_t *total);
+
+/* Percent-encodes `s` for use as one URL path segment. Caller frees. */
+char *http_escape_segment(const char *s);
+
+#endif

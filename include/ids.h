@@ -1,0 +1,26 @@
+/* ids.h — which strings may become names in the mount.
+ *
+ * Task ids come from the server and request names from users; both become
+ * directory entries, so both are checked before they reach the tree.
+ */
+#ifndef SEEDANCEFS_IDS_H
+#define SEEDANCEFS_IDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define IDS_MAX_TASK_ID 128
+#define IDS_MAX_NAME 200
+
+/* True when `id` is safe as a directory name: 1..IDS_MAX_TASK_ID bytes, no '/',
+ * no control bytes or DEL, not "." or "..". The id is otherwise opaque. */
+bool ids_task_id_ok(const char *id);
+
+/* True when `name` is a usable request name (the NAME of requests/NAME.json):
+ * the task-id rules, up to IDS_MAX_NAME bytes, and not starting with '.'. */
+bool ids_request_name_ok(const char *name);
+
+/* True when `data[0..len)` is valid UTF-8 without NUL bytes. */
+bool ids_utf8_ok(const char *data, size_t len);
+
+#endif

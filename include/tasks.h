@@ -1,0 +1,67 @@
+/* tasks.h — the table of known tasks and the poller that keeps it fresh.
+ *
+ * FUSE handlers read from this table only (never the network): every
+ * accessor copies what it needs under one mutex held briefly. A poller
+ * thread GETs each task that is not terminal (every poll_interval, faster
+ * for the first polls after submit), and, when a task succeeds, learns the
+ * video's size before the status word turns "succeeded" so that a script
+ * which sees "succeeded" always finds video.mp4 (and last_frame.png when it
+ * was asked for) ready.
+ */
+#ifndef SEEDANCEFS_TASKS_H
+#define SEEDANCEFS_TASKS_H
+
+#include "api.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct tasks tasks;
+
+/* The files of tasks/<id>/. */
+enum task_file { TASK_STATUS, TASK_JSON, TASK_REQUEST, TASK_ERROR, TASK_LAST_FRAME };
+
+/* What getattr and readdir need about one task, copied out. */
+struct task_stat {
+    char status[32];            /* the word shown in status */
+    long long created_at, updated_at;
+    off_t video_size;           /* -1 until video.mp4 exists */
+    size_t size[TASK_LAST_FRAME + 1];   /* byte size of each file; 0 = absent */
+};
+
+tasks *tasks_new(api *a, double poll_interval);
+void tasks_free(tasks *t);
+
+/* Starts / stops the poller thread (stop waits for it). */
+int tasks_start(tasks *t);
+void tasks_stop(tasks *t);
+
+/* Adds a task the API just accepted. `name` (may be NULL) appears under
+ * by-name/. Returns 0, -EEXIST (id or name known) or -ENOMEM. */
+int tasks_add(tasks *t, const char *id, const char *name, const char *request_json,
+              bool wants_last_frame);
+
+/* -ENOENT when the id is unknown. */
+int tasks_stat(tasks *t, const char *id, struct task_stat *out);
+
+/* A malloc'd copy of one file's bytes. -ENOENT when the task or the file
+ * does not exist (error before failure, last frame before it is fetched). */
+int tasks_read_file(tasks *t, const char *id, enum task_file f, char **data, size_t *len);
+
+/* Calls fn(id, name) for every task, under the lock: fn must not block. */
+void tasks_each(tasks *t, void (*fn)(const char *id, const char *name, void *arg), void *arg);
+
+/* Copies the id of the task named `name` into id[IDS_MAX_TASK_ID + 1]. -ENOENT. */
+int tasks_id_by_name(tasks *t, const char *name, char *id);
+
+/* Where the video of a succeeded task is read from, and its size.
+ * -ENOENT unless video.mp4 exists. Caller frees *url. */
+int tasks_video(tasks *t, const char *id, char **url, bool *auth, off_t *size);
+
+/* rmdir: asks the API to cancel (queued) or delete (finished) the task.
+ * A cancelled task stays with status "cancelled"; a deleted one leaves the
+ * table. -EBUSY when the API refuses (running), other errors as
+ * api_delete_task; `why` says what the API answered. */
+int tasks_remove(tasks *t, const char *id, char *why, size_t why_len);
+
+#endif

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages seedancefs needs to build, test and demo,
+# only when one is missing (apt-get update first, as a fresh machine needs).
+set -e
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libcjson-dev
+      libmicrohttpd-dev libsqlite3-dev ffmpeg python3-pytest curl inotify-tools"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing

@@ -1,0 +1,325 @@
+/* api.c — endpoints, JSON fields and status words of the Seedance API; see api.h. */
+#include "api.h"
+#include "ids.h"
+#include "log.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct api {
+    char *base;             /* api_url */
+    char *tasks_path;       /* base + dialect prefix + /contents/generations/tasks */
+    enum dialect dialect;
+    http *http;
+};
+
+void api_task_info_free(struct task_info *t)
+{
+    free(t->id); free(t->status); free(t->video_url); free(t->last_frame_url);
+    free(t->error); free(t->json);
+    memset(t, 0, sizeof *t);
+}
+
+static const struct { const char *word, *normal; } status_words[] = {
+    {"queued", "queued"},       {"pending", "queued"},     {"submitted", "queued"},
+    {"running", "running"},     {"processing", "running"}, {"in_progress", "running"},
+    {"succeeded", "succeeded"}, {"completed", "succeeded"}, {"success", "succeeded"},
+    {"failed", "failed"},       {"failure", "failed"},
+    {"cancelled", "cancelled"}, {"canceled", "cancelled"},
+    {"expired", "expired"},
+};
+
+const char *api_normalize_status(const char *word)
+{
+    for (size_t i = 0; i < sizeof status_words / sizeof *status_words; i++)
+        if (!strcasecmp(word, status_words[i].word))
+            return status_words[i].normal;
+    return word;
+}
+
+bool api_status_terminal(const char *status)
+{
+    return status && (!strcmp(status, "succeeded") || !strcmp(status, "failed") ||
+                      !strcmp(status, "cancelled") || !strcmp(status, "expired"));
+}
+
+static char *dup_string_field(const cJSON *obj, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(item) && item->valuestring[0] ? strdup(item->valuestring) : NULL;
+}
+
+static long long time_field(const cJSON *obj, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsNumber(item) && item->valuedouble > 0 ? (long long)item->valuedouble : 0;
+}
+
+/* "code: message" from {"error": {"code", "message"}} (or a bare string). */
+static char *error_line(const cJSON *error)
+{
+    const cJSON *code, *message;
+    char *line = NULL;
+
+    if (cJSON_IsString(error))
+        return strdup(error->valuestring);
+    if (!cJSON_IsObject(error))
+        return NULL;
+    code = cJSON_GetObjectItemCaseSensitive(error, "code");
+    message = cJSON_GetObjectItemCaseSensitive(error, "message");
+    if (asprintf(&line, "%s: %s", cJSON_IsString(code) ? code->valuestring : "error",
+                 cJSON_IsString(message) ? message->valuestring : "(no message)") < 0)
+        return NULL;
+    /* One line, whatever the server put in the message. */
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return line;
+}
+
+int api_parse_task(const char *json, struct task_info *out, char *why, size_t why_len)
+{
+    cJSON *root = json ? cJSON_Parse(json) : NULL;
+    const cJSON *status, *content, *error;
+    int rc = -EPROTO;
+
+    memset(out, 0, sizeof *out);
+    if (!cJSON_IsObject(root)) {
+        snprintf(why, why_len, "task reply is not a JSON object");
+        goto out;
+    }
+    out->id = dup_string_field(root, "id");
+    status = cJSON_GetObjectItemCaseSensitive(root, "status");
+    if (!out->id || !ids_task_id_ok(out->id)) {
+        snprintf(why, why_len, "task reply has no usable id");
+        goto out;
+    }
+    if (!cJSON_IsString(status) || !status->valuestring[0] ||
+        !ids_task_id_ok(status->valuestring)) {
+        snprintf(why, why_len, "task reply has no status");
+        goto out;
+    }
+    out->status = strdup(api_normalize_status(status->valuestring));
+    content = cJSON_GetObjectItemCaseSensitive(root, "content");
+    if (cJSON_IsObject(content)) {
+        out->video_url = dup_string_field(content, "video_url");
+        out->last_frame_url = dup_string_field(content, "last_frame_url");
+    }
+    error = cJSON_GetObjectItemCaseSensitive(root, "error");
+    if (!cJSON_IsNull(error))
+        out->error = error_line(error);
+    out->created_at = time_field(root, "created_at");
+    out->updated_at = time_field(root, "updated_at");
+    if (!out->updated_at)
+        out->updated_at = out->created_at;
+    out->json = cJSON_Print(root);
+    rc = out->status && out->json ? 0 : -ENOMEM;
+out:
+    if (rc)
+        api_task_info_free(out);
+    cJSON_Delete(root);
+    return rc;
+}
+
+void api_describe_error(long status, const char *body, char *why, size_t why_len)
+{
+    cJSON *root = body ? cJSON_Parse(body) : NULL;
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *param = cJSON_GetObjectItemCaseSensitive(error, "param");
+    char *line = error_line(error);
+
+    if (!root)
+        snprintf(why, why_len, "API %ld: reply is not JSON", status);
+    else if (line && cJSON_IsString(param))
+        snprintf(why, why_len, "API %ld %s (param %s)", status, line, param->valuestring);
+    else if (line)
+        snprintf(why, why_len, "API %ld %s", status, line);
+    else
+        snprintf(why, why_len, "API %ld", status);
+    free(line);
+    cJSON_Delete(root);
+}
+
+/* Sorts an HTTP status into the errno callers act on. */
+static int status_errno(long status)
+{
+    if (status == 401 || status == 403)
+        return -EACCES;
+    if (status == 404)
+        return -ENOENT;
+    if (status == 408 || status == 429 || status >= 500)
+        return -EAGAIN;
+    return -EINVAL;
+}
+
+int api_parse_create_reply(long status, const char *body, char **id, char *why, size_t why_len)
+{
+    cJSON *root;
+    const cJSON *item;
+    int rc;
+
+    *id = NULL;
+    if (status < 200 || status > 299) {
+        api_describe_error(status, body, why, why_len);
+        rc = status_errno(status);
+        return rc == -ENOENT ? -EINVAL : rc;
+    }
+    root = cJSON_Parse(body);
+    item = cJSON_GetObjectItemCaseSensitive(root, "id");
+    if (!cJSON_IsObject(root)) {
+        snprintf(why, why_len, "API %ld: reply is not JSON, no task was accepted", status);
+        rc = -EPROTO;
+    } else if (!cJSON_IsString(item) || !ids_task_id_ok(item->valuestring)) {
+        snprintf(why, why_len, "API %ld: reply has no usable task id", status);
+        rc = -EPROTO;
+    } else {
+        *id = strdup(item->valuestring);
+        rc = *id ? 0 : -ENOMEM;
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+api *api_new(const struct config *cfg, http *h)
+{
+    api *a = calloc(1, sizeof *a);
+    const char *prefix = cfg->dialect == DIALECT_ARK ? "/api/v3" : "/seedance/api/v3";
+
+    if (!a)
+        return NULL;
+    a->dialect = cfg->dialect;
+    a->http = h;
+    a->base = strdup(cfg->api_url);
+    if (!a->base || asprintf(&a->tasks_path, "%s%s/contents/generations/tasks",
+                             cfg->api_url, prefix) < 0) {
+        free(a->base);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void api_free(api *a)
+{
+    if (!a)
+        return;
+    free(a->base);
+    free(a->tasks_path);
+    free(a);
+}
+
+http *api_http(api *a)
+{
+    return a->http;
+}
+
+static char *task_url(api *a, const char *id)
+{
+    char *seg = http_escape_segment(id), *url = NULL;
+
+    if (seg && asprintf(&url, "%s/%s", a->tasks_path, seg) < 0)
+        url = NULL;
+    free(seg);
+    return url;
+}
+
+int api_create_task(api *a, const char *body, char **id, char *why, size_t why_len)
+{
+    struct http_reply reply;
+    int rc = http_call(a->http, "POST", a->tasks_path, body, true, &reply);
+
+    *id = NULL;
+    if (rc) {
+        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
+        return rc;
+    }
+    rc = api_parse_create_reply(reply.status, reply.body, id, why, why_len);
+    http_reply_free(&reply);
+    return rc;
+}
+
+int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_t why_len)
+{
+    char *url = task_url(a, id);
+    struct http_reply reply;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!url)
+        return -ENOMEM;
+    rc = http_call(a->http, "GET", url, NULL, true, &reply);
+    free(url);
+    if (rc) {
+        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
+        return rc;
+    }
+    if (reply.status == 200) {
+        rc = api_parse_task(reply.body, out, why, why_len);
+        if (!rc && strcmp(out->id, id)) {
+            snprintf(why, why_len, "API returned task %s for %s", out->id, id);
+            api_task_info_free(out);
+            rc = -EPROTO;
+        }
+    } else {
+        api_describe_error(reply.status, reply.body, why, why_len);
+        rc = status_errno(reply.status);
+    }
+    http_reply_free(&reply);
+    return rc;
+}
+
+int api_delete_task(api *a, const char *id, char *why, size_t why_len)
+{
+    char *url = task_url(a, id);
+    struct http_reply reply;
+    cJSON *root;
+    int rc;
+
+    if (!url)
+        return -ENOMEM;
+    rc = http_call(a->http, "DELETE", url, NULL, true, &reply);
+    free(url);
+    if (rc) {
+        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
+        return rc;
+    }
+    root = cJSON_Parse(reply.body);
+    if (reply.status >= 200 && reply.status <= 299) {
+        rc = root ? 0 : -EPROTO;
+        if (rc)
+            snprintf(why, why_len, "API %ld: reply is not JSON, delete not confirmed",
+                     reply.status);
+    } else {
+        api_describe_error(reply.status, reply.body, why, why_len);
+        rc = status_errno(reply.status);
+        if (rc == -EINVAL || reply.status == 409)
+            rc = -EBUSY;
+    }
+    cJSON_Delete(root);
+    http_reply_free(&reply);
+    return rc;
+}
+
+int api_video_source(api *a, const char *id, const char *video_url, char **url, bool *auth)
+{
+    char *seg;
+
+    *url = NULL;
+    if (a->dialect == DIALECT_ARK) {
+        if (!video_url)
+            return -ENOENT;
+        *auth = false;
+        *url = strdup(video_url);
+        return *url ? 0 : -ENOMEM;
+    }
+    if (!(seg = http_escape_segment(id)))
+        return -ENOMEM;
+    *auth = true;
+    if (asprintf(url, "%s/v1/videos/%s/content", a->base, seg) < 0)
+        *url = NULL;
+    free(seg);
+    return *url ? 0 : -ENOMEM;
+}

@@ -1,0 +1,360 @@
+/* http.c — libcurl handle pool, replies and range reads; see http.h. */
+#include "http.h"
+#include "log.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define HTTP_POOL_MAX 16
+#define HTTP_MAX_REPLY (16u << 20)
+#define HTTP_RANGE_ATTEMPTS 3
+
+struct http {
+    char *api_key;
+    long timeout;
+    pthread_mutex_t lock;
+    CURL *pool[HTTP_POOL_MAX];
+    int pooled;
+};
+
+/* What the header callback learns about the final response. */
+struct reply_headers {
+    long status;
+    double retry_after;
+    off_t range_start, total;   /* from Content-Range / Content-Length; -1 if unknown */
+};
+
+http *http_new(const char *api_key, long timeout)
+{
+    http *h = calloc(1, sizeof *h);
+
+    if (!h || !(h->api_key = strdup(api_key))) {
+        free(h);
+        return NULL;
+    }
+    h->timeout = timeout;
+    pthread_mutex_init(&h->lock, NULL);
+    return h;
+}
+
+void http_free(http *h)
+{
+    if (!h)
+        return;
+    for (int i = 0; i < h->pooled; i++)
+        curl_easy_cleanup(h->pool[i]);
+    explicit_bzero(h->api_key, strlen(h->api_key));
+    free(h->api_key);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+void http_reply_free(struct http_reply *r)
+{
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* A reset handle from the pool (keeps its live connections) or a new one. */
+static CURL *handle_get(http *h)
+{
+    CURL *c = NULL;
+
+    pthread_mutex_lock(&h->lock);
+    if (h->pooled)
+        c = h->pool[--h->pooled];
+    pthread_mutex_unlock(&h->lock);
+    if (c)
+        curl_easy_reset(c);
+    else
+        c = curl_easy_init();
+    return c;
+}
+
+static void handle_put(http *h, CURL *c)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->pooled < HTTP_POOL_MAX) {
+        h->pool[h->pooled++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (c)
+        curl_easy_cleanup(c);
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *userp)
+{
+    struct reply_headers *rh = userp;
+    size_t len = size * n;
+    char line[256];
+
+    if (len >= sizeof line)
+        return len;
+    memcpy(line, data, len);
+    line[len] = '\0';
+    if (!strncmp(line, "HTTP/", 5)) {   /* a new response (e.g. after a redirect) */
+        char *sp = strchr(line, ' ');
+        rh->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+        rh->retry_after = -1;
+        rh->range_start = rh->total = -1;
+    } else if (!strncasecmp(line, "Retry-After:", 12)) {
+        char *end;
+        double secs = strtod(line + 12, &end);
+        if (end != line + 12 && secs >= 0)
+            rh->retry_after = secs;
+    } else if (!strncasecmp(line, "Content-Range:", 14)) {
+        long long a, b, t;
+        if (sscanf(line + 14, " bytes %lld-%lld/%lld", &a, &b, &t) == 3) {
+            rh->range_start = a;
+            rh->total = t;
+        }
+    } else if (!strncasecmp(line, "Content-Length:", 15) && rh->status == 200) {
+        rh->total = strtoll(line + 15, NULL, 10);
+    }
+    return len;
+}
+
+static void set_common(http *h, CURL *c, const char *url, bool auth, struct reply_headers *rh)
+{
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+    /* Abort a stalled transfer: under 1 KiB/s for 10 s. */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, rh);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "seedancefs/0.1");
+    if (auth) {
+        /* Bearer auth through curl, not a raw header: curl keeps it to the
+         * original host when a redirect points elsewhere. */
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+        curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->api_key);
+    }
+    rh->status = 0;
+    rh->retry_after = -1;
+    rh->range_start = rh->total = -1;
+}
+
+static int curl_errno(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT: return -ETIMEDOUT;
+    case CURLE_COULDNT_CONNECT: return -ECONNREFUSED;
+    default: return -EIO;
+    }
+}
+
+struct grow_buffer {
+    char *data;
+    size_t len, cap;
+    int too_big;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
+{
+    struct grow_buffer *b = userp;
+    size_t len = size * n;
+
+    if (b->len + len + 1 > HTTP_MAX_REPLY) {
+        b->too_big = 1;
+        return 0;
+    }
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        char *p;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        if (!(p = realloc(b->data, cap)))
+            return 0;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return len;
+}
+
+int http_call(http *h, const char *method, const char *url, const char *json_body,
+              bool auth, struct http_reply *out)
+{
+    CURL *c = handle_get(h);
+    struct curl_slist *headers = NULL;
+    struct reply_headers rh;
+    struct grow_buffer body = {0};
+    CURLcode rc;
+    int err = 0;
+
+    memset(out, 0, sizeof *out);
+    if (!c)
+        return -ENOMEM;
+    set_common(h, c, url, auth, &rh);
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Accept: application/json");
+    headers = curl_slist_append(headers, "Accept-Encoding: identity");
+    headers = curl_slist_append(headers, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (json_body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    rc = curl_easy_perform(c);
+    if (body.too_big)
+        err = -EMSGSIZE;
+    else if (rc != CURLE_OK)
+        err = curl_errno(rc);
+    log_debug("http %s %s -> %ld%s%s", method, url, rh.status,
+              rc ? ": " : "", rc ? curl_easy_strerror(rc) : "");
+    curl_slist_free_all(headers);
+    handle_put(h, c);
+    if (err) {
+        free(body.data);
+        return err;
+    }
+    out->status = rh.status;
+    out->body = body.data ? body.data : strdup("");
+    out->len = body.len;
+    out->retry_after = rh.retry_after;
+    return out->body ? 0 : -ENOMEM;
+}
+
+/* State of one range read: skip bytes before the wanted offset when the
+ * server ignored Range, stop once the buffer is full. */
+struct range_sink {
+    struct reply_headers *rh;
+    off_t off;
+    char *buf;
+    size_t want, got;
+    off_t skip;
+    int started, bad_start;
+};
+
+static size_t on_range_body(char *data, size_t size, size_t n, void *userp)
+{
+    struct range_sink *s = userp;
+    size_t len = size * n;
+
+    if (s->rh->status != 200 && s->rh->status != 206)
+        return len;                 /* error page: discard */
+    if (!s->started) {
+        s->started = 1;
+        if (s->rh->status == 206) {
+            if (s->rh->range_start != s->off) {
+                s->bad_start = 1;
+                return 0;
+            }
+            s->skip = 0;
+        } else {
+            s->skip = s->off;       /* server ignored Range */
+        }
+    }
+    if (s->skip) {
+        size_t drop = (off_t)len < s->skip ? len : (size_t)s->skip;
+        s->skip -= drop;
+        data += drop;
+        if (drop == len)
+            return size * n;
+        len -= drop;
+    }
+    if (len > s->want - s->got)
+        len = s->want - s->got;
+    memcpy(s->buf + s->got, data, len);
+    s->got += len;
+    /* Returning short aborts the transfer once we hold what we asked for. */
+    return s->got == s->want ? (s->want ? 0 : size * n) : size * n;
+}
+
+static ssize_t range_attempt(http *h, const char *url, bool auth, off_t off, size_t len,
+                             char *buf, off_t *total, int *transient)
+{
+    CURL *c = handle_get(h);
+    struct reply_headers rh;
+    struct range_sink sink = { .rh = &rh, .off = off, .buf = buf, .want = len };
+    char range[64];
+    CURLcode rc;
+    ssize_t result;
+
+    *transient = 0;
+    if (!c)
+        return -ENOMEM;
+    set_common(h, c, url, auth, &rh);
+    snprintf(range, sizeof range, "%lld-%lld", (long long)off, (long long)(off + len - 1));
+    curl_easy_setopt(c, CURLOPT_RANGE, range);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_range_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    rc = curl_easy_perform(c);
+    handle_put(h, c);
+    if (rh.total >= 0 && total)
+        *total = rh.total;
+
+    if (rh.status == 416) {
+        result = 0;                                  /* at or past the end */
+    } else if ((rh.status == 200 || rh.status == 206) && !sink.bad_start &&
+               (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && sink.got == len))) {
+        result = (ssize_t)sink.got;
+    } else if (rh.status == 401 || rh.status == 403) {
+        result = -EACCES;
+    } else if (rh.status == 404 || rh.status == 410) {
+        result = -ENOENT;
+    } else {
+        *transient = rh.status == 0 || rh.status >= 500 || rh.status == 429 ||
+                     rc != CURLE_OK;
+        result = -EIO;
+    }
+    if (result < 0)
+        log_info("read %.*s bytes %s: %s%s HTTP %ld", (int)strcspn(url, "?"), url, range,
+                 rc ? curl_easy_strerror(rc) : "", rc ? "," : "", rh.status);
+    return result;
+}
+
+ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t len,
+                       char *buf, off_t *total)
+{
+    static const long backoff_ms[HTTP_RANGE_ATTEMPTS] = {0, 200, 800};
+    ssize_t got = -EIO;
+    int transient = 1;
+
+    if (len == 0)
+        return 0;
+    for (int i = 0; i < HTTP_RANGE_ATTEMPTS && transient; i++) {
+        struct timespec pause = {0, backoff_ms[i] * 1000000L};
+        if (i)
+            nanosleep(&pause, NULL);
+        got = range_attempt(h, url, auth, off, len, buf, total, &transient);
+    }
+    return got;
+}
+
+char *http_escape_segment(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = malloc(strlen(s) * 3 + 1), *p = out;
+
+    if (!out)
+        return NULL;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+            (*c >= '0' && *c <= '9') || strchr("-._~", *c)) {
+            *p++ = (char)*c;
+        } else {
+            *p++ = '%';
+            *p++ = hex[*c >> 4];
+            *p++ = hex[*c & 15];
+        }
+    }
+    *p = '\0';
+    return out;
+}

@@ -1,0 +1,62 @@
+/* ids.c — validation of ids, names and text; see ids.h. */
+#include "ids.h"
+
+#include <string.h>
+
+static bool ids_plain_name_ok(const char *s, size_t max)
+{
+    size_t len = s ? strlen(s) : 0;
+
+    if (len == 0 || len > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/')
+            return false;
+    return ids_utf8_ok(s, len);
+}
+
+bool ids_task_id_ok(const char *id)
+{
+    return ids_plain_name_ok(id, IDS_MAX_TASK_ID);
+}
+
+bool ids_request_name_ok(const char *name)
+{
+    return ids_plain_name_ok(name, IDS_MAX_NAME) && name[0] != '.';
+}
+
+bool ids_utf8_ok(const char *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data, *end = p + len;
+
+    while (p < end) {
+        unsigned char c = *p;
+        size_t extra;
+        unsigned long cp;
+
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0) { extra = 1; cp = c & 0x1f; }
+        else if ((c & 0xf0) == 0xe0) { extra = 2; cp = c & 0x0f; }
+        else if ((c & 0xf8) == 0xf0) { extra = 3; cp = c & 0x07; }
+        else return false;
+        if ((size_t)(end - p) <= extra)
+            return false;
+        for (size_t i = 1; i <= extra; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        /* Reject overlong forms, surrogates and values past U+10FFFF. */
+        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+            (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += extra + 1;
+    }
+    return true;
+}

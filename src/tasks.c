@@ -1,0 +1,512 @@
+/* tasks.c — task table and poller thread; see tasks.h. */
+#include "tasks.h"
+#include "ids.h"
+#include "log.h"
+#include "strmap.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POLLS_FAST 5            /* the first polls after submit ... */
+#define POLL_FAST_SECS 0.5      /* ... come this soon */
+#define POLL_BATCH 64           /* tasks polled per wake-up */
+#define LAST_FRAME_ATTEMPTS 3
+#define LAST_FRAME_MAX (32u << 20)
+
+struct task {
+    char *id, *name;
+    char *status;               /* shown: held at "running" until the video is sized */
+    char *api_status;           /* as the API last said (normalised) */
+    char *task_json, *request_json, *error, *video_url, *last_frame_url;
+    char *last_frame;
+    size_t last_frame_len;
+    int last_frame_failures;
+    bool wants_last_frame;
+    long long created_at, updated_at;
+    off_t video_size;
+    double next_poll;           /* monotonic seconds */
+    int polls;
+    bool polling;               /* a poll of this task is in flight */
+};
+
+struct tasks {
+    api *api;
+    double poll_interval;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    strmap *by_id, *by_name;
+    pthread_t poller;
+    bool running, started;
+};
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void task_free(struct task *k)
+{
+    free(k->id); free(k->name); free(k->status); free(k->api_status);
+    free(k->task_json); free(k->request_json); free(k->error); free(k->video_url);
+    free(k->last_frame_url); free(k->last_frame);
+    free(k);
+}
+
+tasks *tasks_new(api *a, double poll_interval)
+{
+    tasks *t = calloc(1, sizeof *t);
+
+    if (!t)
+        return NULL;
+    t->api = a;
+    t->poll_interval = poll_interval;
+    t->by_id = strmap_new();
+    t->by_name = strmap_new();
+    if (!t->by_id || !t->by_name) {
+        strmap_free(t->by_id);
+        strmap_free(t->by_name);
+        free(t);
+        return NULL;
+    }
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->wake, NULL);
+    return t;
+}
+
+static void free_task_entry(const char *key, void *value, void *arg)
+{
+    (void)key; (void)arg;
+    task_free(value);
+}
+
+void tasks_free(tasks *t)
+{
+    if (!t)
+        return;
+    tasks_stop(t);
+    strmap_each(t->by_id, free_task_entry, NULL);
+    strmap_free(t->by_id);
+    strmap_free(t->by_name);
+    pthread_cond_destroy(&t->wake);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+int tasks_add(tasks *t, const char *id, const char *name, const char *request_json,
+              bool wants_last_frame)
+{
+    struct task *k = calloc(1, sizeof *k);
+    int rc = -ENOMEM;
+
+    if (!k)
+        return -ENOMEM;
+    k->id = strdup(id);
+    k->name = name ? strdup(name) : NULL;
+    k->status = strdup("queued");
+    k->api_status = strdup("queued");
+    k->request_json = strdup(request_json);
+    k->wants_last_frame = wants_last_frame;
+    k->created_at = k->updated_at = time(NULL);
+    k->video_size = -1;
+    if (!k->id || (name && !k->name) || !k->status || !k->api_status || !k->request_json)
+        goto fail;
+    pthread_mutex_lock(&t->lock);
+    if (strmap_get(t->by_id, id) || (name && strmap_get(t->by_name, name))) {
+        rc = -EEXIST;
+    } else if (!(rc = strmap_put(t->by_id, id, k)) && name &&
+               (rc = strmap_put(t->by_name, name, k))) {
+        strmap_del(t->by_id, id);
+    }
+    if (!rc) {
+        k->next_poll = now_mono() + POLL_FAST_SECS;
+        pthread_cond_signal(&t->wake);
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (!rc)
+        return 0;
+fail:
+    task_free(k);
+    return rc;
+}
+
+static const char *file_bytes(const struct task *k, enum task_file f, size_t *len)
+{
+    const char *p = NULL;
+
+    switch (f) {
+    case TASK_STATUS: p = k->status; break;
+    case TASK_JSON: p = k->task_json; break;
+    case TASK_REQUEST: p = k->request_json; break;
+    case TASK_ERROR: p = k->error; break;
+    case TASK_LAST_FRAME:
+        /* Shown together with the final status, not before. */
+        *len = strcmp(k->status, "succeeded") ? 0 : k->last_frame_len;
+        return *len ? k->last_frame : NULL;
+    }
+    *len = p ? strlen(p) : 0;
+    return p;
+}
+
+int tasks_stat(tasks *t, const char *id, struct task_stat *out)
+{
+    struct task *k;
+    int rc = -ENOENT;
+
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id))) {
+        snprintf(out->status, sizeof out->status, "%s", k->status);
+        out->created_at = k->created_at;
+        out->updated_at = k->updated_at;
+        out->video_size = strcmp(k->status, "succeeded") ? -1 : k->video_size;
+        for (int f = TASK_STATUS; f <= TASK_LAST_FRAME; f++)
+            file_bytes(k, f, &out->size[f]);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+int tasks_read_file(tasks *t, const char *id, enum task_file f, char **data, size_t *len)
+{
+    struct task *k;
+    const char *src;
+    int rc = -ENOENT;
+
+    *data = NULL;
+    *len = 0;
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id)) && (src = file_bytes(k, f, len)) && *len) {
+        rc = (*data = malloc(*len)) ? 0 : -ENOMEM;
+        if (!rc)
+            memcpy(*data, src, *len);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+struct each_ctx {
+    void (*fn)(const char *id, const char *name, void *arg);
+    void *arg;
+};
+
+static void each_entry(const char *key, void *value, void *arg)
+{
+    struct each_ctx *c = arg;
+    struct task *k = value;
+    c->fn(key, k->name, c->arg);
+}
+
+void tasks_each(tasks *t, void (*fn)(const char *id, const char *name, void *arg), void *arg)
+{
+    struct each_ctx c = {fn, arg};
+
+    pthread_mutex_lock(&t->lock);
+    strmap_each(t->by_id, each_entry, &c);
+    pthread_mutex_unlock(&t->lock);
+}
+
+int tasks_id_by_name(tasks *t, const char *name, char *id)
+{
+    struct task *k;
+    int rc = -ENOENT;
+
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_name, name))) {
+        snprintf(id, IDS_MAX_TASK_ID + 1, "%s", k->id);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+int tasks_video(tasks *t, const char *id, char **url, bool *auth, off_t *size)
+{
+    struct task *k;
+    int rc = -ENOENT;
+
+    *url = NULL;
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id)) && !strcmp(k->status, "succeeded") && k->video_size >= 0) {
+        *size = k->video_size;
+        rc = api_video_source(t->api, k->id, k->video_url, url, auth);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+static void unlink_task(tasks *t, struct task *k)
+{
+    strmap_del(t->by_id, k->id);
+    if (k->name)
+        strmap_del(t->by_name, k->name);
+    task_free(k);
+}
+
+int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
+{
+    struct task *k;
+    int rc;
+
+    pthread_mutex_lock(&t->lock);
+    k = strmap_get(t->by_id, id);
+    pthread_mutex_unlock(&t->lock);
+    if (!k)
+        return -ENOENT;
+    rc = api_delete_task(t->api, id, why, why_len);
+    if (rc && rc != -ENOENT)
+        return rc;
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id))) {
+        if (!rc && !api_status_terminal(k->api_status)) {
+            /* The API cancelled it; the record stays until deleted. */
+            free(k->status);
+            k->status = strdup("cancelled");
+            k->next_poll = now_mono();
+            pthread_cond_signal(&t->wake);
+        } else {
+            unlink_task(t, k);
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    log_info("rmdir %s: %s", id, rc ? "already gone at the API" : "done");
+    return 0;
+}
+
+/* ---- the poller ---- */
+
+/* What one poll learned, applied to the table in one step. */
+struct poll_result {
+    struct task_info info;
+    off_t video_size;
+    char *last_frame;
+    size_t last_frame_len;
+    bool last_frame_failed;
+    int rc;
+};
+
+static bool wants_poll(const struct task *k)
+{
+    if (!api_status_terminal(k->api_status))
+        return true;
+    /* Succeeded at the API but not yet shown: video size or frame missing. */
+    return !strcmp(k->api_status, "succeeded") && strcmp(k->status, "succeeded");
+}
+
+/* Learns the video size with a one-byte range read. */
+static off_t probe_video_size(tasks *t, const struct task_info *info)
+{
+    char *url;
+    bool auth;
+    char byte;
+    off_t total = -1;
+    ssize_t got;
+
+    if (api_video_source(t->api, info->id, info->video_url, &url, &auth))
+        return -1;
+    got = http_get_range(api_http(t->api), url, auth, 0, 1, &byte, &total);
+    free(url);
+    if (got < 0 || total <= 0)
+        log_info("poll %s: succeeded, but the video size is not known yet", info->id);
+    return got < 0 ? -1 : total;
+}
+
+static void fetch_last_frame(tasks *t, const char *url, struct poll_result *r)
+{
+    struct http_reply reply;
+
+    if (http_call(api_http(t->api), "GET", url, NULL, false, &reply)) {
+        r->last_frame_failed = true;
+        return;
+    }
+    if (reply.status == 200 && reply.len > 0 && reply.len <= LAST_FRAME_MAX) {
+        r->last_frame = reply.body;
+        r->last_frame_len = reply.len;
+        reply.body = NULL;
+    } else {
+        r->last_frame_failed = true;
+    }
+    http_reply_free(&reply);
+}
+
+static void poll_one(tasks *t, const char *id, off_t known_size, bool need_frame,
+                     struct poll_result *r)
+{
+    char why[512];
+
+    memset(r, 0, sizeof *r);
+    r->video_size = known_size;
+    r->rc = api_get_task(t->api, id, &r->info, why, sizeof why);
+    if (r->rc) {
+        log_info("poll %s: %s", id, why);
+        return;
+    }
+    if (strcmp(r->info.status, "succeeded"))
+        return;
+    if (r->video_size < 0)
+        r->video_size = probe_video_size(t, &r->info);
+    if (need_frame && r->info.last_frame_url)
+        fetch_last_frame(t, r->info.last_frame_url, r);
+    else if (need_frame)
+        r->last_frame_failed = true;
+}
+
+static void replace(char **field, char **value)
+{
+    free(*field);
+    *field = *value;
+    *value = NULL;
+}
+
+static void apply_result(tasks *t, struct task *k, struct poll_result *r)
+{
+    struct task_info *i = &r->info;
+    bool frame_pending;
+    const char *shown;
+
+    k->polls++;
+    k->polling = false;
+    k->next_poll = now_mono() + (k->polls < POLLS_FAST ? POLL_FAST_SECS : t->poll_interval);
+    if (r->rc == -ENOENT && !api_status_terminal(k->api_status)) {
+        free(k->api_status);
+        k->api_status = strdup("expired");
+        free(k->error);
+        k->error = strdup("NotFound: the API no longer knows this task\n");
+    }
+    if (r->rc == 0) {
+        replace(&k->api_status, &i->status);
+        replace(&k->task_json, &i->json);
+        replace(&k->video_url, &i->video_url);
+        replace(&k->last_frame_url, &i->last_frame_url);
+        if (i->error) {
+            char *line = NULL;
+            if (asprintf(&line, "%s\n", i->error) > 0)
+                replace(&k->error, &line);
+        }
+        if (i->created_at)
+            k->created_at = i->created_at;
+        if (i->updated_at)
+            k->updated_at = i->updated_at;
+        k->video_size = r->video_size;
+        if (r->last_frame) {
+            free(k->last_frame);
+            k->last_frame = r->last_frame;
+            k->last_frame_len = r->last_frame_len;
+            r->last_frame = NULL;
+        }
+        k->last_frame_failures += r->last_frame_failed;
+    }
+    if (!k->api_status)
+        k->api_status = strdup("unknown");
+    /* Hold "succeeded" back until what it promises is there. */
+    frame_pending = k->wants_last_frame && !k->last_frame &&
+                    k->last_frame_failures < LAST_FRAME_ATTEMPTS;
+    shown = k->api_status;
+    if (!strcmp(shown, "succeeded") && (k->video_size < 0 || frame_pending))
+        shown = "running";
+    if (strcmp(k->status, shown)) {
+        log_info("task %s%s%s: %s -> %s", k->id, k->name ? " " : "", k->name ? k->name : "",
+                 k->status, shown);
+        free(k->status);
+        k->status = strdup(shown);
+    }
+}
+
+struct due_ctx {
+    double now, earliest;
+    char *ids[POLL_BATCH];
+    int n;
+};
+
+static void collect_due(const char *key, void *value, void *arg)
+{
+    struct due_ctx *d = arg;
+    struct task *k = value;
+    (void)key;
+
+    if (!wants_poll(k) || k->polling)
+        return;
+    if (k->next_poll <= d->now && d->n < POLL_BATCH) {
+        if ((d->ids[d->n] = strdup(k->id)))
+            d->n++;
+        k->polling = true;
+    } else if (k->next_poll < d->earliest) {
+        d->earliest = k->next_poll;
+    }
+}
+
+static void *poller_main(void *arg)
+{
+    tasks *t = arg;
+
+    pthread_mutex_lock(&t->lock);
+    while (t->running) {
+        struct due_ctx due = { .now = now_mono() };
+        due.earliest = due.now + t->poll_interval;
+        strmap_each(t->by_id, collect_due, &due);
+        if (due.n == 0) {
+            double wait = due.earliest - due.now;
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += (time_t)wait;
+            until.tv_nsec += (long)((wait - (time_t)wait) * 1e9);
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&t->wake, &t->lock, &until);
+            continue;
+        }
+        for (int i = 0; i < due.n; i++) {
+            struct task *k = strmap_get(t->by_id, due.ids[i]);
+            struct poll_result r;
+            off_t size = k ? k->video_size : -1;
+            bool need_frame = k && k->wants_last_frame && !k->last_frame;
+
+            if (k && t->running) {
+                pthread_mutex_unlock(&t->lock);
+                poll_one(t, due.ids[i], size, need_frame, &r);
+                pthread_mutex_lock(&t->lock);
+                if ((k = strmap_get(t->by_id, due.ids[i])))
+                    apply_result(t, k, &r);
+                free(r.last_frame);
+                api_task_info_free(&r.info);
+            } else if (k) {
+                k->polling = false;
+            }
+            free(due.ids[i]);
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+int tasks_start(tasks *t)
+{
+    int rc;
+
+    pthread_mutex_lock(&t->lock);
+    t->running = true;
+    pthread_mutex_unlock(&t->lock);
+    rc = pthread_create(&t->poller, NULL, poller_main, t);
+    if (rc)
+        return -rc;
+    t->started = true;
+    return 0;
+}
+
+void tasks_stop(tasks *t)
+{
+    if (!t->started)
+        return;
+    pthread_mutex_lock(&t->lock);
+    t->running = false;
+    pthread_cond_broadcast(&t->wake);
+    pthread_mutex_unlock(&t->lock);
+    pthread_join(t->poller, NULL);
+    t->started = false;
+}
