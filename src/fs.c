@@ -1,0 +1,513 @@
+/* fs.c — the tree users see, as FUSE operations.
+ *
+ *   $ cp fox.json mnt/requests/           # close() validates and submits
+ *   $ ls mnt/by-name/                     # fox -> ../tasks/cgt-...
+ *   $ cat mnt/by-name/fox/status          # queued, running, succeeded
+ *   $ ffprobe mnt/by-name/fox/video.mp4   # byte ranges from the API
+ *   $ rmdir mnt/tasks/cgt-...             # cancel (queued) or delete (finished)
+ */
+#include "fs.h"
+#include "ids.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char readme_text[] =
+"seedancefs: the Seedance video API as files.\n"
+"  cp prompt.json requests/        submit (close() fails with the reason if invalid)\n"
+"  echo 'a fox in snow' > requests/fox.txt    the same, prompt only\n"
+"  cat requests/NAME.error         why NAME was refused or not sent\n"
+"  ls by-name/                     NAME -> ../tasks/<id>\n"
+"  cat tasks/<id>/status           queued running succeeded failed cancelled expired\n"
+"  tasks/<id>/video.mp4            appears when succeeded; streamed and seekable\n"
+"  tasks/<id>/error                appears when failed: code and message\n"
+"  tasks/<id>/task.json, request.json   the API's task object, the body sent\n"
+"  rmdir tasks/<id>                cancel a queued task, delete a finished one\n";
+
+enum node_kind {
+    NODE_ROOT, NODE_README, NODE_REQUESTS, NODE_REQUEST_FILE, NODE_TASKS, NODE_TASK_DIR,
+    NODE_TASK_FILE, NODE_VIDEO, NODE_BYNAME, NODE_BYNAME_LINK
+};
+
+struct node {
+    enum node_kind kind;
+    const char *leaf;           /* points into the path: file, id or name */
+    char id[IDS_MAX_TASK_ID + 1];
+    enum task_file file;
+};
+
+static const struct { const char *name; enum task_file file; } task_files[] = {
+    {"status", TASK_STATUS}, {"task.json", TASK_JSON}, {"request.json", TASK_REQUEST},
+    {"error", TASK_ERROR}, {"last_frame.png", TASK_LAST_FRAME},
+};
+#define N_TASK_FILES (sizeof task_files / sizeof *task_files)
+
+static struct fs_context *ctx(void)
+{
+    return fuse_get_context()->private_data;
+}
+
+/* Splits a path into at most three components and names the node. */
+static int parse_path(const char *path, struct node *n)
+{
+    char parts[3][256];
+    int count = 0;
+
+    memset(n, 0, sizeof *n);
+    for (const char *p = path; *p; ) {
+        size_t len;
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        len = strcspn(p, "/");
+        if (count == 3 || len >= sizeof parts[0])
+            return -ENOENT;
+        memcpy(parts[count], p, len);
+        parts[count][len] = '\0';
+        if (count == 1 || count == 2)
+            n->leaf = p;
+        count++;
+        p += len;
+    }
+    if (count == 0)
+        return n->kind = NODE_ROOT, 0;
+    if (!strcmp(parts[0], "README"))
+        return count == 1 ? (n->kind = NODE_README, 0) : -ENOTDIR;
+    if (!strcmp(parts[0], "requests")) {
+        if (count == 1)
+            return n->kind = NODE_REQUESTS, 0;
+        return count == 2 ? (n->kind = NODE_REQUEST_FILE, 0) : -ENOENT;
+    }
+    if (!strcmp(parts[0], "by-name")) {
+        if (count == 1)
+            return n->kind = NODE_BYNAME, 0;
+        if (count > 2)
+            return -ENOENT;     /* the kernel follows the link itself */
+        return tasks_id_by_name(ctx()->tasks, parts[1], n->id) ? -ENOENT
+                                                               : (n->kind = NODE_BYNAME_LINK, 0);
+    }
+    if (strcmp(parts[0], "tasks"))
+        return -ENOENT;
+    if (count == 1)
+        return n->kind = NODE_TASKS, 0;
+    if (!ids_task_id_ok(parts[1]))
+        return -ENOENT;
+    memcpy(n->id, parts[1], strlen(parts[1]) + 1);   /* ids_task_id_ok bounds it */
+    if (count == 2)
+        return n->kind = NODE_TASK_DIR, 0;
+    n->leaf = strrchr(path, '/') + 1;
+    if (!strcmp(parts[2], "video.mp4"))
+        return n->kind = NODE_VIDEO, 0;
+    for (size_t i = 0; i < N_TASK_FILES; i++)
+        if (!strcmp(parts[2], task_files[i].name))
+            return n->kind = NODE_TASK_FILE, n->file = task_files[i].file, 0;
+    return -ENOENT;
+}
+
+static void fill_times(struct stat *st, time_t created, time_t updated)
+{
+    st->st_atim.tv_sec = updated;
+    st->st_mtim.tv_sec = updated;
+    st->st_ctim.tv_sec = updated > created ? updated : created;
+}
+
+static void fill_dir(struct stat *st, mode_t mode, time_t t)
+{
+    st->st_mode = S_IFDIR | mode;
+    st->st_nlink = 2;
+    fill_times(st, t, t);
+}
+
+static void fill_file(struct stat *st, mode_t mode, off_t size, time_t created, time_t updated)
+{
+    st->st_mode = S_IFREG | mode;
+    st->st_nlink = 1;
+    st->st_size = size;
+    st->st_blocks = (size + 511) / 512;
+    fill_times(st, created, updated);
+}
+
+static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+    struct fs_context *c = ctx();
+    struct node n;
+    struct task_stat ts;
+    struct inbox_stat is;
+    int rc = parse_path(path, &n);
+
+    (void)fi;
+    if (rc)
+        return rc;
+    memset(st, 0, sizeof *st);
+    st->st_uid = getuid();
+    st->st_gid = getgid();
+    st->st_blksize = 4096;
+    switch (n.kind) {
+    case NODE_ROOT: case NODE_TASKS: case NODE_BYNAME:
+        fill_dir(st, 0555, c->mount_time);
+        return 0;
+    case NODE_REQUESTS:
+        fill_dir(st, 0755, c->mount_time);
+        return 0;
+    case NODE_README:
+        fill_file(st, 0444, sizeof readme_text - 1, c->mount_time, c->mount_time);
+        return 0;
+    case NODE_REQUEST_FILE:
+        if ((rc = inbox_stat(c->inbox, n.leaf, &is)))
+            return rc;
+        fill_file(st, is.writable ? 0644 : 0444, (off_t)is.size, is.mtime, is.mtime);
+        return 0;
+    case NODE_BYNAME_LINK:
+        st->st_mode = S_IFLNK | 0777;
+        st->st_nlink = 1;
+        st->st_size = (off_t)strlen("../tasks/") + (off_t)strlen(n.id);
+        fill_times(st, c->mount_time, c->mount_time);
+        return 0;
+    default:
+        break;
+    }
+    if ((rc = tasks_stat(c->tasks, n.id, &ts)))
+        return rc;
+    if (n.kind == NODE_TASK_DIR) {
+        fill_dir(st, 0555, ts.updated_at);
+        st->st_ctim.tv_sec = ts.created_at;
+        return 0;
+    }
+    if (n.kind == NODE_VIDEO) {
+        if (ts.video_size < 0)
+            return -ENOENT;
+        fill_file(st, 0444, ts.video_size, ts.created_at, ts.updated_at);
+        return 0;
+    }
+    if (!ts.size[n.file] && n.file != TASK_STATUS)
+        return -ENOENT;
+    fill_file(st, 0444, (off_t)ts.size[n.file], ts.created_at, ts.updated_at);
+    return 0;
+}
+
+struct fill_ctx {
+    void *buf;
+    fuse_fill_dir_t filler;
+    bool by_name;
+};
+
+static void fill_task(const char *id, const char *name, void *arg)
+{
+    struct fill_ctx *f = arg;
+    const char *entry = f->by_name ? name : id;
+
+    if (entry)
+        f->filler(f->buf, entry, NULL, 0, 0);
+}
+
+static void fill_request(const char *file, void *arg)
+{
+    struct fill_ctx *f = arg;
+    f->filler(f->buf, file, NULL, 0, 0);
+}
+
+static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+                      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+    struct fs_context *c = ctx();
+    struct fill_ctx f = {buf, filler, false};
+    struct task_stat ts;
+    struct node n;
+    int rc = parse_path(path, &n);
+
+    (void)off; (void)fi; (void)flags;
+    if (rc)
+        return rc;
+    filler(buf, ".", NULL, 0, 0);
+    filler(buf, "..", NULL, 0, 0);
+    switch (n.kind) {
+    case NODE_ROOT:
+        filler(buf, "README", NULL, 0, 0);
+        filler(buf, "requests", NULL, 0, 0);
+        filler(buf, "tasks", NULL, 0, 0);
+        filler(buf, "by-name", NULL, 0, 0);
+        return 0;
+    case NODE_REQUESTS:
+        inbox_each(c->inbox, fill_request, &f);
+        return 0;
+    case NODE_TASKS:
+    case NODE_BYNAME:
+        f.by_name = n.kind == NODE_BYNAME;
+        tasks_each(c->tasks, fill_task, &f);
+        return 0;
+    case NODE_TASK_DIR:
+        if ((rc = tasks_stat(c->tasks, n.id, &ts)))
+            return rc;
+        for (size_t i = 0; i < N_TASK_FILES; i++)
+            if (ts.size[task_files[i].file] || task_files[i].file == TASK_STATUS)
+                filler(buf, task_files[i].name, NULL, 0, 0);
+        if (ts.video_size >= 0)
+            filler(buf, "video.mp4", NULL, 0, 0);
+        return 0;
+    default:
+        return -ENOTDIR;
+    }
+}
+
+static int fs_readlink(const char *path, char *buf, size_t size)
+{
+    struct node n;
+    int rc = parse_path(path, &n);
+
+    if (rc)
+        return rc;
+    if (n.kind != NODE_BYNAME_LINK)
+        return -EINVAL;
+    snprintf(buf, size, "../tasks/%s", n.id);
+    return 0;
+}
+
+static int fs_open(const char *path, struct fuse_file_info *fi)
+{
+    struct node n;
+    struct stat st;
+    int rc = parse_path(path, &n), acc = fi->flags & O_ACCMODE;
+
+    if (rc)
+        return rc;
+    if (n.kind == NODE_REQUEST_FILE) {
+        fi->direct_io = 1;
+        return inbox_open(ctx()->inbox, n.leaf, acc != O_RDONLY, fi->flags & O_TRUNC);
+    }
+    if (acc != O_RDONLY)
+        return -EACCES;
+    if ((rc = fs_getattr(path, &st, NULL)))
+        return rc;
+    if (n.kind == NODE_VIDEO || (n.kind == NODE_TASK_FILE && n.file == TASK_LAST_FRAME))
+        fi->keep_cache = 1;     /* immutable once it exists */
+    else
+        fi->direct_io = 1;      /* status and friends change under the reader */
+    return 0;
+}
+
+static int copy_slice(const char *src, size_t len, char *buf, size_t size, off_t off)
+{
+    size_t n;
+
+    if (off >= (off_t)len)
+        return 0;
+    n = len - (size_t)off < size ? len - (size_t)off : size;
+    memcpy(buf, src + off, n);
+    return (int)n;
+}
+
+static int fs_read(const char *path, char *buf, size_t size, off_t off,
+                   struct fuse_file_info *fi)
+{
+    struct fs_context *c = ctx();
+    struct node n;
+    char *data;
+    size_t len;
+    int rc = parse_path(path, &n);
+
+    (void)fi;
+    if (rc)
+        return rc;
+    switch (n.kind) {
+    case NODE_README:
+        return copy_slice(readme_text, sizeof readme_text - 1, buf, size, off);
+    case NODE_REQUEST_FILE:
+        return (int)inbox_read(c->inbox, n.leaf, buf, size, off);
+    case NODE_VIDEO:
+        return (int)stream_read(c->stream, n.id, buf, size, off);
+    case NODE_TASK_FILE:
+        if ((rc = tasks_read_file(c->tasks, n.id, n.file, &data, &len)))
+            return rc == -ENOENT && n.file == TASK_STATUS ? 0 : rc;
+        rc = copy_slice(data, len, buf, size, off);
+        free(data);
+        return rc;
+    default:
+        return -EISDIR;
+    }
+}
+
+/* Writes are allowed in requests/ only. */
+static int request_leaf(const char *path, const char **leaf)
+{
+    struct node n;
+    int rc = parse_path(path, &n);
+
+    if (rc == -ENOENT && !strncmp(path, "/requests/", 10) && !strchr(path + 10, '/')) {
+        *leaf = path + 10;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (n.kind != NODE_REQUEST_FILE)
+        return n.kind == NODE_REQUESTS || n.kind == NODE_TASK_DIR || n.kind == NODE_ROOT ||
+               n.kind == NODE_TASKS || n.kind == NODE_BYNAME ? -EISDIR : -EACCES;
+    *leaf = n.leaf;
+    return 0;
+}
+
+static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    const char *leaf;
+    int rc = request_leaf(path, &leaf);
+
+    (void)mode;
+    if (rc)
+        return rc == -EISDIR ? -EEXIST : rc;
+    fi->direct_io = 1;
+    return inbox_create(ctx()->inbox, leaf);
+}
+
+static int fs_write(const char *path, const char *buf, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    const char *leaf;
+    int rc = request_leaf(path, &leaf);
+
+    (void)fi;
+    return rc ? rc : (int)inbox_write(ctx()->inbox, leaf, buf, size, off);
+}
+
+static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+    const char *leaf;
+    int rc = request_leaf(path, &leaf);
+
+    (void)fi;
+    return rc ? rc : inbox_truncate(ctx()->inbox, leaf, size);
+}
+
+static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+    const char *leaf;
+    int rc = request_leaf(path, &leaf);
+
+    (void)tv; (void)fi;
+    return rc ? -EPERM : inbox_touch(ctx()->inbox, leaf);
+}
+
+static int fs_flush(const char *path, struct fuse_file_info *fi)
+{
+    struct node n;
+
+    (void)fi;
+    if (parse_path(path, &n) || n.kind != NODE_REQUEST_FILE)
+        return 0;
+    return inbox_flush(ctx()->inbox, n.leaf);
+}
+
+static int fs_unlink(const char *path)
+{
+    const char *leaf;
+    int rc = request_leaf(path, &leaf);
+
+    return rc ? (rc == -EACCES ? -EPERM : rc) : inbox_unlink(ctx()->inbox, leaf);
+}
+
+static int fs_rename(const char *from, const char *to, unsigned int flags)
+{
+    const char *a, *b;
+
+    if (flags || request_leaf(from, &a) || request_leaf(to, &b))
+        return flags ? -EINVAL : -EXDEV;
+    return inbox_rename(ctx()->inbox, a, b);
+}
+
+static int fs_rmdir(const char *path)
+{
+    struct node n;
+    char why[512] = "";
+    int rc = parse_path(path, &n);
+
+    if (rc)
+        return rc;
+    if (n.kind != NODE_TASK_DIR)
+        return -EPERM;
+    rc = tasks_remove(ctx()->tasks, n.id, why, sizeof why);
+    if (rc)
+        log_info("rmdir %s: %s", n.id, why);
+    if (rc == -EINVAL || rc == -EPROTO)
+        rc = -EIO;
+    return rc;
+}
+
+static int fs_mkdir(const char *path, mode_t mode)
+{
+    (void)path; (void)mode;
+    return -EPERM;
+}
+
+static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    (void)path; (void)mode; (void)fi;
+    return -EPERM;
+}
+
+static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+    (void)path; (void)uid; (void)gid; (void)fi;
+    return -EPERM;
+}
+
+static int fs_statfs(const char *path, struct statvfs *sv)
+{
+    (void)path;
+    memset(sv, 0, sizeof *sv);
+    sv->f_bsize = sv->f_frsize = 4096;
+    sv->f_namemax = 255;
+    return 0;
+}
+
+static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+    struct fs_context *c = ctx();
+
+    /* O_TRUNC arrives with open(), so `cp` onto an accepted request fails
+     * with EEXIST before anything is truncated. */
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+        conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    cfg->entry_timeout = 1;
+    cfg->attr_timeout = 1;
+    cfg->negative_timeout = 0;
+    if (tasks_start(c->tasks))
+        log_info("init: cannot start the poller");
+    log_info("mounted %s on %s", c->cfg->api_url, c->cfg->mountpoint);
+    return c;
+}
+
+static void fs_destroy(void *private_data)
+{
+    struct fs_context *c = private_data;
+    tasks_stop(c->tasks);
+    log_info("unmounted %s", c->cfg->mountpoint);
+}
+
+static const struct fuse_operations operations = {
+    .init = fs_init,
+    .destroy = fs_destroy,
+    .getattr = fs_getattr,
+    .readdir = fs_readdir,
+    .readlink = fs_readlink,
+    .open = fs_open,
+    .read = fs_read,
+    .create = fs_create,
+    .write = fs_write,
+    .truncate = fs_truncate,
+    .utimens = fs_utimens,
+    .flush = fs_flush,
+    .unlink = fs_unlink,
+    .rename = fs_rename,
+    .rmdir = fs_rmdir,
+    .mkdir = fs_mkdir,
+    .chmod = fs_chmod,
+    .chown = fs_chown,
+    .statfs = fs_statfs,
+};
+
+const struct fuse_operations *fs_operations(void)
+{
+    return &operations;
+}
