@@ -15,6 +15,8 @@
 
 typedef struct api api;
 
+#define API_MAX_STATUS 31       /* longest status word accepted from a server */
+
 /* A task as seedancefs uses it. All strings malloc'd, NULL when absent. */
 struct task_info {
     char *id;
@@ -37,7 +39,7 @@ const char *api_normalize_status(const char *word);
 bool api_status_terminal(const char *status);
 
 /* Parses a task object. Returns 0, or -EPROTO with `why` filled when the text
- * is not a JSON object with a usable id and status. */
+ * is not a JSON object with a usable id and status (1..API_MAX_STATUS bytes). */
 int api_parse_task(const char *json, struct task_info *out, char *why, size_t why_len);
 
 /* Turns a create reply into a task id. Returns 0 with *id set; -EINVAL for a

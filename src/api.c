@@ -97,9 +97,10 @@ int api_parse_task(const char *json, struct task_info *out, char *why, size_t wh
         snprintf(why, why_len, "task reply has no usable id");
         goto out;
     }
-    if (!cJSON_IsString(status) || !status->valuestring[0] ||
-        !ids_task_id_ok(status->valuestring)) {
-        snprintf(why, why_len, "task reply has no status");
+    /* Status words are short; anything else is a hostile or broken reply. */
+    if (!cJSON_IsString(status) || !ids_task_id_ok(status->valuestring) ||
+        strlen(status->valuestring) > API_MAX_STATUS) {
+        snprintf(why, why_len, "task reply has no usable status");
         goto out;
     }
     out->status = strdup(api_normalize_status(status->valuestring));

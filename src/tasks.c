@@ -134,12 +134,17 @@ fail:
     return rc;
 }
 
-static const char *file_bytes(const struct task *k, enum task_file f, size_t *len)
+/* The bytes of one file of `k`; `line` is scratch space for the status line. */
+static const char *file_bytes(const struct task *k, enum task_file f, size_t *len,
+                              char line[static 40])
 {
     const char *p = NULL;
 
     switch (f) {
-    case TASK_STATUS: p = k->status; break;
+    case TASK_STATUS:
+        snprintf(line, 40, "%s\n", k->status);
+        p = line;
+        break;
     case TASK_JSON: p = k->task_json; break;
     case TASK_REQUEST: p = k->request_json; break;
     case TASK_ERROR: p = k->error; break;
@@ -154,6 +159,7 @@ static const char *file_bytes(const struct task *k, enum task_file f, size_t *le
 
 int tasks_stat(tasks *t, const char *id, struct task_stat *out)
 {
+    char line[40];
     struct task *k;
     int rc = -ENOENT;
 
@@ -164,7 +170,7 @@ int tasks_stat(tasks *t, const char *id, struct task_stat *out)
         out->updated_at = k->updated_at;
         out->video_size = strcmp(k->status, "succeeded") ? -1 : k->video_size;
         for (int f = TASK_STATUS; f <= TASK_LAST_FRAME; f++)
-            file_bytes(k, f, &out->size[f]);
+            file_bytes(k, f, &out->size[f], line);
         rc = 0;
     }
     pthread_mutex_unlock(&t->lock);
@@ -175,12 +181,13 @@ int tasks_read_file(tasks *t, const char *id, enum task_file f, char **data, siz
 {
     struct task *k;
     const char *src;
+    char line[40];
     int rc = -ENOENT;
 
     *data = NULL;
     *len = 0;
     pthread_mutex_lock(&t->lock);
-    if ((k = strmap_get(t->by_id, id)) && (src = file_bytes(k, f, len)) && *len) {
+    if ((k = strmap_get(t->by_id, id)) && (src = file_bytes(k, f, len, line)) && *len) {
         rc = (*data = malloc(*len)) ? 0 : -ENOMEM;
         if (!rc)
             memcpy(*data, src, *len);

@@ -1,0 +1,723 @@
+/* seedance-sim — a local Seedance 2.0 API for tests and `make demo`.
+ *
+ *   $ build/seedance-sim --port 0 --video build/fixture.mp4 --key sim-key
+ *   seedance-sim: listening on http://127.0.0.1:40123
+ *   $ curl -H 'Authorization: Bearer sim-key' \
+ *        http://127.0.0.1:40123/seedance/api/v3/contents/generations/tasks/cgt-...
+ *
+ * Speaks both dialects of ../shared/API.md at once (/seedance/api/v3/... and
+ * /api/v3/...), checks the Bearer key, moves each task queued -> running ->
+ * succeeded on a clock (a prompt containing "#fail" ends failed), lists,
+ * cancels and deletes, and serves the MP4 three ways (--content-mode):
+ *   range     /v1/videos/{id}/content honours Range (206)
+ *   full      /v1/videos/{id}/content ignores Range (always 200, whole file)
+ *   redirect  /v1/videos/{id}/content answers 302 to a signed /cdn/ URL on
+ *             host "localhost" that expires after --url-ttl seconds (403)
+ * It shares no code with src/: a misread field cannot hide by being wrong
+ * on both sides.
+ *
+ * Test hooks: GET /sim/stats (request counters, auth_leaks = Bearer keys
+ * that reached the CDN), POST /sim/control {"content_mode": "...",
+ * "api_down": true|false, "content_off": true|false}.
+ */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_BODY (80u << 20)
+#define MAX_TASKS 100000
+
+enum content_mode { MODE_RANGE, MODE_FULL, MODE_REDIRECT };
+
+struct sim_task {
+    char id[48];
+    char *model, *prompt;
+    double created;             /* wall clock, seconds */
+    bool cancelled, deleted, last_frame;
+    long long seed;
+    cJSON *request;
+};
+
+static struct {
+    const char *key;
+    char *video;
+    size_t video_len;
+    enum content_mode mode;
+    long queue_ms, run_ms, url_ttl;
+    int port;
+    bool api_down, content_off;
+    pthread_mutex_t lock;
+    struct sim_task *tasks;
+    int ntasks;
+    unsigned long seq;
+    long long creates, gets, lists, deletes, content_requests, auth_leaks, bytes_served;
+} sim = { .key = "sim-key", .queue_ms = 300, .run_ms = 700, .url_ttl = 86400,
+          .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* A 1x1 PNG, served as the last frame. */
+static const unsigned char png_1x1[] = {
+    0x89,0x50,0x4e,0x47,0x0d,0x0a,0x1a,0x0a,0x00,0x00,0x00,0x0d,0x49,0x48,0x44,0x52,
+    0x00,0x00,0x00,0x01,0x00,0x00,0x00,0x01,0x08,0x06,0x00,0x00,0x00,0x1f,0x15,0xc4,
+    0x89,0x00,0x00,0x00,0x0d,0x49,0x44,0x41,0x54,0x78,0x9c,0x63,0xf8,0xcf,0xc0,0xf0,
+    0x1f,0x00,0x05,0x00,0x01,0xff,0x56,0xc7,0x2f,0x0d,0x00,0x00,0x00,0x00,0x49,0x45,
+    0x4e,0x44,0xae,0x42,0x60,0x82
+};
+
+static double now_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- replies ---- */
+
+static enum MHD_Result send_bytes(struct MHD_Connection *c, unsigned code, const char *type,
+                                  const void *data, size_t len, enum MHD_ResponseMemoryMode mem)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, mem);
+    enum MHD_Result ret;
+
+    MHD_add_response_header(r, "Content-Type", type);
+    ret = MHD_queue_response(c, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, cJSON *obj)
+{
+    char *text = cJSON_PrintUnformatted(obj);
+    enum MHD_Result ret = send_bytes(c, code, "application/json", text, strlen(text),
+                                     MHD_RESPMEM_MUST_COPY);
+    free(text);
+    cJSON_Delete(obj);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *ecode,
+                                  const char *message, const char *param)
+{
+    cJSON *root = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(root, "error");
+
+    cJSON_AddStringToObject(err, "code", ecode);
+    cJSON_AddStringToObject(err, "message", message);
+    if (param)
+        cJSON_AddStringToObject(err, "param", param);
+    cJSON_AddStringToObject(err, "type", code == 400 ? "BadRequest" : "Error");
+    return send_json(c, code, root);
+}
+
+/* ---- tasks ---- */
+
+static const char *task_status(const struct sim_task *t, double *changed)
+{
+    double age_ms = (now_wall() - t->created) * 1000;
+
+    *changed = t->created;
+    if (t->cancelled)
+        return "cancelled";
+    if (age_ms < sim.queue_ms)
+        return "queued";
+    *changed = t->created + sim.queue_ms / 1000.0;
+    if (age_ms < sim.queue_ms + sim.run_ms)
+        return "running";
+    *changed = t->created + (sim.queue_ms + sim.run_ms) / 1000.0;
+    return t->prompt && strstr(t->prompt, "#fail") ? "failed" : "succeeded";
+}
+
+static struct sim_task *find_task(const char *id)
+{
+    for (int i = 0; i < sim.ntasks; i++)
+        if (!sim.tasks[i].deleted && !strcmp(sim.tasks[i].id, id))
+            return &sim.tasks[i];
+    return NULL;
+}
+
+static cJSON *task_json(const struct sim_task *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    double changed;
+    const char *status = task_status(t, &changed);
+    const char *keys[] = {"resolution", "ratio", "duration", "generate_audio", NULL};
+
+    cJSON_AddStringToObject(o, "id", t->id);
+    cJSON_AddStringToObject(o, "model", t->model);
+    cJSON_AddStringToObject(o, "status", status);
+    if (!strcmp(status, "succeeded")) {
+        cJSON *content = cJSON_AddObjectToObject(o, "content");
+        char url[256];
+        long expires = (long)now_wall() + sim.url_ttl;
+        snprintf(url, sizeof url, "http://localhost:%d/cdn/%s.mp4?expires=%ld&sig=%08lx",
+                 sim.port, t->id, expires, (unsigned long)expires * 2654435761u);
+        cJSON_AddStringToObject(content, "video_url", url);
+        if (t->last_frame) {
+            snprintf(url, sizeof url, "http://localhost:%d/cdn/%s.png?expires=%ld", sim.port,
+                     t->id, expires);
+            cJSON_AddStringToObject(content, "last_frame_url", url);
+        }
+        cJSON *usage = cJSON_AddObjectToObject(o, "usage");
+        cJSON_AddNumberToObject(usage, "completion_tokens", 108900);
+        cJSON_AddNumberToObject(usage, "total_tokens", 108900);
+    } else if (!strcmp(status, "failed")) {
+        cJSON *err = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(err, "code", "OutputVideoSensitiveContentDetected.PolicyViolation");
+        cJSON_AddStringToObject(err, "message", "The generated video may contain sensitive content.");
+    }
+    cJSON_AddNumberToObject(o, "created_at", (double)(long long)t->created);
+    cJSON_AddNumberToObject(o, "updated_at", (double)(long long)changed);
+    cJSON_AddNumberToObject(o, "seed", (double)t->seed);
+    for (int i = 0; keys[i]; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(t->request, keys[i]);
+        if (v)
+            cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(v, 1));
+    }
+    cJSON_AddNumberToObject(o, "framespersecond", 24);
+    return o;
+}
+
+/* Returns NULL when valid, or the reason (and *param) for a 400. */
+static const char *validate(cJSON *body, const char **param)
+{
+    cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
+    cJSON *content = cJSON_GetObjectItemCaseSensitive(body, "content"), *item;
+    cJSON *duration = cJSON_GetObjectItemCaseSensitive(body, "duration");
+
+    *param = NULL;
+    if (!cJSON_IsString(model))
+        return *param = "model", "model is required";
+    if (!cJSON_IsArray(content) || cJSON_GetArraySize(content) < 1)
+        return *param = "content", "content must be a non-empty array";
+    cJSON_ArrayForEach(item, content) {
+        cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
+        if (!cJSON_IsString(type) || (strcmp(type->valuestring, "text") &&
+            strcmp(type->valuestring, "image_url") && strcmp(type->valuestring, "video_url") &&
+            strcmp(type->valuestring, "audio_url")))
+            return *param = "content.type", "unknown content type";
+    }
+    if (duration && (!cJSON_IsNumber(duration) ||
+                     ((duration->valueint < 4 || duration->valueint > 15) &&
+                      duration->valueint != -1)))
+        return *param = "duration", "duration must be 4..15 or -1";
+    return NULL;
+}
+
+static enum MHD_Result create_task(struct MHD_Connection *c, const char *data, size_t len)
+{
+    cJSON *body = cJSON_ParseWithLength(data, len), *reply, *item, *seed;
+    const char *param, *why;
+    struct sim_task *t;
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (!cJSON_IsObject(body)) {
+        cJSON_Delete(body);
+        return send_error(c, 400, "InvalidParameter", "request body is not a JSON object", NULL);
+    }
+    if ((why = validate(body, &param))) {
+        enum MHD_Result ret = send_error(c, 400, "InvalidParameter", why, param);
+        cJSON_Delete(body);
+        return ret;
+    }
+    pthread_mutex_lock(&sim.lock);
+    if (sim.ntasks == MAX_TASKS) {
+        pthread_mutex_unlock(&sim.lock);
+        cJSON_Delete(body);
+        return send_error(c, 429, "QuotaExceeded", "too many tasks", NULL);
+    }
+    t = &sim.tasks[sim.ntasks++];
+    memset(t, 0, sizeof *t);
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
+    snprintf(t->id, sizeof t->id, "cgt-%s-%05lx", stamp, ++sim.seq);
+    t->model = strdup(cJSON_GetObjectItemCaseSensitive(body, "model")->valuestring);
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(body, "content")) {
+        cJSON *text = cJSON_GetObjectItemCaseSensitive(item, "text");
+        if (cJSON_IsString(text) && !t->prompt)
+            t->prompt = strdup(text->valuestring);
+    }
+    t->created = now_wall();
+    t->last_frame = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "return_last_frame"));
+    seed = cJSON_GetObjectItemCaseSensitive(body, "seed");
+    t->seed = cJSON_IsNumber(seed) && seed->valuedouble >= 0 ? (long long)seed->valuedouble
+                                                             : (long long)(sim.seq * 7919);
+    t->request = body;
+    sim.creates++;
+    reply = cJSON_CreateObject();
+    cJSON_AddStringToObject(reply, "id", t->id);
+    pthread_mutex_unlock(&sim.lock);
+    return send_json(c, 200, reply);
+}
+
+struct list_filter {
+    const char *status, *model;
+    const char *ids[500];
+    int nids;
+};
+
+static enum MHD_Result collect_ids(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct list_filter *f = cls;
+    (void)kind;
+    if (value && !strcmp(key, "filter.task_ids") && f->nids < 500)
+        f->ids[f->nids++] = value;
+    return MHD_YES;
+}
+
+static bool list_match(struct sim_task *t, const struct list_filter *f)
+{
+    double changed;
+    bool id_ok = f->nids == 0;
+
+    for (int i = 0; i < f->nids && !id_ok; i++)
+        id_ok = !strcmp(f->ids[i], t->id);
+    return !t->deleted && id_ok && (!f->model || !strcmp(f->model, t->model)) &&
+           (!f->status || !strcmp(f->status, task_status(t, &changed)));
+}
+
+static enum MHD_Result list_tasks(struct MHD_Connection *c)
+{
+    struct list_filter f = {0};
+    const char *pn = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page_num");
+    const char *ps = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page_size");
+    long page = pn ? atol(pn) : 1, size = ps ? atol(ps) : 10, seen = 0;
+    cJSON *root = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(root, "items");
+
+    if (page < 1 || size < 1 || size > 500) {
+        cJSON_Delete(root);
+        return send_error(c, 400, "InvalidParameter", "page_num >= 1, page_size 1..500",
+                          "page_size");
+    }
+    f.status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "filter.status");
+    f.model = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "filter.model");
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_ids, &f);
+    pthread_mutex_lock(&sim.lock);
+    sim.lists++;
+    for (int i = sim.ntasks - 1; i >= 0; i--) {       /* newest first */
+        if (!list_match(&sim.tasks[i], &f))
+            continue;
+        if (seen >= (page - 1) * size && seen < page * size)
+            cJSON_AddItemToArray(items, task_json(&sim.tasks[i]));
+        seen++;
+    }
+    pthread_mutex_unlock(&sim.lock);
+    cJSON_AddNumberToObject(root, "total", (double)seen);
+    return send_json(c, 200, root);
+}
+
+static enum MHD_Result task_by_id(struct MHD_Connection *c, const char *method, const char *id)
+{
+    struct sim_task *t;
+    cJSON *reply = NULL;
+    double changed;
+    const char *status;
+
+    pthread_mutex_lock(&sim.lock);
+    t = find_task(id);
+    if (!strcmp(method, "GET")) {
+        sim.gets++;
+        reply = t ? task_json(t) : NULL;
+        pthread_mutex_unlock(&sim.lock);
+        return reply ? send_json(c, 200, reply)
+                     : send_error(c, 404, "NotFound", "task not found", NULL);
+    }
+    sim.deletes++;
+    if (!t) {
+        pthread_mutex_unlock(&sim.lock);
+        return send_error(c, 404, "NotFound", "task not found", NULL);
+    }
+    status = task_status(t, &changed);
+    if (!strcmp(status, "running")) {
+        pthread_mutex_unlock(&sim.lock);
+        return send_error(c, 400, "InvalidAction.TaskRunning",
+                          "a running task can be neither cancelled nor deleted", NULL);
+    }
+    if (!strcmp(status, "queued"))
+        t->cancelled = true;
+    else
+        t->deleted = true;
+    pthread_mutex_unlock(&sim.lock);
+    return send_json(c, 200, cJSON_CreateObject());
+}
+
+/* ---- content ---- */
+
+/* Parses "bytes=a-b", "bytes=a-", "bytes=-n" against `size`. */
+static bool parse_range(const char *h, size_t size, size_t *from, size_t *to)
+{
+    long long a = -1, b = -1;
+
+    if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
+        return false;
+    h += 6;
+    if (*h == '-') {
+        b = atoll(h + 1);
+        if (b <= 0)
+            return false;
+        *from = (size_t)b >= size ? 0 : size - (size_t)b;
+        *to = size - 1;
+        return true;
+    }
+    if (sscanf(h, "%lld-%lld", &a, &b) < 1 || a < 0)
+        return false;
+    *from = (size_t)a;
+    *to = b < 0 || (size_t)b >= size ? size - 1 : (size_t)b;
+    return true;
+}
+
+static enum MHD_Result serve_blob(struct MHD_Connection *c, const char *data, size_t size,
+                                  const char *type, bool honour_range)
+{
+    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+    size_t from = 0, to = size - 1;
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    char header[96];
+    bool partial = honour_range && range && parse_range(range, size, &from, &to);
+
+    if (partial) {
+        if (from >= size) {
+            r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+            snprintf(header, sizeof header, "bytes */%zu", size);
+            MHD_add_response_header(r, "Content-Range", header);
+            ret = MHD_queue_response(c, 416, r);
+            MHD_destroy_response(r);
+            return ret;
+        }
+        r = MHD_create_response_from_buffer(to - from + 1, (void *)(data + from),
+                                            MHD_RESPMEM_PERSISTENT);
+        snprintf(header, sizeof header, "bytes %zu-%zu/%zu", from, to, size);
+        MHD_add_response_header(r, "Content-Range", header);
+    } else {
+        from = 0;
+        to = size - 1;
+        r = MHD_create_response_from_buffer(size, (void *)data, MHD_RESPMEM_PERSISTENT);
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    if (honour_range)
+        MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    pthread_mutex_lock(&sim.lock);
+    sim.bytes_served += (long long)(to - from + 1);
+    pthread_mutex_unlock(&sim.lock);
+    ret = MHD_queue_response(c, partial ? 206 : 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static bool task_succeeded(const char *id)
+{
+    struct sim_task *t;
+    double changed;
+    bool ok;
+
+    pthread_mutex_lock(&sim.lock);
+    t = find_task(id);
+    ok = t && !strcmp(task_status(t, &changed), "succeeded");
+    pthread_mutex_unlock(&sim.lock);
+    return ok;
+}
+
+static enum MHD_Result content(struct MHD_Connection *c, const char *id)
+{
+    char location[256];
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    pthread_mutex_lock(&sim.lock);
+    sim.content_requests++;
+    pthread_mutex_unlock(&sim.lock);
+    if (sim.content_off)
+        return send_error(c, 502, "BadGateway", "upstream video URL expired", NULL);
+    if (!task_succeeded(id))
+        return send_error(c, 404, "NotFound", "no video for this task", NULL);
+    if (sim.mode != MODE_REDIRECT)
+        return serve_blob(c, sim.video, sim.video_len, "video/mp4", sim.mode == MODE_RANGE);
+    snprintf(location, sizeof location, "http://localhost:%d/cdn/%s.mp4?expires=%ld", sim.port,
+             id, (long)now_wall() + sim.url_ttl);
+    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Location", location);
+    ret = MHD_queue_response(c, 302, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* The "CDN": signed URLs, no key wanted, Range honoured, 403 once expired. */
+static enum MHD_Result cdn(struct MHD_Connection *c, const char *file)
+{
+    const char *expires = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "expires");
+    char id[64];
+    size_t n = strcspn(file, ".");
+    bool png = strstr(file, ".png") != NULL;
+
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")) {
+        pthread_mutex_lock(&sim.lock);
+        sim.auth_leaks++;
+        pthread_mutex_unlock(&sim.lock);
+    }
+    if (!expires || atol(expires) < (long)now_wall())
+        return send_bytes(c, 403, "application/xml", "<Error>AccessDenied: expired</Error>", 36,
+                          MHD_RESPMEM_PERSISTENT);
+    snprintf(id, sizeof id, "%.*s", (int)(n < sizeof id ? n : sizeof id - 1), file);
+    if (sim.content_off || !task_succeeded(id))
+        return send_bytes(c, 404, "application/xml", "<Error>NoSuchKey</Error>", 24,
+                          MHD_RESPMEM_PERSISTENT);
+    if (png)
+        return serve_blob(c, (const char *)png_1x1, sizeof png_1x1, "image/png", true);
+    return serve_blob(c, sim.video, sim.video_len, "video/mp4", true);
+}
+
+/* ---- hooks for tests ---- */
+
+static enum MHD_Result stats(struct MHD_Connection *c)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    pthread_mutex_lock(&sim.lock);
+    cJSON_AddNumberToObject(o, "creates", (double)sim.creates);
+    cJSON_AddNumberToObject(o, "gets", (double)sim.gets);
+    cJSON_AddNumberToObject(o, "lists", (double)sim.lists);
+    cJSON_AddNumberToObject(o, "deletes", (double)sim.deletes);
+    cJSON_AddNumberToObject(o, "content_requests", (double)sim.content_requests);
+    cJSON_AddNumberToObject(o, "auth_leaks", (double)sim.auth_leaks);
+    cJSON_AddNumberToObject(o, "bytes_served", (double)sim.bytes_served);
+    cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
+    cJSON_AddNumberToObject(o, "video_size", (double)sim.video_len);
+    pthread_mutex_unlock(&sim.lock);
+    return send_json(c, 200, o);
+}
+
+static bool parse_mode(const char *s, enum content_mode *m)
+{
+    if (!strcmp(s, "range")) *m = MODE_RANGE;
+    else if (!strcmp(s, "full")) *m = MODE_FULL;
+    else if (!strcmp(s, "redirect")) *m = MODE_REDIRECT;
+    else return false;
+    return true;
+}
+
+static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_t len)
+{
+    cJSON *body = cJSON_ParseWithLength(data, len), *v;
+
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_mode")) && cJSON_IsString(v))
+        parse_mode(v->valuestring, &sim.mode);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "api_down")))
+        sim.api_down = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_off")))
+        sim.content_off = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "url_ttl")) && cJSON_IsNumber(v))
+        sim.url_ttl = (long)v->valuedouble;
+    cJSON_Delete(body);
+    return stats(c);
+}
+
+/* ---- routing ---- */
+
+struct upload {
+    char *data;
+    size_t len;
+    bool too_big;
+};
+
+static bool authorized(struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    return h && !strncmp(h, "Bearer ", 7) && !strcmp(h + 7, sim.key);
+}
+
+/* "/seedance/api/v3/contents/generations/tasks..." or "/api/v3/..." -> the rest. */
+static const char *tasks_suffix(const char *url)
+{
+    static const char *const prefixes[] = {"/seedance/api/v3/contents/generations/tasks",
+                                           "/api/v3/contents/generations/tasks"};
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (!strncmp(url, prefixes[i], n) && (url[n] == '\0' || url[n] == '/'))
+            return url + n;
+    }
+    return NULL;
+}
+
+static enum MHD_Result route(struct MHD_Connection *c, const char *url, const char *method,
+                             struct upload *up)
+{
+    const char *rest;
+
+    if (!strcmp(url, "/sim/stats"))
+        return stats(c);
+    if (!strcmp(url, "/sim/control") && !strcmp(method, "POST"))
+        return control(c, up->data, up->len);
+    if (!strncmp(url, "/cdn/", 5))
+        return cdn(c, url + 5);
+    if (!authorized(c))
+        return send_error(c, 401, "AuthenticationError", "the API key is missing or invalid",
+                          NULL);
+    if (sim.api_down)
+        return send_error(c, 503, "ServiceUnavailable", "the service is temporarily down", NULL);
+    if (up->too_big)
+        return send_error(c, 413, "RequestTooLarge", "body over 64 MB", NULL);
+    if (!strncmp(url, "/v1/videos/", 11)) {
+        char id[64];
+        const char *end = strstr(url + 11, "/content");
+        if (!end || end[8] || end - (url + 11) >= (long)sizeof id)
+            return send_error(c, 404, "NotFound", "no such path", NULL);
+        snprintf(id, sizeof id, "%.*s", (int)(end - (url + 11)), url + 11);
+        return content(c, id);
+    }
+    if ((rest = tasks_suffix(url))) {
+        if (!*rest && !strcmp(method, "POST"))
+            return create_task(c, up->data, up->len);
+        if (!*rest && !strcmp(method, "GET"))
+            return list_tasks(c);
+        if (*rest == '/' && rest[1] && (!strcmp(method, "GET") || !strcmp(method, "DELETE")))
+            return task_by_id(c, method, rest + 1);
+    }
+    return send_error(c, 404, "NotFound", "no such path", NULL);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    struct upload *up = *con_cls;
+    (void)cls; (void)version;
+
+    if (!up) {
+        *con_cls = calloc(1, sizeof *up);
+        return *con_cls ? MHD_YES : MHD_NO;
+    }
+    if (*upload_size) {
+        if (up->len + *upload_size > MAX_BODY) {
+            up->too_big = true;
+        } else {
+            char *p = realloc(up->data, up->len + *upload_size + 1);
+            if (!p)
+                return MHD_NO;
+            memcpy(p + up->len, upload_data, *upload_size);
+            up->data = p;
+            up->len += *upload_size;
+            up->data[up->len] = '\0';
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return route(c, url, method, up);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct upload *up = *con_cls;
+    (void)cls; (void)c; (void)toe;
+    if (up) {
+        free(up->data);
+        free(up);
+    }
+    *con_cls = NULL;
+}
+
+static int load_video(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long size;
+
+    if (!f || fseek(f, 0, SEEK_END) || (size = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) ||
+        !(sim.video = malloc((size_t)size)) || fread(sim.video, 1, (size_t)size, f) != (size_t)size) {
+        fprintf(stderr, "seedance-sim: cannot read video %s: %s\n", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    sim.video_len = (size_t)size;
+    return 0;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: seedance-sim [--port N] [--video FILE] [--key KEY]\n"
+          "         [--content-mode range|full|redirect] [--queue-ms N] [--run-ms N]\n"
+          "         [--url-ttl SECS]\n"
+          "Listens on 127.0.0.1 (port 0 = any free port) and prints the URL.\n"
+          "The key defaults to $SEEDANCE_SIM_KEY, else 'sim-key'.\n", out);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"port", 1, 0, 'p'}, {"video", 1, 0, 'v'}, {"key", 1, 0, 'k'},
+        {"content-mode", 1, 0, 'm'}, {"queue-ms", 1, 0, 'q'}, {"run-ms", 1, 0, 'r'},
+        {"url-ttl", 1, 0, 't'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}
+    };
+    const char *video = "build/fixture.mp4";
+    struct sockaddr_in addr = { .sin_family = AF_INET };
+    struct MHD_Daemon *d;
+    const union MHD_DaemonInfo *info;
+    sigset_t stop;
+    int opt, sig;
+
+    if (getenv("SEEDANCE_SIM_KEY"))
+        sim.key = getenv("SEEDANCE_SIM_KEY");
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'p': sim.port = atoi(optarg); break;
+        case 'v': video = optarg; break;
+        case 'k': sim.key = optarg; break;
+        case 'm':
+            if (!parse_mode(optarg, &sim.mode)) {
+                fprintf(stderr, "seedance-sim: unknown content mode %s\n", optarg);
+                return 1;
+            }
+            break;
+        case 'q': sim.queue_ms = atol(optarg); break;
+        case 'r': sim.run_ms = atol(optarg); break;
+        case 't': sim.url_ttl = atol(optarg); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (load_video(video) || !(sim.tasks = calloc(MAX_TASKS, sizeof *sim.tasks)))
+        return 1;
+    addr.sin_port = htons((uint16_t)sim.port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* Block the stop signals before MHD starts its threads, then wait for them. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                         MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "seedance-sim: cannot listen on 127.0.0.1:%d\n", sim.port);
+        return 1;
+    }
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    sim.port = info ? info->port : sim.port;
+    printf("seedance-sim: listening on http://127.0.0.1:%d\n", sim.port);
+    fflush(stdout);
+    sigwait(&stop, &sig);
+    MHD_stop_daemon(d);
+    for (int i = 0; i < sim.ntasks; i++) {
+        free(sim.tasks[i].model);
+        free(sim.tasks[i].prompt);
+        cJSON_Delete(sim.tasks[i].request);
+    }
+    free(sim.tasks);
+    free(sim.video);
+    return 0;
+}
