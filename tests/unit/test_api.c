@@ -1,0 +1,87 @@
+/* test_api.c — task JSON mapping, status words, create replies, errors. */
+#include "api.h"
+#include "check.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(void)
+{
+    struct task_info t;
+    char why[512], *id;
+
+    CHECK(!strcmp(api_normalize_status("pending"), "queued"));
+    CHECK(!strcmp(api_normalize_status("processing"), "running"));
+    CHECK(!strcmp(api_normalize_status("in_progress"), "running"));
+    CHECK(!strcmp(api_normalize_status("completed"), "succeeded"));
+    CHECK(!strcmp(api_normalize_status("Succeeded"), "succeeded"));
+    CHECK(!strcmp(api_normalize_status("canceled"), "cancelled"));
+    CHECK(!strcmp(api_normalize_status("warming_up"), "warming_up"));
+    CHECK(api_status_terminal("expired") && !api_status_terminal("running"));
+
+    CHECK(api_parse_task("{\"id\": \"cgt-1\", \"status\": \"succeeded\", \"content\": "
+                         "{\"video_url\": \"https://cdn/x.mp4?sig=1\", \"last_frame_url\": \"https://cdn/x.png\"},"
+                         " \"created_at\": 1764331234, \"updated_at\": 1764331301}",
+                         &t, why, sizeof why) == 0);
+    CHECK(!strcmp(t.id, "cgt-1") && !strcmp(t.status, "succeeded"));
+    CHECK(t.video_url && !strcmp(t.video_url, "https://cdn/x.mp4?sig=1"));
+    CHECK(t.last_frame_url && t.created_at == 1764331234 && t.updated_at == 1764331301);
+    CHECK(t.error == NULL && t.json != NULL);
+    api_task_info_free(&t);
+
+    CHECK(api_parse_task("{\"id\": \"cgt-2\", \"status\": \"failed\", \"content\": null,"
+                         " \"error\": {\"code\": \"OutputVideoSensitiveContentDetected\","
+                         " \"message\": \"bad\\nthing\"}}", &t, why, sizeof why) == 0);
+    CHECK(t.error && !strcmp(t.error, "OutputVideoSensitiveContentDetected: bad thing"));
+    CHECK(t.video_url == NULL);
+    api_task_info_free(&t);
+
+    /* OpenAI-shaped gateway. */
+    CHECK(api_parse_task("{\"id\": \"video_1\", \"status\": \"in_progress\", \"progress\": 40}",
+                         &t, why, sizeof why) == 0);
+    CHECK(!strcmp(t.status, "running"));
+    api_task_info_free(&t);
+
+    /* Hostile replies. */
+    CHECK(api_parse_task("<html>502</html>", &t, why, sizeof why) == -EPROTO);
+    CHECK(api_parse_task("{\"id\": \"../../etc\", \"status\": \"queued\"}", &t, why, sizeof why) == -EPROTO);
+    CHECK(api_parse_task("{\"id\": \"a/b\", \"status\": \"queued\"}", &t, why, sizeof why) == -EPROTO);
+    CHECK(api_parse_task("{\"id\": \"ok\"}", &t, why, sizeof why) == -EPROTO);
+    CHECK(api_parse_task("{\"id\": \"ok\", \"status\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+                         &t, why, sizeof why) == -EPROTO);
+
+    CHECK(api_parse_create_reply(200, "{\"id\": \"cgt-9\"}", &id, why, sizeof why) == 0 &&
+          !strcmp(id, "cgt-9"));
+    free(id);
+    CHECK(api_parse_create_reply(200, "<html>ok</html>", &id, why, sizeof why) == -EPROTO && !id);
+    CHECK(api_parse_create_reply(200, "{\"ok\": true}", &id, why, sizeof why) == -EPROTO);
+    CHECK(api_parse_create_reply(200, "{\"id\": \"..\"}", &id, why, sizeof why) == -EPROTO);
+    CHECK(api_parse_create_reply(400, "{\"error\": {\"code\": \"InvalidParameter\", \"message\":"
+                                 " \"duration out of range\", \"param\": \"duration\"}}",
+                                 &id, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "InvalidParameter") && strstr(why, "duration out of range") &&
+          strstr(why, "param duration"));
+    CHECK(api_parse_create_reply(401, "{}", &id, why, sizeof why) == -EACCES);
+    CHECK(api_parse_create_reply(429, "{}", &id, why, sizeof why) == -EAGAIN);
+    CHECK(api_parse_create_reply(503, "<html>", &id, why, sizeof why) == -EAGAIN);
+    CHECK(strstr(why, "not JSON") != NULL);
+
+    /* Endpoints per dialect. */
+    struct config cfg = {.api_url = "http://h:1", .dialect = DIALECT_GATEWAY};
+    api *a = api_new(&cfg, NULL);
+    char *url;
+    bool auth;
+    CHECK(api_video_source(a, "cgt 1", NULL, &url, &auth) == 0 && auth &&
+          !strcmp(url, "http://h:1/v1/videos/cgt%201/content"));
+    free(url);
+    api_free(a);
+    cfg.dialect = DIALECT_ARK;
+    a = api_new(&cfg, NULL);
+    CHECK(api_video_source(a, "cgt-1", NULL, &url, &auth) == -ENOENT);
+    CHECK(api_video_source(a, "cgt-1", "https://cdn/v.mp4", &url, &auth) == 0 && !auth &&
+          !strcmp(url, "https://cdn/v.mp4"));
+    free(url);
+    api_free(a);
+    return CHECK_DONE("test_api");
+}
