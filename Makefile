@@ -69,7 +69,7 @@ bench: deps
 asan: deps
 	$(MAKE) B=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    EXTRA_LDFLAGS= all unit
-	SEEDANCEFS_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 $(PYTEST) -q tests/integration
+	SEEDANCEFS_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(PYTEST) -q tests/integration
 
 valgrind: deps
 	$(MAKE) all unit

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("SEEDANCEFS_BUILD", "build"))
-FIXTURE = os.path.join(ROOT, "build", "fixture.mp4")
+FIXTURE = os.path.join(BUILD, "fixture.mp4")
 KEY = "sk-test-" + "7f3a9c" * 4          # a key we can grep for
 
 

@@ -36,7 +36,7 @@ int main(void)
     CHECK(!ids_utf8_ok("\xe2\x9c", 2));          /* truncated */
 
     strmap *m = strmap_new();
-    char keys[2000][8];
+    char keys[2000][16];
     int ok = 1;
     for (int i = 0; i < 2000; i++) {
         snprintf(keys[i], sizeof keys[i], "k%d", i);
