@@ -8,12 +8,12 @@
 #   make valgrind   the integration suite with the daemon under valgrind
 
 CC      ?= cc
-PKGS    := fuse3 libcurl libcjson
+PKGS    := fuse3 libcurl libcjson sqlite3
 SIMPKGS := libmicrohttpd libcjson
 OPT     ?= -O2 -g
 CFLAGS  := -std=c11 $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE -DFUSE_USE_VERSION=35 \
            -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 SIMLIBS := $(shell pkg-config --libs $(SIMPKGS) 2>/dev/null) -lpthread
 B       := build
 
@@ -26,16 +26,20 @@ PYTEST  ?= pytest-3
 all: $(B)/seedancefs $(B)/seedance-sim $(B)/fixture.mp4
 
 $(B)/obj/%.o: src/%.c $(wildcard include/*.h) | $(B)/obj
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 $(B)/libseedancefs.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	@ar rcs $@ $^
 $(B)/seedancefs: src/main.c $(B)/libseedancefs.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/seedance-sim: $(wildcard tests/sim/*.c tests/sim/*.h) | $(B)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) -o $@ \
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) -o $@ \
 	    $(filter %.c,$^) $(SIMLIBS)
 $(B)/unit/%: tests/unit/%.c tests/unit/check.h $(B)/libseedancefs.a | $(B)/unit
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libseedancefs.a $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libseedancefs.a $(LDLIBS)
 # A real H.264 MP4 with the moov atom at the end (ffmpeg's default layout).
 $(B)/fixture.mp4: | $(B)
 	ffmpeg -loglevel error -y -f lavfi -i testsrc2=duration=6:size=640x360:rate=24 \

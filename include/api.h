@@ -55,8 +55,24 @@ api *api_new(const struct config *cfg, http *h);
 void api_free(api *a);
 
 /* POST a task body. Errors as api_parse_create_reply, plus transport errors
- * (-ECONNREFUSED, -ETIMEDOUT, -EIO) which are worth retrying. */
-int api_create_task(api *a, const char *body, char **id, char *why, size_t why_len);
+ * (-ECONNREFUSED, -ETIMEDOUT, -EIO) which are worth retrying.
+ * *retry_after: the server's Retry-After in seconds, or -1. */
+int api_create_task(api *a, const char *body, char **id, double *retry_after,
+                    char *why, size_t why_len);
+
+/* One page (1-based) of the newest tasks of `model` from the list endpoint.
+ * *items is a calloc'd array of *count parsed tasks (free each with
+ * api_task_info_free, then the array). -EPROTO when the gateway's list does
+ * not work (HTML, missing items), other errors as api_get_task. */
+int api_list_recent(api *a, const char *model, int page, int page_size,
+                    struct task_info **items, int *count, char *why, size_t why_len);
+
+/* The model a request body names (malloc'd), or NULL. */
+char *api_body_model(const char *body);
+
+/* True when a task object does not contradict a request body on the fields
+ * tasks echo (model, resolution, ratio, duration, seed). */
+bool api_task_matches_body(const char *task_json, const char *body);
 
 /* GET one task. -ENOENT when the API says 404; -EPROTO for a bad reply. */
 int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_t why_len);

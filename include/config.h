@@ -29,6 +29,8 @@ struct config {
     double poll_interval;   /* seconds between polls of a running task */
     long timeout;           /* seconds for one API call */
     size_t max_request;     /* largest request file accepted, bytes */
+    size_t cache_max;       /* video cache bound in bytes, 0 = none */
+    double submit_wait;     /* seconds close() waits for the API's first answer */
     int foreground;
     int debug;
 };

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "inbox.h"
+#include "outbox.h"
 #include "stream.h"
 #include "tasks.h"
 
@@ -18,12 +19,14 @@ struct fs_context {
     const struct config *cfg;
     tasks *tasks;
     inbox *inbox;
+    outbox *outbox;
     stream *stream;
     time_t mount_time;
 };
 
 /* The operation table to hand to fuse_main with a struct fs_context. The
- * poller starts in init (after libfuse has daemonized) and stops in destroy. */
+ * poller, submitter and downloader start in init (after libfuse has
+ * daemonized) and stop in destroy. */
 const struct fuse_operations *fs_operations(void);
 
 #endif

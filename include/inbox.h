@@ -4,23 +4,27 @@
  *   $ cat mnt/requests/fox.error       # the reason, when close() failed
  *
  * Each file is a draft until it is flushed (close) with content. NAME.json
- * and NAME.txt are then validated (request.h) and submitted; any other name
- * (editor temp files, dot files) stays a draft so "write a temp file, then
- * rename it to NAME.json" submits at the rename. Outcomes of a close():
- *   0        accepted: the task exists, by-name/NAME points at it, and the
- *            file turns read-only (it keeps the bytes the user wrote)
- *   EINVAL   invalid (or refused by the API): NAME.error says why; the
- *            bytes stay, so the file can be fixed and closed again
- *   EEXIST   NAME is already used by a task
+ * and NAME.txt are then validated (request.h) and handed to the outbox
+ * (outbox.h); any other name (editor temp files, dot files) stays a draft
+ * so "write a temp file, then rename it to NAME.json" submits at the
+ * rename. Outcomes of a close():
+ *   0        accepted: durably in the outbox (and, when the API answered
+ *            within submit_wait, the task exists); by-name/NAME points at
+ *            the task or at pending/NAME; the file turns read-only and
+ *            keeps the bytes the user wrote
+ *   EINVAL   invalid, or refused by the API within submit_wait: NAME.error
+ *            says why; the bytes stay, so the file can be fixed and closed
+ *            again
+ *   EEXIST   NAME is already used by a task or request
  *   EACCES   the API refused the key
- *   EIO      the API could not be reached: nothing was created, the file
- *            stays a draft, NAME.error says so
+ *   EIO      the request could not be saved (state_dir): nothing accepted
  */
 #ifndef SEEDANCEFS_INBOX_H
 #define SEEDANCEFS_INBOX_H
 
-#include "api.h"
+#include "outbox.h"
 #include "request.h"
+#include "store.h"
 #include "tasks.h"
 
 #include <stdbool.h>
@@ -35,9 +39,16 @@ struct inbox_stat {
     bool writable;              /* draft or rejected; false once accepted */
 };
 
-/* `rules` is borrowed for the inbox's lifetime. */
-inbox *inbox_new(const struct request_rules *rules, api *a, tasks *t);
+/* `rules` is borrowed for the inbox's lifetime. close() waits up to
+ * `submit_wait` seconds for the API's first answer. */
+inbox *inbox_new(const struct request_rules *rules, outbox *o, tasks *t, double submit_wait);
 void inbox_free(inbox *in);
+
+/* Rebuilds requests/ from a store row (pass to outbox_restore). */
+void inbox_restore(const struct stored_request *r, void *arg);
+
+/* The outbox's reject hook: NAME.error appears and the file turns editable. */
+void inbox_on_reject(const char *name, const char *why, void *arg);
 
 /* `file` is a name inside requests/ (no '/'). Errors: -ENOENT, -EINVAL
  * (a name that cannot be a file here), -EEXIST (accepted, or the name is

@@ -12,11 +12,13 @@
 #define SEEDANCEFS_TASKS_H
 
 #include "api.h"
+#include "store.h"
 
 #include <stdbool.h>
 #include <sys/types.h>
 
 typedef struct tasks tasks;
+typedef void (*tasks_hook_fn)(const char *id, void *arg);
 
 /* The files of tasks/<id>/. */
 enum task_file { TASK_STATUS, TASK_JSON, TASK_REQUEST, TASK_ERROR, TASK_LAST_FRAME };
@@ -29,15 +31,34 @@ struct task_stat {
     size_t size[TASK_LAST_FRAME + 1];   /* byte size of each file; 0 = absent */
 };
 
-tasks *tasks_new(api *a, double poll_interval);
+/* `st` (may be NULL: memory only) receives every durable change: status,
+ * times, video size, last frame, removal. */
+tasks *tasks_new(api *a, store *st, double poll_interval);
 void tasks_free(tasks *t);
+
+/* Loads the tasks saved in the store (at mount, before the poller starts). */
+int tasks_restore(tasks *t);
+
+/* `fn(id)` runs on the poller thread each time a task's video.mp4 appears. */
+void tasks_set_video_hook(tasks *t, tasks_hook_fn fn, void *arg);
+
+/* Calls fn(id) for every task whose video.mp4 exists (without the lock held). */
+void tasks_each_video(tasks *t, tasks_hook_fn fn, void *arg);
+
+/* True when the id is in the table. */
+bool tasks_known(tasks *t, const char *id);
+
+/* Asks the API for the task now and keeps its fresh content.video_url
+ * (signed URLs expire). 0 or the errors of api_get_task. */
+int tasks_refresh_video_url(tasks *t, const char *id);
 
 /* Starts / stops the poller thread (stop waits for it). */
 int tasks_start(tasks *t);
 void tasks_stop(tasks *t);
 
-/* Adds a task the API just accepted. `name` (may be NULL) appears under
- * by-name/. Returns 0, -EEXIST (id or name known) or -ENOMEM. */
+/* Adds a task the API just accepted (the caller has stored it). `name` (may
+ * be NULL) appears under by-name/. Returns 0, -EEXIST (id or name known) or
+ * -ENOMEM. */
 int tasks_add(tasks *t, const char *id, const char *name, const char *request_json,
               bool wants_last_frame);
 

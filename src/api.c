@@ -80,9 +80,21 @@ static char *error_line(const cJSON *error)
     return line;
 }
 
+static int parse_task_object(const cJSON *root, struct task_info *out, char *why,
+                             size_t why_len);
+
 int api_parse_task(const char *json, struct task_info *out, char *why, size_t why_len)
 {
     cJSON *root = json ? cJSON_Parse(json) : NULL;
+    int rc = parse_task_object(root, out, why, why_len);
+
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int parse_task_object(const cJSON *root, struct task_info *out, char *why,
+                             size_t why_len)
+{
     const cJSON *status, *content, *error;
     int rc = -EPROTO;
 
@@ -121,7 +133,6 @@ int api_parse_task(const char *json, struct task_info *out, char *why, size_t wh
 out:
     if (rc)
         api_task_info_free(out);
-    cJSON_Delete(root);
     return rc;
 }
 
@@ -227,12 +238,14 @@ static char *task_url(api *a, const char *id)
     return url;
 }
 
-int api_create_task(api *a, const char *body, char **id, char *why, size_t why_len)
+int api_create_task(api *a, const char *body, char **id, double *retry_after,
+                    char *why, size_t why_len)
 {
     struct http_reply reply;
     int rc = http_call(a->http, "POST", a->tasks_path, body, true, &reply);
 
     *id = NULL;
+    *retry_after = rc ? -1 : reply.retry_after;
     if (rc) {
         snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
         return rc;
@@ -323,4 +336,82 @@ int api_video_source(api *a, const char *id, const char *video_url, char **url, 
         *url = NULL;
     free(seg);
     return *url ? 0 : -ENOMEM;
+}
+
+int api_list_recent(api *a, const char *model, int page, int page_size,
+                    struct task_info **items, int *count, char *why, size_t why_len)
+{
+    char *url = NULL, *model_q = http_escape_segment(model);
+    struct http_reply reply;
+    cJSON *root = NULL;
+    const cJSON *list, *item;
+    int rc, n = 0;
+
+    *items = NULL;
+    *count = 0;
+    if (!model_q || asprintf(&url, "%s?page_num=%d&page_size=%d&filter.model=%s",
+                             a->tasks_path, page, page_size, model_q) < 0) {
+        free(model_q);
+        return -ENOMEM;
+    }
+    free(model_q);
+    rc = http_call(a->http, "GET", url, NULL, true, &reply);
+    free(url);
+    if (rc) {
+        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
+        return rc;
+    }
+    if (reply.status != 200) {
+        api_describe_error(reply.status, reply.body, why, why_len);
+        rc = status_errno(reply.status);
+        goto out;
+    }
+    root = cJSON_Parse(reply.body);
+    list = cJSON_GetObjectItemCaseSensitive(root, "items");
+    if (!cJSON_IsArray(list)) {
+        snprintf(why, why_len, "list reply has no items (the list endpoint does not work here)");
+        rc = -EPROTO;
+        goto out;
+    }
+    *items = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof **items);
+    if (!*items) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    cJSON_ArrayForEach(item, list)
+        if (!parse_task_object(item, &(*items)[n], why, why_len))
+            n++;
+    *count = n;
+out:
+    cJSON_Delete(root);
+    http_reply_free(&reply);
+    return rc;
+}
+
+bool api_task_matches_body(const char *task_json, const char *body)
+{
+    static const char *const echoed[] = {"model", "resolution", "ratio", "duration", "seed", NULL};
+    cJSON *task = cJSON_Parse(task_json), *req = cJSON_Parse(body);
+    bool match = task && req;
+
+    for (int i = 0; match && echoed[i]; i++) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(task, echoed[i]);
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(req, echoed[i]);
+        /* Only fields both sides state can disagree; -1 means "the model chose". */
+        if (a && b && !(cJSON_IsNumber(b) && b->valuedouble == -1))
+            match = cJSON_Compare(a, b, true);
+    }
+    cJSON_Delete(task);
+    cJSON_Delete(req);
+    return match;
+}
+
+char *api_body_model(const char *body)
+{
+    cJSON *root = cJSON_Parse(body);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    char *out = cJSON_IsString(model) ? strdup(model->valuestring) : NULL;
+
+    cJSON_Delete(root);
+    return out;
 }

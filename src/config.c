@@ -13,7 +13,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_FOREGROUND, KEY_DEBUG };
 /* Raw option strings as fuse_opt fills them; converted in config_parse. */
 struct raw_options {
     char *api_url, *dialect, *key_file, *state_dir, *model, *resolutions;
-    char *poll_interval, *timeout, *max_request;
+    char *poll_interval, *timeout, *max_request, *cache_max, *submit_wait;
     int help, version, foreground, debug, extra_nonopt;
     char *mountpoint;
 };
@@ -24,7 +24,8 @@ static const struct fuse_opt option_spec[] = {
     OPT("key_file=%s", key_file),       OPT("state_dir=%s", state_dir),
     OPT("model=%s", model),             OPT("resolutions=%s", resolutions),
     OPT("poll_interval=%s", poll_interval), OPT("timeout=%s", timeout),
-    OPT("max_request=%s", max_request),
+    OPT("max_request=%s", max_request), OPT("cache_max=%s", cache_max),
+    OPT("submit_wait=%s", submit_wait),
     FUSE_OPT_KEY("-h", KEY_HELP),       FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),    FUSE_OPT_KEY("--version", KEY_VERSION),
     FUSE_OPT_KEY("-f", KEY_FOREGROUND), FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -58,6 +59,10 @@ static const char usage_text[] =
 "  -o poll_interval=SECS  seconds between status polls (default 3)\n"
 "  -o timeout=SECS        limit for one API call (default 30)\n"
 "  -o max_request=SIZE    largest request file (default 64M)\n"
+"  -o cache_max=SIZE      bound of the video cache in state_dir (default 10G,\n"
+"                         0 = no bound)\n"
+"  -o submit_wait=SECS    how long close() of a request waits for the API's\n"
+"                         answer before returning with the request queued (default 5)\n"
 "  plus the usual FUSE options (allow_other, ...)\n";
 
 static int option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
@@ -234,6 +239,19 @@ static int convert_options(struct config *cfg, struct raw_options *raw, FILE *er
         fprintf(err, "seedancefs: max_request must be a size between 1K and 1G\n");
         return -1;
     }
+    cfg->cache_max = 10ull << 30;
+    if (raw->cache_max && config_parse_size(raw->cache_max, &cfg->cache_max)) {
+        fprintf(err, "seedancefs: cache_max must be a size like 500M or 10G\n");
+        return -1;
+    }
+    cfg->submit_wait = 5.0;
+    if (raw->submit_wait) {
+        cfg->submit_wait = strtod(raw->submit_wait, &end);
+        if (*end || cfg->submit_wait < 0 || cfg->submit_wait > 600) {
+            fprintf(err, "seedancefs: submit_wait must be 0..600 seconds\n");
+            return -1;
+        }
+    }
     cfg->model = raw->model ? raw->model : strdup(CONFIG_DEFAULT_MODEL);
     raw->model = NULL;
     cfg->resolutions = raw->resolutions ? raw->resolutions : strdup("480p:720p:1080p");
@@ -273,7 +291,7 @@ static void raw_free(struct raw_options *raw)
 {
     free(raw->api_url); free(raw->dialect); free(raw->key_file); free(raw->state_dir);
     free(raw->model); free(raw->resolutions); free(raw->poll_interval);
-    free(raw->timeout); free(raw->max_request);
+    free(raw->timeout); free(raw->max_request); free(raw->cache_max); free(raw->submit_wait);
 }
 
 int config_parse(struct config *cfg, int argc, char **argv,

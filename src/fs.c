@@ -20,23 +20,30 @@ static const char readme_text[] =
 "  cp prompt.json requests/        submit (close() fails with the reason if invalid)\n"
 "  echo 'a fox in snow' > requests/fox.txt    the same, prompt only\n"
 "  cat requests/NAME.error         why NAME was refused or not sent\n"
-"  ls by-name/                     NAME -> ../tasks/<id>\n"
+"  ls by-name/                     NAME -> ../tasks/<id> (../pending/NAME until sent)\n"
 "  cat tasks/<id>/status           queued running succeeded failed cancelled expired\n"
 "  tasks/<id>/video.mp4            appears when succeeded; streamed and seekable\n"
 "  tasks/<id>/error                appears when failed: code and message\n"
-"  tasks/<id>/task.json, request.json   the API's task object, the body sent\n"
+"  pending/NAME/status, reason     accepted, not yet created at the API, and why\n"
 "  rmdir tasks/<id>                cancel a queued task, delete a finished one\n";
 
 enum node_kind {
     NODE_ROOT, NODE_README, NODE_REQUESTS, NODE_REQUEST_FILE, NODE_TASKS, NODE_TASK_DIR,
-    NODE_TASK_FILE, NODE_VIDEO, NODE_BYNAME, NODE_BYNAME_LINK
+    NODE_TASK_FILE, NODE_VIDEO, NODE_BYNAME, NODE_BYNAME_LINK, NODE_PENDING, NODE_PENDING_DIR,
+    NODE_PENDING_FILE
 };
+
+/* The files of pending/NAME/. */
+enum pending_file { PENDING_STATUS, PENDING_REASON, PENDING_REQUEST };
+static const char *const pending_files[] = {"status", "reason", "request.json"};
 
 struct node {
     enum node_kind kind;
     const char *leaf;           /* points into the path: file, id or name */
-    char id[IDS_MAX_TASK_ID + 1];
+    char id[IDS_MAX_TASK_ID + 1];   /* a task id, or a pending request's name */
     enum task_file file;
+    enum pending_file pfile;
+    bool pending_link;              /* by-name link to ../pending/NAME */
 };
 
 static const struct { const char *name; enum task_file file; } task_files[] = {
@@ -83,12 +90,33 @@ static int parse_path(const char *path, struct node *n)
         return count == 2 ? (n->kind = NODE_REQUEST_FILE, 0) : -ENOENT;
     }
     if (!strcmp(parts[0], "by-name")) {
+        struct outbox_view v;
         if (count == 1)
             return n->kind = NODE_BYNAME, 0;
         if (count > 2)
             return -ENOENT;     /* the kernel follows the link itself */
-        return tasks_id_by_name(ctx()->tasks, parts[1], n->id) ? -ENOENT
-                                                               : (n->kind = NODE_BYNAME_LINK, 0);
+        n->kind = NODE_BYNAME_LINK;
+        if (!tasks_id_by_name(ctx()->tasks, parts[1], n->id))
+            return 0;
+        if (!ids_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
+            return -ENOENT;
+        memcpy(n->id, parts[1], strlen(parts[1]) + 1);
+        n->pending_link = true;
+        return 0;
+    }
+    if (!strcmp(parts[0], "pending")) {
+        struct outbox_view v;
+        if (count == 1)
+            return n->kind = NODE_PENDING, 0;
+        if (!ids_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
+            return -ENOENT;
+        memcpy(n->id, parts[1], strlen(parts[1]) + 1);
+        if (count == 2)
+            return n->kind = NODE_PENDING_DIR, 0;
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(parts[2], pending_files[i]))
+                return n->kind = NODE_PENDING_FILE, n->pfile = (enum pending_file)i, 0;
+        return -ENOENT;
     }
     if (strcmp(parts[0], "tasks"))
         return -ENOENT;
@@ -131,6 +159,26 @@ static void fill_file(struct stat *st, mode_t mode, off_t size, time_t created, 
     fill_times(st, created, updated);
 }
 
+/* The bytes of pending/NAME/FILE (malloc'd). */
+static int pending_file_bytes(const char *name, enum pending_file f, char **data, size_t *len)
+{
+    struct outbox_view v;
+    char *body = NULL;
+    int rc = outbox_view(ctx()->outbox, name, &v, f == PENDING_REQUEST ? &body : NULL);
+
+    *data = NULL;
+    if (rc)
+        return rc;
+    if (f == PENDING_REQUEST)
+        *data = body;
+    else if (asprintf(data, "%s\n", f == PENDING_STATUS ? v.state : v.reason) < 0)
+        *data = NULL;
+    if (!*data)
+        return -ENOMEM;
+    *len = strlen(*data);
+    return 0;
+}
+
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
     struct fs_context *c = ctx();
@@ -147,9 +195,19 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
     st->st_gid = getgid();
     st->st_blksize = 4096;
     switch (n.kind) {
-    case NODE_ROOT: case NODE_TASKS: case NODE_BYNAME:
+    case NODE_ROOT: case NODE_TASKS: case NODE_BYNAME: case NODE_PENDING:
+    case NODE_PENDING_DIR:
         fill_dir(st, 0555, c->mount_time);
         return 0;
+    case NODE_PENDING_FILE: {
+        char *data;
+        size_t len;
+        if ((rc = pending_file_bytes(n.id, n.pfile, &data, &len)))
+            return rc;
+        free(data);
+        fill_file(st, 0444, (off_t)len, c->mount_time, c->mount_time);
+        return 0;
+    }
     case NODE_REQUESTS:
         fill_dir(st, 0755, c->mount_time);
         return 0;
@@ -164,7 +222,8 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
     case NODE_BYNAME_LINK:
         st->st_mode = S_IFLNK | 0777;
         st->st_nlink = 1;
-        st->st_size = (off_t)strlen("../tasks/") + (off_t)strlen(n.id);
+        st->st_size = (off_t)strlen(n.pending_link ? "../pending/" : "../tasks/") +
+                      (off_t)strlen(n.id);
         fill_times(st, c->mount_time, c->mount_time);
         return 0;
     default:
@@ -210,6 +269,16 @@ static void fill_request(const char *file, void *arg)
     f->filler(f->buf, file, NULL, 0, 0);
 }
 
+/* A pending request under by-name/ unless a task already has the name. */
+static void fill_pending_name(const char *name, void *arg)
+{
+    struct fill_ctx *f = arg;
+    char id[IDS_MAX_TASK_ID + 1];
+
+    if (!f->by_name || tasks_id_by_name(ctx()->tasks, name, id))
+        f->filler(f->buf, name, NULL, 0, 0);
+}
+
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -230,6 +299,14 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
         filler(buf, "requests", NULL, 0, 0);
         filler(buf, "tasks", NULL, 0, 0);
         filler(buf, "by-name", NULL, 0, 0);
+        filler(buf, "pending", NULL, 0, 0);
+        return 0;
+    case NODE_PENDING:
+        outbox_each(c->outbox, fill_pending_name, &f);
+        return 0;
+    case NODE_PENDING_DIR:
+        for (int i = 0; i < 3; i++)
+            filler(buf, pending_files[i], NULL, 0, 0);
         return 0;
     case NODE_REQUESTS:
         inbox_each(c->inbox, fill_request, &f);
@@ -238,6 +315,8 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     case NODE_BYNAME:
         f.by_name = n.kind == NODE_BYNAME;
         tasks_each(c->tasks, fill_task, &f);
+        if (f.by_name)
+            outbox_each(c->outbox, fill_pending_name, &f);
         return 0;
     case NODE_TASK_DIR:
         if ((rc = tasks_stat(c->tasks, n.id, &ts)))
@@ -262,7 +341,7 @@ static int fs_readlink(const char *path, char *buf, size_t size)
         return rc;
     if (n.kind != NODE_BYNAME_LINK)
         return -EINVAL;
-    snprintf(buf, size, "../tasks/%s", n.id);
+    snprintf(buf, size, "%s%s", n.pending_link ? "../pending/" : "../tasks/", n.id);
     return 0;
 }
 
@@ -319,6 +398,12 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off,
         return (int)inbox_read(c->inbox, n.leaf, buf, size, off);
     case NODE_VIDEO:
         return (int)stream_read(c->stream, n.id, buf, size, off);
+    case NODE_PENDING_FILE:
+        if ((rc = pending_file_bytes(n.id, n.pfile, &data, &len)))
+            return rc;
+        rc = copy_slice(data, len, buf, size, off);
+        free(data);
+        return rc;
     case NODE_TASK_FILE:
         if ((rc = tasks_read_file(c->tasks, n.id, n.file, &data, &len)))
             return rc == -ENOENT && n.file == TASK_STATUS ? 0 : rc;
@@ -344,7 +429,8 @@ static int request_leaf(const char *path, const char **leaf)
         return rc;
     if (n.kind != NODE_REQUEST_FILE)
         return n.kind == NODE_REQUESTS || n.kind == NODE_TASK_DIR || n.kind == NODE_ROOT ||
-               n.kind == NODE_TASKS || n.kind == NODE_BYNAME ? -EISDIR : -EACCES;
+               n.kind == NODE_TASKS || n.kind == NODE_BYNAME || n.kind == NODE_PENDING ||
+               n.kind == NODE_PENDING_DIR ? -EISDIR : -EACCES;
     *leaf = n.leaf;
     return 0;
 }
@@ -472,8 +558,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->entry_timeout = 1;
     cfg->attr_timeout = 1;
     cfg->negative_timeout = 0;
-    if (tasks_start(c->tasks))
-        log_info("init: cannot start the poller");
+    if (tasks_start(c->tasks) || outbox_start(c->outbox) || stream_start(c->stream))
+        log_info("init: cannot start the background threads");
     log_info("mounted %s on %s", c->cfg->api_url, c->cfg->mountpoint);
     return c;
 }
@@ -481,6 +567,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static void fs_destroy(void *private_data)
 {
     struct fs_context *c = private_data;
+    outbox_stop(c->outbox);
+    stream_stop(c->stream);
     tasks_stop(c->tasks);
     log_info("unmounted %s", c->cfg->mountpoint);
 }

@@ -231,70 +231,68 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
     return out->body ? 0 : -ENOMEM;
 }
 
-/* State of one range read: skip bytes before the wanted offset when the
- * server ignored Range, stop once the buffer is full. */
-struct range_sink {
+/* State of one streamed GET: skip bytes before the wanted offset when the
+ * server ignored Range, hand the rest to the caller's sink. */
+struct stream_state {
     struct reply_headers *rh;
     off_t off;
-    char *buf;
-    size_t want, got;
     off_t skip;
-    int started, bad_start;
+    http_sink_fn sink;
+    void *arg;
+    int started, bad_start, sink_stopped;
 };
 
-static size_t on_range_body(char *data, size_t size, size_t n, void *userp)
+static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
 {
-    struct range_sink *s = userp;
+    struct stream_state *s = userp;
     size_t len = size * n;
 
     if (s->rh->status != 200 && s->rh->status != 206)
         return len;                 /* error page: discard */
     if (!s->started) {
         s->started = 1;
-        if (s->rh->status == 206) {
-            if (s->rh->range_start != s->off) {
-                s->bad_start = 1;
-                return 0;
-            }
-            s->skip = 0;
-        } else {
-            s->skip = s->off;       /* server ignored Range */
+        if (s->rh->status == 206 && s->rh->range_start != s->off) {
+            s->bad_start = 1;
+            return 0;
         }
+        s->skip = s->rh->status == 206 ? 0 : s->off;   /* 200: server ignored Range */
     }
     if (s->skip) {
         size_t drop = (off_t)len < s->skip ? len : (size_t)s->skip;
         s->skip -= drop;
-        data += drop;
         if (drop == len)
-            return size * n;
+            return len;
+        data += drop;
         len -= drop;
     }
-    if (len > s->want - s->got)
-        len = s->want - s->got;
-    memcpy(s->buf + s->got, data, len);
-    s->got += len;
-    /* Returning short aborts the transfer once we hold what we asked for. */
-    return s->got == s->want ? (s->want ? 0 : size * n) : size * n;
+    if (s->sink(data, len, s->arg)) {
+        s->sink_stopped = 1;
+        return 0;                   /* the caller has what it wants */
+    }
+    return size * n;
 }
 
-static ssize_t range_attempt(http *h, const char *url, bool auth, off_t off, size_t len,
-                             char *buf, off_t *total, int *transient)
+/* One GET from `off` to the end (or until the sink stops it). */
+static int stream_attempt(http *h, const char *url, bool auth, off_t off, http_sink_fn sink,
+                          void *arg, off_t *total, int *transient)
 {
     CURL *c = handle_get(h);
     struct reply_headers rh;
-    struct range_sink sink = { .rh = &rh, .off = off, .buf = buf, .want = len };
-    char range[64];
+    struct stream_state st = { .rh = &rh, .off = off, .sink = sink, .arg = arg };
+    char range[32];
     CURLcode rc;
-    ssize_t result;
+    int result;
 
     *transient = 0;
     if (!c)
         return -ENOMEM;
     set_common(h, c, url, auth, &rh);
-    snprintf(range, sizeof range, "%lld-%lld", (long long)off, (long long)(off + len - 1));
+    /* A whole-body download may take long: only the stall limit applies. */
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L);
+    snprintf(range, sizeof range, "%lld-", (long long)off);
     curl_easy_setopt(c, CURLOPT_RANGE, range);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_range_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
     rc = curl_easy_perform(c);
     handle_put(h, c);
     if (rh.total >= 0 && total)
@@ -302,9 +300,9 @@ static ssize_t range_attempt(http *h, const char *url, bool auth, off_t off, siz
 
     if (rh.status == 416) {
         result = 0;                                  /* at or past the end */
-    } else if ((rh.status == 200 || rh.status == 206) && !sink.bad_start &&
-               (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && sink.got == len))) {
-        result = (ssize_t)sink.got;
+    } else if ((rh.status == 200 || rh.status == 206) && !st.bad_start &&
+               (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && st.sink_stopped))) {
+        result = 0;
     } else if (rh.status == 401 || rh.status == 403) {
         result = -EACCES;
     } else if (rh.status == 404 || rh.status == 410) {
@@ -315,17 +313,41 @@ static ssize_t range_attempt(http *h, const char *url, bool auth, off_t off, siz
         result = -EIO;
     }
     if (result < 0)
-        log_info("read %.*s bytes %s: %s%s HTTP %ld", (int)strcspn(url, "?"), url, range,
-                 rc ? curl_easy_strerror(rc) : "", rc ? "," : "", rh.status);
+        log_info("read %.*s from byte %lld: %s%sHTTP %ld", (int)strcspn(url, "?"), url,
+                 (long long)off, rc ? curl_easy_strerror(rc) : "", rc ? ", " : "", rh.status);
     return result;
+}
+
+int http_get_stream(http *h, const char *url, bool auth, off_t off, http_sink_fn sink,
+                    void *arg, off_t *total)
+{
+    int transient;
+    return stream_attempt(h, url, auth, off, sink, arg, total, &transient);
+}
+
+/* A sink that fills a fixed buffer and stops when it is full. */
+struct buffer_sink {
+    char *buf;
+    size_t want, got;
+};
+
+static int fill_buffer(const char *data, size_t len, void *arg)
+{
+    struct buffer_sink *b = arg;
+
+    if (len > b->want - b->got)
+        len = b->want - b->got;
+    memcpy(b->buf + b->got, data, len);
+    b->got += len;
+    return b->got == b->want;
 }
 
 ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t len,
                        char *buf, off_t *total)
 {
     static const long backoff_ms[HTTP_RANGE_ATTEMPTS] = {0, 200, 800};
-    ssize_t got = -EIO;
-    int transient = 1;
+    int rc = -EIO, transient = 1;
+    struct buffer_sink b = { .buf = buf, .want = len };
 
     if (len == 0)
         return 0;
@@ -333,9 +355,10 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
         struct timespec pause = {0, backoff_ms[i] * 1000000L};
         if (i)
             nanosleep(&pause, NULL);
-        got = range_attempt(h, url, auth, off, len, buf, total, &transient);
+        b.got = 0;
+        rc = stream_attempt(h, url, auth, off, fill_buffer, &b, total, &transient);
     }
-    return got;
+    return rc ? rc : (ssize_t)b.got;
 }
 
 char *http_escape_segment(const char *s)

@@ -24,22 +24,24 @@ struct entry {
 
 struct inbox {
     const struct request_rules *rules;
-    api *api;
+    outbox *outbox;
     tasks *tasks;
+    double submit_wait;
     pthread_mutex_t lock;
     strmap *files;              /* file name -> entry */
     strmap *errors;             /* "NAME.error" -> entry */
 };
 
-inbox *inbox_new(const struct request_rules *rules, api *a, tasks *t)
+inbox *inbox_new(const struct request_rules *rules, outbox *o, tasks *t, double submit_wait)
 {
     inbox *in = calloc(1, sizeof *in);
 
     if (!in)
         return NULL;
     in->rules = rules;
-    in->api = a;
+    in->outbox = o;
     in->tasks = t;
+    in->submit_wait = submit_wait;
     in->files = strmap_new();
     in->errors = strmap_new();
     if (!in->files || !in->errors) {
@@ -338,11 +340,12 @@ int inbox_touch(inbox *in, const char *file)
     return rc;
 }
 
-/* Validates and POSTs the entry's bytes. Called with the lock held and the
- * entry in SUBMITTING; drops the lock around the network call. */
+/* Validates the entry's bytes and hands them to the outbox. Called with the
+ * lock held and the entry in SUBMITTING; drops the lock meanwhile (the
+ * outbox's reject hook takes it). */
 static int submit_entry(inbox *in, struct entry *e)
 {
-    char why[1024] = "", *body = NULL, *id = NULL;
+    char why[1024] = "", *body = NULL;
     char *file = strdup(e->file), *name = strdup(e->name), *data = malloc(e->len + 1);
     bool last_frame;
     size_t len = e->len;
@@ -350,42 +353,101 @@ static int submit_entry(inbox *in, struct entry *e)
 
     if (!file || !name || !data) {
         free(file); free(name); free(data);
+        e->state = DRAFT;
         return -ENOMEM;
     }
     memcpy(data, e->data, len);
     pthread_mutex_unlock(&in->lock);
 
     rc = request_build(file, data, len, in->rules, &body, &last_frame, why, sizeof why);
-    if (!rc)
-        rc = api_create_task(in->api, body, &id, why, sizeof why);
-    if (!rc && (rc = tasks_add(in->tasks, id, name, body, last_frame)) == -EEXIST)
-        snprintf(why, sizeof why, "task %s or name %s is already known", id, name);
-    if (rc)
+    if (!rc) {
+        struct stored_request r = {
+            .name = name, .file = file, .data = data, .data_len = len, .body = body,
+            .state = REQ_ACCEPTED, .wants_last_frame = last_frame, .created_at = time(NULL),
+        };
+        rc = outbox_accept(in->outbox, &r);
+        if (rc == -EEXIST)
+            snprintf(why, sizeof why, "the name %s is already used by a request", name);
+        else if (rc)
+            snprintf(why, sizeof why, "cannot save the request: %s", strerror(-rc));
+    }
+    if (!rc) {
+        /* Durable now. Wait briefly so an answer from a live API (an id, or
+         * a 400) reaches this close(); a slow or dead API does not block it. */
+        rc = outbox_wait(in->outbox, name, in->submit_wait, why, sizeof why);
+        log_info("submit %s: %s", name, rc == -EINPROGRESS ? "accepted, pending" :
+                 rc ? why : "accepted");
+        if (rc == -EINPROGRESS || rc == -ENOENT)
+            rc = 0;
+    } else {
         log_info("submit %s: %s", name, why);
-    else
-        log_info("submit %s: accepted as task %s", name, id);
+    }
 
     pthread_mutex_lock(&in->lock);
-    switch (rc) {
-    case 0:
+    if (!rc) {
         e->state = ACCEPTED;
         set_error(in, e, NULL);
-        break;
-    case -EINVAL: case -EACCES: case -EEXIST:
+    } else {
+        /* EINVAL, EACCES (the API refused), EEXIST: the bytes stay, editable. */
         e->state = REJECTED;
         set_error(in, e, why);
-        break;
-    default: {
-        /* Transport errors, 429, 5xx, non-JSON replies: nothing was accepted. */
-        char line[1200];
-        snprintf(line, sizeof line, "not submitted, write the file again to retry: %s", why);
-        e->state = DRAFT;
-        set_error(in, e, line);
-        rc = -EIO;
+        if (rc != -EINVAL && rc != -EACCES && rc != -EEXIST)
+            rc = -EIO;
     }
-    }
-    free(file); free(name); free(data); free(body); free(id);
+    free(file); free(name); free(data); free(body);
     return rc;
+}
+
+/* The entry of request `name` (NAME.json or NAME.txt). Lock held. */
+static struct entry *entry_by_name(inbox *in, const char *name)
+{
+    const char *exts[] = {".json", ".txt"};
+    struct entry *e = NULL;
+
+    for (int i = 0; i < 2 && !e; i++) {
+        char *file = NULL;
+        if (asprintf(&file, "%s%s", name, exts[i]) < 0)
+            return NULL;
+        e = strmap_get(in->files, file);
+        free(file);
+    }
+    return e;
+}
+
+void inbox_on_reject(const char *name, const char *why, void *arg)
+{
+    inbox *in = arg;
+    struct entry *e;
+
+    pthread_mutex_lock(&in->lock);
+    if ((e = entry_by_name(in, name)) && e->state == ACCEPTED) {
+        e->state = REJECTED;
+        set_error(in, e, why);
+    }
+    pthread_mutex_unlock(&in->lock);
+}
+
+void inbox_restore(const struct stored_request *r, void *arg)
+{
+    inbox *in = arg;
+    struct entry *e = calloc(1, sizeof *e);
+
+    if (!e || !(e->file = strdup(r->file)) || !(e->name = strdup(r->name)) ||
+        ensure_size(in, e, r->data_len)) {
+        if (e)
+            entry_free(e);
+        return;
+    }
+    memcpy(e->data, r->data, r->data_len);
+    e->len = r->data_len;
+    e->mtime = (time_t)r->created_at;
+    e->state = r->state == REQ_REJECTED ? REJECTED : ACCEPTED;
+    pthread_mutex_lock(&in->lock);
+    if (strmap_put(in->files, e->file, e))
+        entry_free(e);
+    else if (r->state == REQ_REJECTED)
+        set_error(in, e, r->last_error ? r->last_error : "rejected");
+    pthread_mutex_unlock(&in->lock);
 }
 
 int inbox_flush(inbox *in, const char *file)
@@ -425,8 +487,12 @@ int inbox_unlink(inbox *in, const char *file)
         rc = -ENOENT;
     } else if (e->state == SUBMITTING) {
         rc = -EBUSY;
+    } else if (e->name && (rc = outbox_withdraw(in->outbox, e->name)) && rc != -ENOENT) {
+        /* -EBUSY: its POST is in flight right now. */
     } else {
-        /* An accepted request's task lives on under tasks/ and by-name/. */
+        /* A submitted request's task lives on under tasks/ and by-name/;
+         * a pending one is withdrawn and never sent. */
+        rc = 0;
         set_error(in, e, NULL);
         strmap_del(in->files, file);
         entry_free(e);

@@ -12,13 +12,19 @@
 #include "http.h"
 #include "inbox.h"
 #include "log.h"
+#include "outbox.h"
+#include "store.h"
 #include "stream.h"
 #include "tasks.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 static FILE *open_log(const struct config *cfg)
 {
@@ -33,15 +39,51 @@ static FILE *open_log(const struct config *cfg)
     return f;
 }
 
+/* One daemon per state_dir: a second would submit the same outbox twice. */
+static int lock_state_dir(const struct config *cfg)
+{
+    char *path = NULL;
+    int fd = -1;
+
+    if (asprintf(&path, "%s/lock", cfg->state_dir) > 0)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(path);
+    if (fd < 0) {
+        fprintf(stderr, "seedancefs: state_dir %s: %s\n", cfg->state_dir, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        fprintf(stderr, "seedancefs: state_dir %s is in use by another seedancefs\n",
+                cfg->state_dir);
+        close(fd);
+        return -1;
+    }
+    return fd;          /* held until exit; inherited by the daemonized child */
+}
+
+/* Loads the store into the modules and connects their hooks. */
+static int restore_state(struct fs_context *fs)
+{
+    outbox_set_reject_hook(fs->outbox, inbox_on_reject, fs->inbox);
+    tasks_set_video_hook(fs->tasks, stream_want, fs->stream);
+    if (tasks_restore(fs->tasks) || outbox_restore(fs->outbox, inbox_restore, fs->inbox) ||
+        stream_restore(fs->stream)) {
+        fprintf(stderr, "seedancefs: cannot read the saved state in %s\n", fs->cfg->state_dir);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
     struct fs_context fs = {0};
     struct request_rules rules;
-    int fuse_argc, rc, status = 1;
-    char **fuse_argv;
+    int fuse_argc, rc, status = 1, lock_fd = -1;
+    char **fuse_argv, why[512];
     http *h = NULL;
     api *a = NULL;
+    store *st = NULL;
     FILE *log_file = NULL;
 
     rc = config_parse(&cfg, argc, argv, &fuse_argc, &fuse_argv, stdout, stderr);
@@ -49,8 +91,14 @@ int main(int argc, char **argv)
         config_free(&cfg, fuse_argc, fuse_argv);
         return rc > 0 ? 0 : 1;
     }
+    if ((lock_fd = lock_state_dir(&cfg)) < 0)
+        goto out_config;
     log_file = open_log(&cfg);
     log_init(log_file, cfg.debug);
+    if (!(st = store_open(cfg.state_dir, why, sizeof why))) {
+        fprintf(stderr, "seedancefs: %s\n", why);
+        goto out_config;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
         fprintf(stderr, "seedancefs: cannot initialise libcurl\n");
         goto out_config;
@@ -59,21 +107,35 @@ int main(int argc, char **argv)
     fs.cfg = &cfg;
     fs.mount_time = time(NULL);
     if (!(h = http_new(cfg.api_key, cfg.timeout)) || !(a = api_new(&cfg, h)) ||
-        !(fs.tasks = tasks_new(a, cfg.poll_interval)) ||
-        !(fs.inbox = inbox_new(&rules, a, fs.tasks)) ||
-        !(fs.stream = stream_new(fs.tasks, h))) {
+        !(fs.tasks = tasks_new(a, st, cfg.poll_interval)) ||
+        !(fs.outbox = outbox_new(st, a, fs.tasks)) ||
+        !(fs.inbox = inbox_new(&rules, fs.outbox, fs.tasks, cfg.submit_wait)) ||
+        !(fs.stream = stream_new(fs.tasks, h, st, cfg.state_dir, cfg.cache_max))) {
         fprintf(stderr, "seedancefs: out of memory\n");
         goto out;
     }
+    if (restore_state(&fs))
+        goto out;
     status = fuse_main(fuse_argc, fuse_argv, fs_operations(), &fs) ? 1 : 0;
 out:
+    /* Threads first (they use everything below), then the tables. */
+    if (fs.outbox)
+        outbox_stop(fs.outbox);
+    if (fs.stream)
+        stream_stop(fs.stream);
+    if (fs.tasks)
+        tasks_stop(fs.tasks);
     stream_free(fs.stream);
     inbox_free(fs.inbox);
+    outbox_free(fs.outbox);
     tasks_free(fs.tasks);
     api_free(a);
     http_free(h);
     curl_global_cleanup();
 out_config:
+    store_close(st);
+    if (lock_fd >= 0)
+        close(lock_fd);
     if (log_file)
         fclose(log_file);
     config_free(&cfg, fuse_argc, fuse_argv);

@@ -2,6 +2,7 @@
 #include "tasks.h"
 #include "ids.h"
 #include "log.h"
+#include "store.h"
 #include "strmap.h"
 
 #include <errno.h>
@@ -34,6 +35,9 @@ struct task {
 
 struct tasks {
     api *api;
+    store *store;
+    tasks_hook_fn on_video;     /* called when video.mp4 appears */
+    void *on_video_arg;
     double poll_interval;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -57,13 +61,14 @@ static void task_free(struct task *k)
     free(k);
 }
 
-tasks *tasks_new(api *a, double poll_interval)
+tasks *tasks_new(api *a, store *st, double poll_interval)
 {
     tasks *t = calloc(1, sizeof *t);
 
     if (!t)
         return NULL;
     t->api = a;
+    t->store = st;
     t->poll_interval = poll_interval;
     t->by_id = strmap_new();
     t->by_name = strmap_new();
@@ -97,24 +102,21 @@ void tasks_free(tasks *t)
     free(t);
 }
 
-int tasks_add(tasks *t, const char *id, const char *name, const char *request_json,
-              bool wants_last_frame)
+static char *dup_or_null(const char *s)
 {
-    struct task *k = calloc(1, sizeof *k);
-    int rc = -ENOMEM;
+    return s ? strdup(s) : NULL;
+}
 
-    if (!k)
+/* Puts a filled task into both indexes. Frees it on failure. */
+static int insert_task(tasks *t, struct task *k)
+{
+    const char *id = k->id, *name = k->name;
+    int rc;
+
+    if (!k->id || !k->status || !k->api_status) {
+        task_free(k);
         return -ENOMEM;
-    k->id = strdup(id);
-    k->name = name ? strdup(name) : NULL;
-    k->status = strdup("queued");
-    k->api_status = strdup("queued");
-    k->request_json = strdup(request_json);
-    k->wants_last_frame = wants_last_frame;
-    k->created_at = k->updated_at = time(NULL);
-    k->video_size = -1;
-    if (!k->id || (name && !k->name) || !k->status || !k->api_status || !k->request_json)
-        goto fail;
+    }
     pthread_mutex_lock(&t->lock);
     if (strmap_get(t->by_id, id) || (name && strmap_get(t->by_name, name))) {
         rc = -EEXIST;
@@ -127,11 +129,107 @@ int tasks_add(tasks *t, const char *id, const char *name, const char *request_js
         pthread_cond_signal(&t->wake);
     }
     pthread_mutex_unlock(&t->lock);
-    if (!rc)
-        return 0;
-fail:
-    task_free(k);
+    if (rc)
+        task_free(k);
     return rc;
+}
+
+int tasks_add(tasks *t, const char *id, const char *name, const char *request_json,
+              bool wants_last_frame)
+{
+    struct task *k = calloc(1, sizeof *k);
+
+    if (!k)
+        return -ENOMEM;
+    k->id = strdup(id);
+    k->name = dup_or_null(name);
+    k->status = strdup("queued");
+    k->api_status = strdup("queued");
+    k->request_json = dup_or_null(request_json);
+    k->wants_last_frame = wants_last_frame;
+    k->created_at = k->updated_at = time(NULL);
+    k->video_size = -1;
+    return insert_task(t, k);
+}
+
+static void restore_one(const struct stored_task *s, void *arg)
+{
+    tasks *t = arg;
+    struct task *k = calloc(1, sizeof *k);
+
+    if (!k)
+        return;
+    k->id = dup_or_null(s->id);
+    k->name = dup_or_null(s->name);
+    k->status = dup_or_null(s->status);
+    k->api_status = dup_or_null(s->api_status);
+    k->task_json = dup_or_null(s->task_json);
+    k->request_json = dup_or_null(s->request_json);
+    k->error = dup_or_null(s->error);
+    k->video_url = dup_or_null(s->video_url);
+    if (s->last_frame && s->last_frame_len && (k->last_frame = malloc(s->last_frame_len))) {
+        memcpy(k->last_frame, s->last_frame, s->last_frame_len);
+        k->last_frame_len = s->last_frame_len;
+    }
+    k->wants_last_frame = s->wants_last_frame;
+    k->created_at = s->created_at;
+    k->updated_at = s->updated_at;
+    k->video_size = s->video_size;
+    if (insert_task(t, k))
+        log_info("restore %s: cannot add it to the table", s->id);
+}
+
+int tasks_restore(tasks *t)
+{
+    return t->store ? store_tasks_load(t->store, restore_one, t) : 0;
+}
+
+void tasks_set_video_hook(tasks *t, tasks_hook_fn fn, void *arg)
+{
+    t->on_video = fn;
+    t->on_video_arg = arg;
+}
+
+bool tasks_known(tasks *t, const char *id)
+{
+    bool known;
+
+    pthread_mutex_lock(&t->lock);
+    known = strmap_get(t->by_id, id) != NULL;
+    pthread_mutex_unlock(&t->lock);
+    return known;
+}
+
+struct id_list {
+    char **ids;
+    size_t n, cap;
+};
+
+static void collect_video(const char *key, void *value, void *arg)
+{
+    struct id_list *l = arg;
+    struct task *k = value;
+
+    if (l->n < l->cap && !strcmp(k->status, "succeeded") && k->video_size >= 0 &&
+        (l->ids[l->n] = strdup(key)))
+        l->n++;
+}
+
+void tasks_each_video(tasks *t, tasks_hook_fn fn, void *arg)
+{
+    struct id_list l = {0};
+
+    /* Collect under the lock, call without it: fn may call back into the table. */
+    pthread_mutex_lock(&t->lock);
+    l.cap = strmap_count(t->by_id);
+    if ((l.ids = calloc(l.cap ? l.cap : 1, sizeof *l.ids)))
+        strmap_each(t->by_id, collect_video, &l);
+    pthread_mutex_unlock(&t->lock);
+    for (size_t i = 0; i < l.n; i++) {
+        fn(l.ids[i], arg);
+        free(l.ids[i]);
+    }
+    free(l.ids);
 }
 
 /* The bytes of one file of `k`; `line` is scratch space for the status line. */
@@ -246,6 +344,50 @@ int tasks_video(tasks *t, const char *id, char **url, bool *auth, off_t *size)
     return rc;
 }
 
+/* ---- persistence: snapshot under the lock, write after it ---- */
+
+static struct stored_task *snapshot(const struct task *k)
+{
+    struct stored_task *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return NULL;
+    s->id = dup_or_null(k->id);
+    s->name = dup_or_null(k->name);
+    s->status = dup_or_null(k->status);
+    s->api_status = dup_or_null(k->api_status);
+    s->task_json = dup_or_null(k->task_json);
+    s->request_json = dup_or_null(k->request_json);
+    s->error = dup_or_null(k->error);
+    s->video_url = dup_or_null(k->video_url);
+    if (k->last_frame && (s->last_frame = malloc(k->last_frame_len))) {
+        memcpy((void *)s->last_frame, k->last_frame, k->last_frame_len);
+        s->last_frame_len = k->last_frame_len;
+    }
+    s->wants_last_frame = k->wants_last_frame;
+    s->created_at = k->created_at;
+    s->updated_at = k->updated_at;
+    s->video_size = k->video_size;
+    return s;
+}
+
+static void snapshot_free(struct stored_task *s)
+{
+    if (!s)
+        return;
+    free((char *)s->id); free((char *)s->name); free((char *)s->status);
+    free((char *)s->api_status); free((char *)s->task_json); free((char *)s->request_json);
+    free((char *)s->error); free((char *)s->video_url); free((void *)s->last_frame);
+    free(s);
+}
+
+static void persist(tasks *t, struct stored_task *s)
+{
+    if (s && t->store && store_task_put(t->store, s))
+        log_info("task %s: cannot save its state", s->id);
+    snapshot_free(s);
+}
+
 static void unlink_task(tasks *t, struct task *k)
 {
     strmap_del(t->by_id, k->id);
@@ -264,6 +406,9 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
     pthread_mutex_unlock(&t->lock);
     if (!k)
         return -ENOENT;
+    struct stored_task *snap = NULL;
+    bool deleted = false;
+
     rc = api_delete_task(t->api, id, why, why_len);
     if (rc && rc != -ENOENT)
         return rc;
@@ -275,11 +420,16 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
             k->status = strdup("cancelled");
             k->next_poll = now_mono();
             pthread_cond_signal(&t->wake);
+            snap = snapshot(k);
         } else {
             unlink_task(t, k);
+            deleted = true;
         }
     }
     pthread_mutex_unlock(&t->lock);
+    persist(t, snap);
+    if (deleted && t->store)
+        store_task_delete(t->store, id);
     log_info("rmdir %s: %s", id, rc ? "already gone at the API" : "done");
     return 0;
 }
@@ -369,10 +519,14 @@ static void replace(char **field, char **value)
     *value = NULL;
 }
 
-static void apply_result(tasks *t, struct task *k, struct poll_result *r)
+/* Applies one poll to the task. Returns a snapshot to persist when
+ * something durable changed (NULL otherwise); *video_ready when the status
+ * just turned "succeeded". */
+static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_result *r,
+                                        bool *video_ready)
 {
     struct task_info *i = &r->info;
-    bool frame_pending;
+    bool frame_pending, changed = false;
     const char *shown;
 
     k->polls++;
@@ -384,7 +538,10 @@ static void apply_result(tasks *t, struct task *k, struct poll_result *r)
         free(k->error);
         k->error = strdup("NotFound: the API no longer knows this task\n");
     }
+    *video_ready = false;
     if (r->rc == 0) {
+        changed = strcmp(k->api_status, i->status) || k->video_size != r->video_size ||
+                  (r->last_frame && !k->last_frame) || !k->task_json;
         replace(&k->api_status, &i->status);
         replace(&k->task_json, &i->json);
         replace(&k->video_url, &i->video_url);
@@ -420,7 +577,10 @@ static void apply_result(tasks *t, struct task *k, struct poll_result *r)
                  k->status, shown);
         free(k->status);
         k->status = strdup(shown);
+        changed = true;
+        *video_ready = !strcmp(shown, "succeeded");
     }
+    return changed ? snapshot(k) : NULL;
 }
 
 struct due_ctx {
@@ -475,11 +635,18 @@ static void *poller_main(void *arg)
             bool need_frame = k && k->wants_last_frame && !k->last_frame;
 
             if (k && t->running) {
+                struct stored_task *snap = NULL;
+                bool video_ready = false;
                 pthread_mutex_unlock(&t->lock);
                 poll_one(t, due.ids[i], size, need_frame, &r);
                 pthread_mutex_lock(&t->lock);
                 if ((k = strmap_get(t->by_id, due.ids[i])))
-                    apply_result(t, k, &r);
+                    snap = apply_result(t, k, &r, &video_ready);
+                pthread_mutex_unlock(&t->lock);
+                persist(t, snap);
+                if (video_ready && t->on_video)
+                    t->on_video(due.ids[i], t->on_video_arg);
+                pthread_mutex_lock(&t->lock);
                 free(r.last_frame);
                 api_task_info_free(&r.info);
             } else if (k) {
@@ -490,6 +657,25 @@ static void *poller_main(void *arg)
     }
     pthread_mutex_unlock(&t->lock);
     return NULL;
+}
+
+int tasks_refresh_video_url(tasks *t, const char *id)
+{
+    struct task_info info;
+    struct task *k;
+    char why[512];
+    int rc = api_get_task(t->api, id, &info, why, sizeof why);
+
+    if (rc) {
+        log_info("refresh %s: %s", id, why);
+        return rc;
+    }
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id)) && info.video_url)
+        replace(&k->video_url, &info.video_url);
+    pthread_mutex_unlock(&t->lock);
+    api_task_info_free(&info);
+    return 0;
 }
 
 int tasks_start(tasks *t)

@@ -50,6 +50,10 @@ class Sim:
         with urllib.request.urlopen(self.url + "/sim/stats", timeout=5) as r:
             return json.load(r)
 
+    def tasks(self):
+        with urllib.request.urlopen(self.url + "/sim/tasks", timeout=5) as r:
+            return json.load(r)
+
     def control(self, **settings):
         req = urllib.request.Request(self.url + "/sim/control", method="POST",
                                      data=json.dumps(settings).encode())
@@ -72,10 +76,10 @@ class Sim:
 class Mount:
     """A running `seedancefs MNT -f -o api_url=...,state_dir=...`."""
 
-    def __init__(self, sim, options=(), env_key=True):
+    def __init__(self, sim, options=(), env_key=True, state=None):
         self.dir = tempfile.mkdtemp(prefix="sdfs-")
         self.mnt = os.path.join(self.dir, "mnt")
-        self.state = os.path.join(self.dir, "state")
+        self.state = state or os.path.join(self.dir, "state")
         os.mkdir(self.mnt)
         self.log_path = os.path.join(self.dir, "daemon.log")
         self.check_exit = True
@@ -105,6 +109,13 @@ class Mount:
         with open(self.log_path) as f:
             return f.read()
 
+    def kill9(self):
+        """The daemon dies at once (kill -9); the dead mount is cleaned up."""
+        self.check_exit = False
+        self.proc.kill()
+        self.proc.wait()
+        subprocess.run(["fusermount3", "-u", "-z", self.mnt], stderr=subprocess.DEVNULL)
+
     def unmount(self):
         if os.path.ismount(self.mnt):
             if subprocess.run(["fusermount3", "-u", self.mnt]).returncode:
@@ -115,6 +126,8 @@ class Mount:
             self.proc.kill()
             self.returncode = self.proc.wait()
         self.log.close()
+        if os.environ.get("SEEDANCEFS_KEEP_LOGS"):
+            print(self.read_log())
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # What users do in the shell, as helpers.
@@ -162,6 +175,14 @@ def start_mount():
     # A clean unmount exits 0; under valgrind/ASan a memory error does not.
     bad = [(m.mnt, m.returncode) for m in mounts if m.returncode != 0 and m.check_exit]
     assert not bad, f"daemon exit status after unmount: {bad}"
+
+
+@pytest.fixture
+def state_dir(tmp_path):
+    """A state_dir that outlives one mount, for restart tests."""
+    path = tmp_path / "state"
+    path.mkdir()
+    return str(path)
 
 
 @pytest.fixture

@@ -223,17 +223,6 @@ def test_ark_dialect_reads_content_video_url(sim, start_mount):
     assert sim.stats()["auth_leaks"] == 0
 
 
-def test_api_down_fails_close_with_eio_and_keeps_the_file(mount, sim):
-    sim.control(api_down=True)
-    r = mount.submit("down.json", {"prompt": "while down"})
-    assert r.returncode != 0 and "Input/output error" in r.stderr
-    assert "not submitted" in read(mount.path("requests", "down.error"))
-    assert "while down" in read(mount.path("requests", "down.json"))
-    sim.control(api_down=False)
-    assert mount.submit("down.json", {"prompt": "while down"}).returncode == 0
-    assert sim.stats()["creates"] == 1
-
-
 def test_killing_the_server_mid_read_gives_eio_not_a_hang(mount, sim):
     assert mount.submit("kill.json", {"prompt": "kill the server"}).returncode == 0
     mount.wait_status("kill")

@@ -17,8 +17,12 @@
  * on both sides.
  *
  * Test hooks: GET /sim/stats (request counters, auth_leaks = Bearer keys
- * that reached the CDN), POST /sim/control {"content_mode": "...",
- * "api_down": true|false, "content_off": true|false}.
+ * that reached the CDN), GET /sim/tasks (every task with its prompt),
+ * POST /sim/control {"content_mode": "...", "api_down": bool (503 to every
+ * API call), "content_off": bool (content and CDN fail, as after URL expiry),
+ * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
+ * reply), "create_429": N (next N creates get 429), "cut_after": N (content
+ * bodies break after N bytes)}.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -56,6 +60,9 @@ static struct {
     long queue_ms, run_ms, url_ttl;
     int port;
     bool api_down, content_off;
+    long create_delay_ms;       /* the task exists, the reply waits (a lost answer) */
+    long create_429;            /* the next N creates get 429 + Retry-After: 1 */
+    long cut_after;             /* content bodies stop after N bytes (0 = never) */
     pthread_mutex_t lock;
     struct sim_task *tasks;
     int ntasks;
@@ -211,6 +218,26 @@ static const char *validate(cJSON *body, const char **param)
     return NULL;
 }
 
+static enum MHD_Result rate_limited(struct MHD_Connection *c)
+{
+    cJSON *root = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(root, "error");
+    char *text;
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    cJSON_AddStringToObject(err, "code", "RateLimitExceeded");
+    cJSON_AddStringToObject(err, "message", "too many requests");
+    text = cJSON_PrintUnformatted(root);
+    r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Retry-After", "1");
+    ret = MHD_queue_response(c, 429, r);
+    MHD_destroy_response(r);
+    free(text);
+    cJSON_Delete(root);
+    return ret;
+}
+
 static enum MHD_Result create_task(struct MHD_Connection *c, const char *data, size_t len)
 {
     cJSON *body = cJSON_ParseWithLength(data, len), *reply, *item, *seed;
@@ -230,6 +257,12 @@ static enum MHD_Result create_task(struct MHD_Connection *c, const char *data, s
         return ret;
     }
     pthread_mutex_lock(&sim.lock);
+    if (sim.create_429 > 0) {
+        sim.create_429--;
+        pthread_mutex_unlock(&sim.lock);
+        cJSON_Delete(body);
+        return rate_limited(c);
+    }
     if (sim.ntasks == MAX_TASKS) {
         pthread_mutex_unlock(&sim.lock);
         cJSON_Delete(body);
@@ -255,7 +288,12 @@ static enum MHD_Result create_task(struct MHD_Connection *c, const char *data, s
     sim.creates++;
     reply = cJSON_CreateObject();
     cJSON_AddStringToObject(reply, "id", t->id);
+    long delay = sim.create_delay_ms;
     pthread_mutex_unlock(&sim.lock);
+    if (delay > 0) {
+        struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     return send_json(c, 200, reply);
 }
 
@@ -376,6 +414,41 @@ static bool parse_range(const char *h, size_t size, size_t *from, size_t *to)
     return true;
 }
 
+/* A body that breaks after `cut` bytes, as a dropped connection does. */
+struct cut_body {
+    const char *data;
+    size_t len, cut;
+};
+
+static ssize_t read_cut_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct cut_body *b = cls;
+    size_t n;
+
+    if (pos >= b->cut)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (pos >= b->len)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    n = b->len - pos;
+    if (n > max)
+        n = max;
+    if (n > b->cut - pos)
+        n = b->cut - pos;
+    memcpy(buf, b->data + pos, n);
+    return (ssize_t)n;
+}
+
+static struct MHD_Response *body_response(const char *data, size_t len)
+{
+    struct cut_body *b;
+
+    if (sim.cut_after <= 0 || (size_t)sim.cut_after >= len ||
+        !(b = malloc(sizeof *b)))
+        return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    *b = (struct cut_body){data, len, (size_t)sim.cut_after};
+    return MHD_create_response_from_callback(len, 64 * 1024, read_cut_body, b, free);
+}
+
 static enum MHD_Result serve_blob(struct MHD_Connection *c, const char *data, size_t size,
                                   const char *type, bool honour_range)
 {
@@ -395,14 +468,13 @@ static enum MHD_Result serve_blob(struct MHD_Connection *c, const char *data, si
             MHD_destroy_response(r);
             return ret;
         }
-        r = MHD_create_response_from_buffer(to - from + 1, (void *)(data + from),
-                                            MHD_RESPMEM_PERSISTENT);
+        r = body_response(data + from, to - from + 1);
         snprintf(header, sizeof header, "bytes %zu-%zu/%zu", from, to, size);
         MHD_add_response_header(r, "Content-Range", header);
     } else {
         from = 0;
         to = size - 1;
-        r = MHD_create_response_from_buffer(size, (void *)data, MHD_RESPMEM_PERSISTENT);
+        r = body_response(data, size);
     }
     MHD_add_response_header(r, "Content-Type", type);
     if (honour_range)
@@ -497,6 +569,24 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     return send_json(c, 200, o);
 }
 
+static enum MHD_Result all_tasks(struct MHD_Connection *c)
+{
+    cJSON *list = cJSON_CreateArray();
+
+    pthread_mutex_lock(&sim.lock);
+    for (int i = 0; i < sim.ntasks; i++) {
+        cJSON *o = cJSON_CreateObject();
+        double changed;
+        cJSON_AddStringToObject(o, "id", sim.tasks[i].id);
+        cJSON_AddStringToObject(o, "prompt", sim.tasks[i].prompt ? sim.tasks[i].prompt : "");
+        cJSON_AddStringToObject(o, "status", task_status(&sim.tasks[i], &changed));
+        cJSON_AddBoolToObject(o, "deleted", sim.tasks[i].deleted);
+        cJSON_AddItemToArray(list, o);
+    }
+    pthread_mutex_unlock(&sim.lock);
+    return send_json(c, 200, list);
+}
+
 static bool parse_mode(const char *s, enum content_mode *m)
 {
     if (!strcmp(s, "range")) *m = MODE_RANGE;
@@ -518,6 +608,14 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.content_off = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "url_ttl")) && cJSON_IsNumber(v))
         sim.url_ttl = (long)v->valuedouble;
+    pthread_mutex_lock(&sim.lock);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "create_delay_ms")) && cJSON_IsNumber(v))
+        sim.create_delay_ms = (long)v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "create_429")) && cJSON_IsNumber(v))
+        sim.create_429 = (long)v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "cut_after")) && cJSON_IsNumber(v))
+        sim.cut_after = (long)v->valuedouble;
+    pthread_mutex_unlock(&sim.lock);
     cJSON_Delete(body);
     return stats(c);
 }
@@ -556,6 +654,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
 
     if (!strcmp(url, "/sim/stats"))
         return stats(c);
+    if (!strcmp(url, "/sim/tasks"))
+        return all_tasks(c);
     if (!strcmp(url, "/sim/control") && !strcmp(method, "POST"))
         return control(c, up->data, up->len);
     if (!strncmp(url, "/cdn/", 5))

@@ -1,0 +1,72 @@
+/* outbox.h — durable submission of accepted requests.
+ *
+ *   $ cp fox.json mnt/requests/        # returns once the request is on disk
+ *   $ readlink mnt/by-name/fox         # ../pending/fox while not yet sent
+ *   $ cat mnt/pending/fox/reason       # why it waits: "API 503 ..., retry in 4.0 s"
+ *
+ * A request enters the outbox committed to the store (state accepted). One
+ * submitter thread sends requests one at a time: it commits "sending" (with
+ * the time of the first send) before the POST and the task id the moment the
+ * POST answers, in the same transaction that creates the task row.
+ * Failures that prove nothing was created (connection refused, 429, 503)
+ * go back to "accepted" with capped exponential backoff, jitter and
+ * Retry-After. Failures that may hide a created task (timeouts, cut
+ * replies, 500/502/504, a 2xx without an id) stay "sending": before any
+ * resend, the request is reconciled against the list endpoint (a recent
+ * task of the same model, created after the first send, unknown to us, whose
+ * echoed parameters match) and that task is adopted if found. A 4xx turns
+ * the request "rejected" with the API's reason.
+ */
+#ifndef SEEDANCEFS_OUTBOX_H
+#define SEEDANCEFS_OUTBOX_H
+
+#include "api.h"
+#include "store.h"
+#include "tasks.h"
+
+typedef struct outbox outbox;
+
+/* Called (on the submitter thread, no lock held) when the API rejects a
+ * request, with the API's one-line reason. */
+typedef void (*outbox_reject_fn)(const char *name, const char *why, void *arg);
+
+/* What pending/NAME/ shows. */
+struct outbox_view {
+    char state[16];             /* "pending" or "rejected" */
+    char reason[600];           /* one line */
+    int attempts;
+};
+
+outbox *outbox_new(store *st, api *a, tasks *t);
+void outbox_free(outbox *o);
+void outbox_set_reject_hook(outbox *o, outbox_reject_fn fn, void *arg);
+
+/* Loads the store's requests: calls fn for every row (to rebuild
+ * requests/) and queues the ones not yet submitted. Before outbox_start. */
+int outbox_restore(outbox *o, void (*fn)(const struct stored_request *r, void *arg), void *arg);
+
+int outbox_start(outbox *o);
+void outbox_stop(outbox *o);
+
+/* Commits a new request (state accepted) and wakes the submitter. A
+ * rejected request of the same name is replaced. -EEXIST when the name is
+ * pending or submitted; -EIO when the store cannot commit (nothing accepted). */
+int outbox_accept(outbox *o, const struct stored_request *r);
+
+/* Waits up to `seconds` for the request's first answer: 0 submitted,
+ * -EINPROGRESS still pending (it is durable and will be sent),
+ * -EINVAL / -EACCES rejected (`why` says why), -ENOENT unknown. */
+int outbox_wait(outbox *o, const char *name, double seconds, char *why, size_t why_len);
+
+/* rm requests/NAME.json: forgets the request; a pending one is not sent.
+ * -EBUSY while its POST is in flight. A submitted request's task stays. */
+int outbox_withdraw(outbox *o, const char *name);
+
+/* The pending or rejected request `name`; *body (may be NULL) gets a
+ * malloc'd copy of the body. -ENOENT when submitted or unknown. */
+int outbox_view(outbox *o, const char *name, struct outbox_view *v, char **body);
+
+/* Calls fn(name) for every pending or rejected request (lock held: fn must not block). */
+void outbox_each(outbox *o, void (*fn)(const char *name, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,557 @@
+/* outbox.c — the submitter thread and its queue; see outbox.h. */
+#include "outbox.h"
+#include "log.h"
+#include "strmap.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_FIRST 1.0           /* seconds */
+#define BACKOFF_CAP 60.0
+#define RECONCILE_PAGES 5           /* list pages searched for a lost POST's task */
+#define RECONCILE_PAGE_SIZE 100
+#define RECONCILE_SKEW 120.0        /* seconds of clock difference tolerated */
+#define RECONCILE_GIVE_UP 5         /* failed reconciles before resending anyway */
+
+struct pending {
+    char *name, *body;
+    enum request_state state;       /* accepted, sending or rejected */
+    int attempts, reconcile_failures;
+    bool wants_last_frame, in_flight;
+    double first_sent_at;           /* wall clock */
+    double next_attempt;            /* monotonic */
+    char reason[600];
+    int outcome;                    /* 1 = answered once (for outbox_wait) */
+};
+
+struct outbox {
+    store *store;
+    api *api;
+    tasks *tasks;
+    outbox_reject_fn on_reject;
+    void *on_reject_arg;
+    pthread_mutex_t lock;
+    pthread_cond_t wake, answered;
+    strmap *pending;                /* name -> struct pending (not yet submitted) */
+    strmap *submitted;              /* names whose request row is submitted */
+    pthread_t thread;
+    bool running, started;
+};
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double now_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void deadline_in(struct timespec *ts, double seconds)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)seconds;
+    ts->tv_nsec += (long)((seconds - floor(seconds)) * 1e9);
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static void pending_free(struct pending *p)
+{
+    if (!p)
+        return;
+    free(p->name);
+    free(p->body);
+    free(p);
+}
+
+outbox *outbox_new(store *st, api *a, tasks *t)
+{
+    outbox *o = calloc(1, sizeof *o);
+
+    if (!o)
+        return NULL;
+    o->store = st;
+    o->api = a;
+    o->tasks = t;
+    o->pending = strmap_new();
+    o->submitted = strmap_new();
+    if (!o->pending || !o->submitted) {
+        strmap_free(o->pending);
+        strmap_free(o->submitted);
+        free(o);
+        return NULL;
+    }
+    pthread_mutex_init(&o->lock, NULL);
+    pthread_cond_init(&o->wake, NULL);
+    pthread_cond_init(&o->answered, NULL);
+    return o;
+}
+
+static void free_pending_cb(const char *key, void *value, void *arg)
+{
+    (void)key; (void)arg;
+    pending_free(value);
+}
+
+void outbox_free(outbox *o)
+{
+    if (!o)
+        return;
+    outbox_stop(o);
+    strmap_each(o->pending, free_pending_cb, NULL);
+    strmap_free(o->pending);
+    strmap_free(o->submitted);
+    pthread_cond_destroy(&o->wake);
+    pthread_cond_destroy(&o->answered);
+    pthread_mutex_destroy(&o->lock);
+    free(o);
+}
+
+void outbox_set_reject_hook(outbox *o, outbox_reject_fn fn, void *arg)
+{
+    o->on_reject = fn;
+    o->on_reject_arg = arg;
+}
+
+static struct pending *pending_new(const struct stored_request *r)
+{
+    struct pending *p = calloc(1, sizeof *p);
+
+    if (!p || !(p->name = strdup(r->name)) || !(p->body = strdup(r->body))) {
+        pending_free(p);
+        return NULL;
+    }
+    p->state = r->state;
+    p->attempts = r->attempts;
+    p->wants_last_frame = r->wants_last_frame;
+    p->first_sent_at = r->first_sent_at;
+    p->next_attempt = now_mono();
+    snprintf(p->reason, sizeof p->reason, "%s",
+             r->last_error ? r->last_error : "waiting to be sent");
+    return p;
+}
+
+struct restore_ctx {
+    outbox *o;
+    void (*fn)(const struct stored_request *r, void *arg);
+    void *arg;
+};
+
+static void restore_one(const struct stored_request *r, void *arg)
+{
+    struct restore_ctx *c = arg;
+    struct pending *p;
+
+    if (c->fn)
+        c->fn(r, c->arg);
+    if (r->state == REQ_SUBMITTED) {
+        strmap_put(c->o->submitted, r->name, (void *)1);
+        return;
+    }
+    if (!(p = pending_new(r)))
+        return;
+    p->outcome = r->state == REQ_REJECTED;
+    if (strmap_put(c->o->pending, p->name, p))
+        pending_free(p);
+    else if (r->state == REQ_SENDING)
+        log_info("restore %s: its POST may have been sent; reconciling before any resend",
+                 r->name);
+}
+
+int outbox_restore(outbox *o, void (*fn)(const struct stored_request *r, void *arg), void *arg)
+{
+    struct restore_ctx c = {o, fn, arg};
+    return store_requests_load(o->store, restore_one, &c);
+}
+
+int outbox_accept(outbox *o, const struct stored_request *r)
+{
+    struct pending *p = pending_new(r), *old;
+    int rc;
+
+    if (!p)
+        return -ENOMEM;
+    p->state = REQ_ACCEPTED;
+    p->attempts = 0;
+    p->first_sent_at = 0;
+    pthread_mutex_lock(&o->lock);
+    old = strmap_get(o->pending, r->name);
+    if (strmap_get(o->submitted, r->name) || (old && old->state != REQ_REJECTED)) {
+        rc = -EEXIST;
+    } else {
+        /* A rejected request of this name is replaced by the new one. */
+        if (old && (rc = store_request_delete(o->store, r->name)))
+            goto out;
+        if (!(rc = store_request_put(o->store, r))) {
+            strmap_del(o->pending, r->name);
+            pending_free(old);
+            if (!(rc = strmap_put(o->pending, p->name, p)))
+                p = NULL;
+            pthread_cond_signal(&o->wake);
+        }
+    }
+out:
+    pthread_mutex_unlock(&o->lock);
+    pending_free(p);
+    return rc;
+}
+
+int outbox_wait(outbox *o, const char *name, double seconds, char *why, size_t why_len)
+{
+    struct timespec until;
+    struct pending *p;
+    int rc;
+
+    deadline_in(&until, seconds);
+    pthread_mutex_lock(&o->lock);
+    for (;;) {
+        p = strmap_get(o->pending, name);
+        if (!p) {
+            rc = strmap_get(o->submitted, name) ? 0 : -ENOENT;
+            break;
+        }
+        if (p->state == REQ_REJECTED) {
+            snprintf(why, why_len, "%s", p->reason);
+            rc = strstr(p->reason, "API 401") || strstr(p->reason, "API 403") ? -EACCES
+                                                                              : -EINVAL;
+            break;
+        }
+        if (p->outcome ||
+            pthread_cond_timedwait(&o->answered, &o->lock, &until) == ETIMEDOUT) {
+            snprintf(why, why_len, "%s", p->reason);
+            rc = -EINPROGRESS;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&o->lock);
+    return rc;
+}
+
+int outbox_withdraw(outbox *o, const char *name)
+{
+    struct pending *p;
+    int rc = 0;
+
+    pthread_mutex_lock(&o->lock);
+    p = strmap_get(o->pending, name);
+    if (p && p->in_flight) {
+        rc = -EBUSY;
+    } else if (p || strmap_get(o->submitted, name)) {
+        if (!(rc = store_request_delete(o->store, name))) {
+            strmap_del(o->submitted, name);
+            pending_free(strmap_del(o->pending, name));
+        }
+    } else {
+        rc = -ENOENT;
+    }
+    pthread_mutex_unlock(&o->lock);
+    return rc;
+}
+
+int outbox_view(outbox *o, const char *name, struct outbox_view *v, char **body)
+{
+    struct pending *p;
+    int rc = -ENOENT;
+
+    if (body)
+        *body = NULL;
+    pthread_mutex_lock(&o->lock);
+    if ((p = strmap_get(o->pending, name))) {
+        snprintf(v->state, sizeof v->state, "%s",
+                 p->state == REQ_REJECTED ? "rejected" : "pending");
+        snprintf(v->reason, sizeof v->reason, "%s", p->reason);
+        v->attempts = p->attempts;
+        rc = body && !(*body = strdup(p->body)) ? -ENOMEM : 0;
+    }
+    pthread_mutex_unlock(&o->lock);
+    return rc;
+}
+
+struct each_ctx {
+    void (*fn)(const char *name, void *arg);
+    void *arg;
+};
+
+static void each_cb(const char *key, void *value, void *arg)
+{
+    struct each_ctx *c = arg;
+    (void)value;
+    c->fn(key, c->arg);
+}
+
+void outbox_each(outbox *o, void (*fn)(const char *name, void *arg), void *arg)
+{
+    struct each_ctx c = {fn, arg};
+
+    pthread_mutex_lock(&o->lock);
+    strmap_each(o->pending, each_cb, &c);
+    pthread_mutex_unlock(&o->lock);
+}
+
+/* ---- the submitter ---- */
+
+/* Capped exponential backoff with +-25% jitter, never below Retry-After. */
+static double backoff(int attempts, double retry_after)
+{
+    double delay = BACKOFF_FIRST * pow(2, attempts > 1 ? attempts - 1 : 0);
+
+    if (delay > BACKOFF_CAP)
+        delay = BACKOFF_CAP;
+    delay *= 0.75 + 0.5 * ((double)rand() / RAND_MAX);
+    return retry_after > delay ? retry_after : delay;
+}
+
+/* Creates the task row and marks the request submitted, durably. */
+static int record_task(outbox *o, const char *name, const char *id, const char *body,
+                       bool wants_last_frame)
+{
+    long long now = (long long)now_wall();
+    struct stored_task t = {
+        .id = id, .name = name, .status = "queued", .api_status = "queued",
+        .request_json = body, .wants_last_frame = wants_last_frame,
+        .created_at = now, .updated_at = now, .video_size = -1,
+    };
+    int rc = store_request_submitted(o->store, name, &t);
+
+    if (!rc && (rc = tasks_add(o->tasks, id, name, body, wants_last_frame)) == -EEXIST)
+        rc = 0;         /* adopted twice is still one task */
+    return rc;
+}
+
+/* Looks for the task a lost POST may have created. Returns 0 with *id set
+ * when found, -ENOENT when surely absent, another errno when the list could
+ * not be read. */
+static int reconcile(outbox *o, const struct pending *p, char **id)
+{
+    char why[512], *model = NULL;
+    double best = INFINITY;
+    int rc = -ENOENT;
+
+    *id = NULL;
+    if (!(model = api_body_model(p->body)))     /* the one field the list filters on */
+        return -EINVAL;
+    for (int page = 1; page <= RECONCILE_PAGES && rc == -ENOENT; page++) {
+        struct task_info *items;
+        int n, err = api_list_recent(o->api, model, page, RECONCILE_PAGE_SIZE, &items, &n,
+                                     why, sizeof why);
+        bool older_seen = false;
+
+        if (err) {
+            log_info("reconcile %s: %s", p->name, why);
+            free(model);
+            return err;
+        }
+        for (int i = 0; i < n; i++) {
+            struct task_info *t = &items[i];
+            double dt = (double)t->created_at - p->first_sent_at;
+            if (t->created_at && dt < -RECONCILE_SKEW)
+                older_seen = true;
+            else if (!tasks_known(o->tasks, t->id) && api_task_matches_body(t->json, p->body) &&
+                     fabs(dt) < best) {
+                best = fabs(dt);
+                free(*id);
+                *id = strdup(t->id);
+            }
+            api_task_info_free(t);
+        }
+        free(items);
+        if (*id)
+            rc = 0;
+        if (n < RECONCILE_PAGE_SIZE || older_seen)
+            break;
+    }
+    free(model);
+    return rc;
+}
+
+/* After a failure: durable state, reason, next attempt. Lock held. */
+static void schedule_retry(outbox *o, struct pending *p, bool maybe_sent, const char *why,
+                           double retry_after)
+{
+    double delay = backoff(p->attempts, retry_after);
+
+    p->state = maybe_sent ? REQ_SENDING : REQ_ACCEPTED;
+    p->next_attempt = now_mono() + delay;
+    snprintf(p->reason, sizeof p->reason, "%s; attempt %d, retry in %.1f s%s", why,
+             p->attempts, delay, maybe_sent ? " after checking it was not created" : "");
+    if (store_request_set_state(o->store, p->name, p->state, p->attempts, why,
+                                p->first_sent_at))
+        log_info("submit %s: cannot save its state", p->name);
+    log_info("submit %s: %s", p->name, p->reason);
+}
+
+static bool maybe_created(int rc, const char *why)
+{
+    /* The server said no, or never heard us: nothing was created. */
+    if (rc == -ECONNREFUSED || strstr(why, "API 429") || strstr(why, "API 503"))
+        return false;
+    return rc == -ETIMEDOUT || rc == -EIO || rc == -EPROTO || rc == -EAGAIN ||
+           rc == -EMSGSIZE;
+}
+
+/* One attempt for one request; called without the lock, p->in_flight set. */
+static void submit_one(outbox *o, struct pending *p)
+{
+    char why[600] = "", *id = NULL;
+    double retry_after = -1;
+    int rc;
+
+    if (p->state == REQ_SENDING) {
+        rc = reconcile(o, p, &id);
+        if (rc == 0) {
+            log_info("submit %s: adopting task %s created by an earlier send", p->name, id);
+            goto created;
+        }
+        if (rc != -ENOENT && ++p->reconcile_failures < RECONCILE_GIVE_UP) {   /* submitter-only field */
+            pthread_mutex_lock(&o->lock);
+            schedule_retry(o, p, true, "cannot check whether an earlier send created a task",
+                           -1);
+            pthread_mutex_unlock(&o->lock);
+            return;
+        }
+        if (rc != -ENOENT)
+            log_info("submit %s: list endpoint unusable, resending (a duplicate is possible)",
+                     p->name);
+    }
+    /* Durable before the POST: a crash from here on is reconciled. */
+    pthread_mutex_lock(&o->lock);
+    p->attempts++;
+    if (!p->first_sent_at)
+        p->first_sent_at = now_wall();
+    p->state = REQ_SENDING;
+    snprintf(p->reason, sizeof p->reason, "sending (attempt %d)", p->attempts);
+    pthread_mutex_unlock(&o->lock);
+    if (store_request_set_state(o->store, p->name, REQ_SENDING, p->attempts, NULL,
+                                p->first_sent_at)) {
+        pthread_mutex_lock(&o->lock);
+        schedule_retry(o, p, false, "cannot save state before sending", -1);
+        pthread_mutex_unlock(&o->lock);
+        return;
+    }
+    rc = api_create_task(o->api, p->body, &id, &retry_after, why, sizeof why);
+    if (rc == 0)
+        goto created;
+    pthread_mutex_lock(&o->lock);
+    if (rc == -EINVAL || rc == -EACCES) {
+        p->state = REQ_REJECTED;
+        snprintf(p->reason, sizeof p->reason, "%s", why);
+        store_request_set_state(o->store, p->name, REQ_REJECTED, p->attempts, why,
+                                p->first_sent_at);
+        log_info("submit %s: rejected: %s", p->name, why);
+    } else {
+        schedule_retry(o, p, maybe_created(rc, why), why, retry_after);
+    }
+    pthread_mutex_unlock(&o->lock);
+    if (rc == -EINVAL || rc == -EACCES) {
+        if (o->on_reject)
+            o->on_reject(p->name, why, o->on_reject_arg);
+    }
+    return;
+
+created:
+    if ((rc = record_task(o, p->name, id, p->body, p->wants_last_frame))) {
+        log_info("submit %s: task %s created but not saved: %s", p->name, id, strerror(-rc));
+        pthread_mutex_lock(&o->lock);
+        schedule_retry(o, p, true, "task created but not saved", -1);
+        pthread_mutex_unlock(&o->lock);
+    } else {
+        log_info("submit %s: accepted as task %s", p->name, id);
+        pthread_mutex_lock(&o->lock);
+        strmap_del(o->pending, p->name);
+        strmap_put(o->submitted, p->name, (void *)1);
+        pthread_mutex_unlock(&o->lock);
+        pending_free(p);
+        p = NULL;
+    }
+    free(id);
+}
+
+struct due_ctx {
+    double now, earliest;
+    struct pending *next;
+};
+
+static void find_due(const char *key, void *value, void *arg)
+{
+    struct due_ctx *d = arg;
+    struct pending *p = value;
+    (void)key;
+
+    if (p->state == REQ_REJECTED || p->in_flight)
+        return;
+    if (p->next_attempt <= d->now) {
+        if (!d->next || p->next_attempt < d->next->next_attempt)
+            d->next = p;
+    } else if (p->next_attempt < d->earliest) {
+        d->earliest = p->next_attempt;
+    }
+}
+
+static void *submitter_main(void *arg)
+{
+    outbox *o = arg;
+
+    pthread_mutex_lock(&o->lock);
+    while (o->running) {
+        struct due_ctx d = { .now = now_mono() };
+        d.earliest = d.now + 3600;
+        strmap_each(o->pending, find_due, &d);
+        if (!d.next) {
+            struct timespec until;
+            deadline_in(&until, d.earliest - d.now);
+            pthread_cond_timedwait(&o->wake, &o->lock, &until);
+            continue;
+        }
+        d.next->in_flight = true;
+        pthread_mutex_unlock(&o->lock);
+        {
+            char name[256];
+            snprintf(name, sizeof name, "%s", d.next->name);
+            submit_one(o, d.next);      /* may free d.next */
+            pthread_mutex_lock(&o->lock);
+            struct pending *p = strmap_get(o->pending, name);
+            if (p) {
+                p->in_flight = false;
+                p->outcome = 1;
+            }
+        }
+        pthread_cond_broadcast(&o->answered);
+    }
+    pthread_mutex_unlock(&o->lock);
+    return NULL;
+}
+
+int outbox_start(outbox *o)
+{
+    int rc;
+
+    o->running = true;
+    if ((rc = pthread_create(&o->thread, NULL, submitter_main, o)))
+        return -rc;
+    o->started = true;
+    return 0;
+}
+
+void outbox_stop(outbox *o)
+{
+    if (!o->started)
+        return;
+    pthread_mutex_lock(&o->lock);
+    o->running = false;
+    pthread_cond_broadcast(&o->wake);
+    pthread_mutex_unlock(&o->lock);
+    pthread_join(o->thread, NULL);
+    o->started = false;
+}
