@@ -223,9 +223,17 @@ def test_ark_dialect_reads_content_video_url(sim, start_mount):
     assert sim.stats()["auth_leaks"] == 0
 
 
-def test_killing_the_server_mid_read_gives_eio_not_a_hang(mount, sim):
+def test_killing_the_server_mid_read_gives_eio_not_a_hang(sim, start_mount):
+    # cache_max=1 keeps only the newest video on disk, so "kill" must come
+    # from the server again once "other" is cached.
+    mount = start_mount(sim, "cache_max=1")
     assert mount.submit("kill.json", {"prompt": "kill the server"}).returncode == 0
     mount.wait_status("kill")
+    kill_id = os.readlink(mount.path("by-name", "kill")).split("/")[-1]
+    wait_until(lambda: f"download {kill_id}: complete" in mount.read_log(), what="download")
+    assert mount.submit("other.json", {"prompt": "push it out"}).returncode == 0
+    mount.wait_status("other")
+    wait_until(lambda: f"cache {kill_id}: evicted" in mount.read_log(), what="eviction")
     with open(mount.path("by-name", "kill", "video.mp4"), "rb") as f:
         assert len(f.read(4096)) == 4096
         sim.stop()
