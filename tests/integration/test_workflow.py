@@ -235,8 +235,7 @@ def test_killing_the_server_mid_read_gives_eio_not_a_hang(sim, start_mount):
     mount.wait_status("other")
     wait_until(lambda: f"cache {kill_id}: evicted" in mount.read_log(), what="eviction")
     with open(mount.path("by-name", "kill", "video.mp4"), "rb") as f:
-        assert len(f.read(4096)) == 4096
-        sim.stop()
+        sim.stop()                  # dies while the reader has the file open
         f.seek(1_500_000)
         with pytest.raises(OSError) as e:
             f.read(65536)
