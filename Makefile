@@ -4,6 +4,7 @@
 #   make check      install missing Debian packages, unit + integration tests
 #   make demo       start the simulator, mount, submit an example, show the result
 #   make bench      throughput figures against curl and a local file
+#   make crash      200 randomized kill -9 trials (lost/duplicated/corrupt counts)
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make valgrind   the integration suite with the daemon under valgrind
 
@@ -22,7 +23,9 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 UNIT    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 PYTEST  ?= pytest-3
 
-.PHONY: all check unit integration demo bench asan valgrind deps clean
+PYTHON  ?= /usr/bin/python3
+
+.PHONY: all check unit integration crash crash-quick demo bench asan valgrind deps clean
 all: $(B)/seedancefs $(B)/seedance-sim $(B)/fixture.mp4
 
 $(B)/obj/%.o: src/%.c $(wildcard include/*.h) | $(B)/obj
@@ -57,9 +60,16 @@ unit: $(UNIT)
 integration: all
 	$(PYTEST) -q tests/integration
 
+crash: all
+	$(PYTHON) tests/crash/crash_trials.py --trials 200
+
+crash-quick: all
+	$(PYTHON) tests/crash/crash_trials.py --trials 10
+
 # Re-enter make after deps so pkg-config flags are read with the packages present.
 check: deps
 	$(MAKE) all unit
+	$(MAKE) crash-quick
 	$(MAKE) integration
 
 demo: deps

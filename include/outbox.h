@@ -9,8 +9,9 @@
  * the time of the first send) before the POST and the task id the moment the
  * POST answers, in the same transaction that creates the task row.
  * Failures that prove nothing was created (connection refused, 429, 503)
- * go back to "accepted" with capped exponential backoff, jitter and
- * Retry-After. Failures that may hide a created task (timeouts, cut
+ * go back to "accepted" with exponential backoff (1 s doubling, capped at
+ * 10 s so a request goes out within seconds of an outage ending), jitter
+ * and Retry-After. Failures that may hide a created task (timeouts, cut
  * replies, 500/502/504, a 2xx without an id) stay "sending": before any
  * resend, the request is reconciled against the list endpoint (a recent
  * task of the same model, created after the first send, unknown to us, whose

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #define BACKOFF_FIRST 1.0           /* seconds */
-#define BACKOFF_CAP 60.0
+#define BACKOFF_CAP 10.0            /* short: a request goes out soon after an outage */
 #define RECONCILE_PAGES 5           /* list pages searched for a lost POST's task */
 #define RECONCILE_PAGE_SIZE 100
 #define RECONCILE_SKEW 120.0        /* seconds of clock difference tolerated */

@@ -4,3 +4,4 @@
 set -e
 cd "$(dirname "$0")/../.."
 /usr/bin/python3 tests/bench/bench_stream.py "$@"
+/usr/bin/python3 tests/bench/bench_offline.py
