@@ -244,10 +244,22 @@ int store_request_delete(store *s, const char *name)
 
 static sqlite3_stmt *prepare_task_put(store *s, const struct stored_task *t)
 {
-    sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO tasks (id, name, status, api_status,"
+    /* An upsert on the id only: OR REPLACE would settle a clash on the
+     * unique name by deleting the other task. */
+    sqlite3_stmt *st = prepare(s, "INSERT INTO tasks (id, name, status, api_status,"
                                   " task_json, request_json, error, video_url, last_frame,"
                                   " wants_last_frame, created_at, updated_at, video_size)"
-                                  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+                                  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
+                                  " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
+                                  " status = excluded.status, api_status = excluded.api_status,"
+                                  " task_json = excluded.task_json,"
+                                  " request_json = excluded.request_json, error = excluded.error,"
+                                  " video_url = excluded.video_url,"
+                                  " last_frame = excluded.last_frame,"
+                                  " wants_last_frame = excluded.wants_last_frame,"
+                                  " created_at = excluded.created_at,"
+                                  " updated_at = excluded.updated_at,"
+                                  " video_size = excluded.video_size");
     if (!st)
         return NULL;
     bind_text(st, 1, t->id);
