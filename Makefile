@@ -12,7 +12,7 @@ CC      ?= cc
 PKGS    := fuse3 libcurl libcjson sqlite3
 SIMPKGS := libmicrohttpd libcjson
 OPT     ?= -O2 -g
-CFLAGS  := -std=c11 $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE -DFUSE_USE_VERSION=35 \
+CFLAGS  := -std=c11 $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE -DFUSE_USE_VERSION=312 \
            -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 SIMLIBS := $(shell pkg-config --libs $(SIMPKGS) 2>/dev/null) -lpthread

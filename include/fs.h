@@ -1,32 +1,23 @@
-/* fs.h — the FUSE operations: path -> object, errno mapping, nothing else.
+/* fs.h — the kernel side: the FUSE low-level session.
  *
- * No HTTP and no JSON field names here: every answer comes from tasks.h,
- * inbox.h or stream.h. See README.md for the tree.
+ * Adapts tree.h (path-based) to inode numbers (nodes.h), answers `wait`
+ * and `events` reads later from worker threads instead of pinning a FUSE
+ * thread per waiter, supports poll() on `events`, and tells the kernel when
+ * cached attributes or directory entries became stale.
  */
 #ifndef SEEDANCEFS_FS_H
 #define SEEDANCEFS_FS_H
 
-#include "config.h"
-#include "inbox.h"
-#include "outbox.h"
-#include "stream.h"
-#include "tasks.h"
+#include "tree.h"
 
-#include <fuse.h>
+/* Mounts, daemonizes (unless -f), serves until unmounted or signalled.
+ * `argv` holds what config_parse left for libfuse. Starts the poller,
+ * submitter and downloader after daemonizing and stops them before return.
+ * Returns 0 after a clean unmount, 1 on any error (one line on stderr). */
+int fs_main(int argc, char **argv, struct fs_context *c);
 
-/* What the handlers reach through fuse_get_context()->private_data. */
-struct fs_context {
-    const struct config *cfg;
-    tasks *tasks;
-    inbox *inbox;
-    outbox *outbox;
-    stream *stream;
-    time_t mount_time;
-};
-
-/* The operation table to hand to fuse_main with a struct fs_context. The
- * poller, submitter and downloader start in init (after libfuse has
- * daemonized) and stop in destroy. */
-const struct fuse_operations *fs_operations(void);
+/* A task's status word changed (a tasks hook: called on the poller thread). */
+void fs_on_status(const char *id, const char *name, const char *from, const char *to,
+                  void *arg);
 
 #endif

@@ -19,6 +19,9 @@
 
 typedef struct tasks tasks;
 typedef void (*tasks_hook_fn)(const char *id, void *arg);
+/* A status word changed (`from` is "-" for a task just added). */
+typedef void (*tasks_status_fn)(const char *id, const char *name, const char *from,
+                                const char *to, void *arg);
 
 /* The files of tasks/<id>/. */
 enum task_file { TASK_STATUS, TASK_JSON, TASK_REQUEST, TASK_ERROR, TASK_LAST_FRAME };
@@ -39,8 +42,10 @@ void tasks_free(tasks *t);
 /* Loads the tasks saved in the store (at mount, before the poller starts). */
 int tasks_restore(tasks *t);
 
-/* `fn(id)` runs on the poller thread each time a task's video.mp4 appears. */
-void tasks_set_video_hook(tasks *t, tasks_hook_fn fn, void *arg);
+/* `fn` runs, without locks held, each time a task's status word changes
+ * (on the poller thread; on the caller's thread for tasks_add and
+ * tasks_remove). "succeeded" means video.mp4 just appeared. */
+void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg);
 
 /* Calls fn(id) for every task whose video.mp4 exists (without the lock held). */
 void tasks_each_video(tasks *t, tasks_hook_fn fn, void *arg);

@@ -328,9 +328,7 @@ int config_parse(struct config *cfg, int argc, char **argv,
     raw.mountpoint = NULL;
     cfg->foreground = raw.foreground;
     cfg->debug = raw.debug;
-    /* max_threads given explicitly: libfuse 3.14 warns about its own default. */
-    fuse_opt_add_arg(&args, "-ofsname=seedancefs,subtype=seedancefs,default_permissions,"
-                            "max_threads=16");
+    fuse_opt_add_arg(&args, "-ofsname=seedancefs,subtype=seedancefs,default_permissions");
     *fuse_argc = args.argc;
     *fuse_argv = args.argv;
     args.argv = NULL;

@@ -1,601 +1,833 @@
-/* fs.c — the tree users see, as FUSE operations.
+/* fs.c — the FUSE low-level session: inodes, deferred replies, notifications.
  *
- *   $ cp fox.json mnt/requests/           # close() validates and submits
- *   $ ls mnt/by-name/                     # fox -> ../tasks/cgt-...
- *   $ cat mnt/by-name/fox/status          # queued, running, succeeded
- *   $ ffprobe mnt/by-name/fox/video.mp4   # byte ranges from the API
- *   $ rmdir mnt/tasks/cgt-...             # cancel (queued) or delete (finished)
+ *   $ cat mnt/tasks/cgt-.../wait          # blocks (no FUSE thread held) until final
+ *   $ tail -f mnt/events                  # poll()/select() wake on new lines
+ *
+ * Everything about *what* the tree holds is in tree.c; this file maps inode
+ * numbers to paths (nodes.h), keeps directory listings as snapshots taken
+ * at opendir, parks `wait` and `events` reads until a worker thread can
+ * answer them (Ctrl-C answers EINTR), and tells the kernel from a notifier
+ * thread (never from inside a request handler) which cached attributes and
+ * pages went stale when a status changed.
  */
 #include "fs.h"
+#include "events.h"
 #include "ids.h"
 #include "log.h"
+#include "nodes.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char readme_text[] =
-"seedancefs: the Seedance video API as files.\n"
-"  cp prompt.json requests/        submit (close() fails with the reason if invalid)\n"
-"  echo 'a fox in snow' > requests/fox.txt    the same, prompt only\n"
-"  cat requests/NAME.error         why NAME was refused or not sent\n"
-"  ls by-name/                     NAME -> ../tasks/<id> (../pending/NAME until sent)\n"
-"  cat tasks/<id>/status           queued running succeeded failed cancelled expired\n"
-"  tasks/<id>/video.mp4            appears when succeeded; streamed and seekable\n"
-"  tasks/<id>/error                appears when failed: code and message\n"
-"  pending/NAME/status, reason     accepted, not yet created at the API, and why\n"
-"  rmdir tasks/<id>                cancel a queued task, delete a finished one\n";
+#define TIMEOUT_CHANGING 1.0        /* seconds the kernel may cache live entries */
+#define TIMEOUT_STABLE 3600.0       /* ... and finished ones (invalidated on change) */
+#define MAX_THREADS 64
+#define UNKNOWN_INO 0xffffffffu     /* readdir's d_ino: stat gives the real one */
 
-enum node_kind {
-    NODE_ROOT, NODE_README, NODE_REQUESTS, NODE_REQUEST_FILE, NODE_TASKS, NODE_TASK_DIR,
-    NODE_TASK_FILE, NODE_VIDEO, NODE_BYNAME, NODE_BYNAME_LINK, NODE_PENDING, NODE_PENDING_DIR,
-    NODE_PENDING_FILE
-};
-
-/* The files of pending/NAME/. */
-enum pending_file { PENDING_STATUS, PENDING_REASON, PENDING_REQUEST };
-static const char *const pending_files[] = {"status", "reason", "request.json"};
-
-struct node {
-    enum node_kind kind;
-    const char *leaf;           /* points into the path: file, id or name */
-    char id[IDS_MAX_TASK_ID + 1];   /* a task id, or a pending request's name */
-    enum task_file file;
-    enum pending_file pfile;
-    bool pending_link;              /* by-name link to ../pending/NAME */
-};
-
-static const struct { const char *name; enum task_file file; } task_files[] = {
-    {"status", TASK_STATUS}, {"task.json", TASK_JSON}, {"request.json", TASK_REQUEST},
-    {"error", TASK_ERROR}, {"last_frame.png", TASK_LAST_FRAME},
-};
-#define N_TASK_FILES (sizeof task_files / sizeof *task_files)
-
-static struct fs_context *ctx(void)
-{
-    return fuse_get_context()->private_data;
-}
-
-/* Splits a path into at most three components and names the node. */
-static int parse_path(const char *path, struct node *n)
-{
-    char parts[3][256];
-    int count = 0;
-
-    memset(n, 0, sizeof *n);
-    for (const char *p = path; *p; ) {
-        size_t len;
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        len = strcspn(p, "/");
-        if (count == 3 || len >= sizeof parts[0])
-            return -ENOENT;
-        memcpy(parts[count], p, len);
-        parts[count][len] = '\0';
-        if (count == 1 || count == 2)
-            n->leaf = p;
-        count++;
-        p += len;
-    }
-    if (count == 0)
-        return n->kind = NODE_ROOT, 0;
-    if (!strcmp(parts[0], "README"))
-        return count == 1 ? (n->kind = NODE_README, 0) : -ENOTDIR;
-    if (!strcmp(parts[0], "requests")) {
-        if (count == 1)
-            return n->kind = NODE_REQUESTS, 0;
-        return count == 2 ? (n->kind = NODE_REQUEST_FILE, 0) : -ENOENT;
-    }
-    if (!strcmp(parts[0], "by-name")) {
-        struct outbox_view v;
-        if (count == 1)
-            return n->kind = NODE_BYNAME, 0;
-        if (count > 2)
-            return -ENOENT;     /* the kernel follows the link itself */
-        n->kind = NODE_BYNAME_LINK;
-        if (!tasks_id_by_name(ctx()->tasks, parts[1], n->id))
-            return 0;
-        if (!ids_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
-            return -ENOENT;
-        memcpy(n->id, parts[1], strlen(parts[1]) + 1);
-        n->pending_link = true;
-        return 0;
-    }
-    if (!strcmp(parts[0], "pending")) {
-        struct outbox_view v;
-        if (count == 1)
-            return n->kind = NODE_PENDING, 0;
-        if (!ids_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
-            return -ENOENT;
-        memcpy(n->id, parts[1], strlen(parts[1]) + 1);
-        if (count == 2)
-            return n->kind = NODE_PENDING_DIR, 0;
-        for (int i = 0; i < 3; i++)
-            if (!strcmp(parts[2], pending_files[i]))
-                return n->kind = NODE_PENDING_FILE, n->pfile = (enum pending_file)i, 0;
-        return -ENOENT;
-    }
-    if (strcmp(parts[0], "tasks"))
-        return -ENOENT;
-    if (count == 1)
-        return n->kind = NODE_TASKS, 0;
-    if (!ids_task_id_ok(parts[1]))
-        return -ENOENT;
-    memcpy(n->id, parts[1], strlen(parts[1]) + 1);   /* ids_task_id_ok bounds it */
-    if (count == 2)
-        return n->kind = NODE_TASK_DIR, 0;
-    n->leaf = strrchr(path, '/') + 1;
-    if (!strcmp(parts[2], "video.mp4"))
-        return n->kind = NODE_VIDEO, 0;
-    for (size_t i = 0; i < N_TASK_FILES; i++)
-        if (!strcmp(parts[2], task_files[i].name))
-            return n->kind = NODE_TASK_FILE, n->file = task_files[i].file, 0;
-    return -ENOENT;
-}
-
-static void fill_times(struct stat *st, time_t created, time_t updated)
-{
-    st->st_atim.tv_sec = updated;
-    st->st_mtim.tv_sec = updated;
-    st->st_ctim.tv_sec = updated > created ? updated : created;
-}
-
-static void fill_dir(struct stat *st, mode_t mode, time_t t)
-{
-    st->st_mode = S_IFDIR | mode;
-    st->st_nlink = 2;
-    fill_times(st, t, t);
-}
-
-static void fill_file(struct stat *st, mode_t mode, off_t size, time_t created, time_t updated)
-{
-    st->st_mode = S_IFREG | mode;
-    st->st_nlink = 1;
-    st->st_size = size;
-    st->st_blocks = (size + 511) / 512;
-    fill_times(st, created, updated);
-}
-
-/* The bytes of pending/NAME/FILE (malloc'd). */
-static int pending_file_bytes(const char *name, enum pending_file f, char **data, size_t *len)
-{
-    struct outbox_view v;
-    char *body = NULL;
-    int rc = outbox_view(ctx()->outbox, name, &v, f == PENDING_REQUEST ? &body : NULL);
-
-    *data = NULL;
-    if (rc)
-        return rc;
-    if (f == PENDING_REQUEST)
-        *data = body;
-    else if (asprintf(data, "%s\n", f == PENDING_STATUS ? v.state : v.reason) < 0)
-        *data = NULL;
-    if (!*data)
-        return -ENOMEM;
-    *len = strlen(*data);
-    return 0;
-}
-
-static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
-{
-    struct fs_context *c = ctx();
-    struct node n;
-    struct task_stat ts;
-    struct inbox_stat is;
-    int rc = parse_path(path, &n);
-
-    (void)fi;
-    if (rc)
-        return rc;
-    memset(st, 0, sizeof *st);
-    st->st_uid = getuid();
-    st->st_gid = getgid();
-    st->st_blksize = 4096;
-    switch (n.kind) {
-    case NODE_ROOT: case NODE_TASKS: case NODE_BYNAME: case NODE_PENDING:
-    case NODE_PENDING_DIR:
-        fill_dir(st, 0555, c->mount_time);
-        return 0;
-    case NODE_PENDING_FILE: {
-        char *data;
-        size_t len;
-        if ((rc = pending_file_bytes(n.id, n.pfile, &data, &len)))
-            return rc;
-        free(data);
-        fill_file(st, 0444, (off_t)len, c->mount_time, c->mount_time);
-        return 0;
-    }
-    case NODE_REQUESTS:
-        fill_dir(st, 0755, c->mount_time);
-        return 0;
-    case NODE_README:
-        fill_file(st, 0444, sizeof readme_text - 1, c->mount_time, c->mount_time);
-        return 0;
-    case NODE_REQUEST_FILE:
-        if ((rc = inbox_stat(c->inbox, n.leaf, &is)))
-            return rc;
-        fill_file(st, is.writable ? 0644 : 0444, (off_t)is.size, is.mtime, is.mtime);
-        return 0;
-    case NODE_BYNAME_LINK:
-        st->st_mode = S_IFLNK | 0777;
-        st->st_nlink = 1;
-        st->st_size = (off_t)strlen(n.pending_link ? "../pending/" : "../tasks/") +
-                      (off_t)strlen(n.id);
-        fill_times(st, c->mount_time, c->mount_time);
-        return 0;
-    default:
-        break;
-    }
-    if ((rc = tasks_stat(c->tasks, n.id, &ts)))
-        return rc;
-    if (n.kind == NODE_TASK_DIR) {
-        fill_dir(st, 0555, ts.updated_at);
-        st->st_ctim.tv_sec = ts.created_at;
-        return 0;
-    }
-    if (n.kind == NODE_VIDEO) {
-        if (ts.video_size < 0)
-            return -ENOENT;
-        fill_file(st, 0444, ts.video_size, ts.created_at, ts.updated_at);
-        return 0;
-    }
-    if (!ts.size[n.file] && n.file != TASK_STATUS)
-        return -ENOENT;
-    fill_file(st, 0444, (off_t)ts.size[n.file], ts.created_at, ts.updated_at);
-    return 0;
-}
-
-struct fill_ctx {
-    void *buf;
-    fuse_fill_dir_t filler;
-    bool by_name;
-};
-
-static void fill_task(const char *id, const char *name, void *arg)
-{
-    struct fill_ctx *f = arg;
-    const char *entry = f->by_name ? name : id;
-
-    if (entry)
-        f->filler(f->buf, entry, NULL, 0, 0);
-}
-
-static void fill_request(const char *file, void *arg)
-{
-    struct fill_ctx *f = arg;
-    f->filler(f->buf, file, NULL, 0, 0);
-}
-
-/* A pending request under by-name/ unless a task already has the name. */
-static void fill_pending_name(const char *name, void *arg)
-{
-    struct fill_ctx *f = arg;
+/* One open file. */
+struct handle {
+    char *path;
+    enum tree_open_kind kind;
     char id[IDS_MAX_TASK_ID + 1];
+    events_reader *reader;          /* TREE_OPEN_EVENTS */
+    struct fuse_pollhandle *ph;     /* a poll() waiting for lines */
+    struct handle *next_reader;     /* fsx.readers: open events files */
+};
 
-    if (!f->by_name || tasks_id_by_name(ctx()->tasks, name, id))
-        f->filler(f->buf, name, NULL, 0, 0);
+/* A read parked until a task is final or an events line arrives. */
+struct waiter {
+    struct waiter *next;
+    fuse_req_t req;
+    struct handle *h;
+    size_t size;
+    bool replied;
+    int refs;                       /* the parking thread + the request */
+};
+
+/* A directory listing taken at opendir. */
+struct listing {
+    char **names;
+    mode_t *types;
+    size_t n, cap;
+};
+
+static struct {
+    struct fs_context *ctx;
+    struct fuse_session *se;
+    nodes *nodes;
+    events *events;
+    pthread_mutex_t lock;           /* waiters, poll handles, notify queue */
+    struct waiter *waiters;
+    struct handle *readers;
+    char **inval;                   /* task ids whose kernel caches must go */
+    size_t ninval, inval_cap;
+    pthread_cond_t inval_cond;
+    pthread_t notifier;
+    bool running, started;
+} fsx = { .lock = PTHREAD_MUTEX_INITIALIZER, .inval_cond = PTHREAD_COND_INITIALIZER };
+
+static char *child_path(fuse_ino_t parent, const char *name)
+{
+    char *dir = nodes_path(fsx.nodes, parent), *path = NULL;
+
+    if (dir && strlen(name) <= 255 &&
+        asprintf(&path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
+        path = NULL;
+    free(dir);
+    return path;
 }
 
-static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
-                      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+/* ---- attributes and entries ---- */
+
+static int entry_for(const char *path, struct fuse_entry_param *e)
 {
-    struct fs_context *c = ctx();
-    struct fill_ctx f = {buf, filler, false};
-    struct task_stat ts;
-    struct node n;
-    int rc = parse_path(path, &n);
+    bool stable;
+    int rc;
 
-    (void)off; (void)fi; (void)flags;
-    if (rc)
+    memset(e, 0, sizeof *e);
+    if ((rc = tree_getattr(path, &e->attr, &stable)))
         return rc;
-    filler(buf, ".", NULL, 0, 0);
-    filler(buf, "..", NULL, 0, 0);
-    switch (n.kind) {
-    case NODE_ROOT:
-        filler(buf, "README", NULL, 0, 0);
-        filler(buf, "requests", NULL, 0, 0);
-        filler(buf, "tasks", NULL, 0, 0);
-        filler(buf, "by-name", NULL, 0, 0);
-        filler(buf, "pending", NULL, 0, 0);
-        return 0;
-    case NODE_PENDING:
-        outbox_each(c->outbox, fill_pending_name, &f);
-        return 0;
-    case NODE_PENDING_DIR:
-        for (int i = 0; i < 3; i++)
-            filler(buf, pending_files[i], NULL, 0, 0);
-        return 0;
-    case NODE_REQUESTS:
-        inbox_each(c->inbox, fill_request, &f);
-        return 0;
-    case NODE_TASKS:
-    case NODE_BYNAME:
-        f.by_name = n.kind == NODE_BYNAME;
-        tasks_each(c->tasks, fill_task, &f);
-        if (f.by_name)
-            outbox_each(c->outbox, fill_pending_name, &f);
-        return 0;
-    case NODE_TASK_DIR:
-        if ((rc = tasks_stat(c->tasks, n.id, &ts)))
-            return rc;
-        for (size_t i = 0; i < N_TASK_FILES; i++)
-            if (ts.size[task_files[i].file] || task_files[i].file == TASK_STATUS)
-                filler(buf, task_files[i].name, NULL, 0, 0);
-        if (ts.video_size >= 0)
-            filler(buf, "video.mp4", NULL, 0, 0);
-        return 0;
-    default:
-        return -ENOTDIR;
-    }
-}
-
-static int fs_readlink(const char *path, char *buf, size_t size)
-{
-    struct node n;
-    int rc = parse_path(path, &n);
-
-    if (rc)
-        return rc;
-    if (n.kind != NODE_BYNAME_LINK)
-        return -EINVAL;
-    snprintf(buf, size, "%s%s", n.pending_link ? "../pending/" : "../tasks/", n.id);
+    if (!(e->ino = nodes_lookup(fsx.nodes, path)))
+        return -ENOMEM;
+    e->attr.st_ino = e->ino;
+    e->attr_timeout = e->entry_timeout = stable ? TIMEOUT_STABLE : TIMEOUT_CHANGING;
     return 0;
 }
 
-static int fs_open(const char *path, struct fuse_file_info *fi)
+static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    struct node n;
-    struct stat st;
-    int rc = parse_path(path, &n), acc = fi->flags & O_ACCMODE;
+    struct fuse_entry_param e;
+    char *path = child_path(parent, name);
+    int rc = path ? entry_for(path, &e) : -ENOENT;
 
+    free(path);
     if (rc)
-        return rc;
-    if (n.kind == NODE_REQUEST_FILE) {
-        fi->direct_io = 1;
-        return inbox_open(ctx()->inbox, n.leaf, acc != O_RDONLY, fi->flags & O_TRUNC);
-    }
-    if (acc != O_RDONLY)
-        return -EACCES;
-    if ((rc = fs_getattr(path, &st, NULL)))
-        return rc;
-    if (n.kind == NODE_VIDEO || (n.kind == NODE_TASK_FILE && n.file == TASK_LAST_FRAME))
-        fi->keep_cache = 1;     /* immutable once it exists */
+        fuse_reply_err(req, -rc);
     else
-        fi->direct_io = 1;      /* status and friends change under the reader */
-    return 0;
+        fuse_reply_entry(req, &e);
 }
 
-static int copy_slice(const char *src, size_t len, char *buf, size_t size, off_t off)
+static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-    size_t n;
-
-    if (off >= (off_t)len)
-        return 0;
-    n = len - (size_t)off < size ? len - (size_t)off : size;
-    memcpy(buf, src + off, n);
-    return (int)n;
+    nodes_forget(fsx.nodes, ino, nlookup);
+    fuse_reply_none(req);
 }
 
-static int fs_read(const char *path, char *buf, size_t size, off_t off,
-                   struct fuse_file_info *fi)
+static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *list)
 {
-    struct fs_context *c = ctx();
-    struct node n;
-    char *data;
-    size_t len;
-    int rc = parse_path(path, &n);
+    for (size_t i = 0; i < count; i++)
+        nodes_forget(fsx.nodes, list[i].ino, list[i].nlookup);
+    fuse_reply_none(req);
+}
+
+static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path)
+{
+    struct stat st;
+    bool stable;
+    int rc = path ? tree_getattr(path, &st, &stable) : -ENOENT;
+
+    if (rc) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    st.st_ino = ino;
+    fuse_reply_attr(req, &st, stable ? TIMEOUT_STABLE : TIMEOUT_CHANGING);
+}
+
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    char *path = nodes_path(fsx.nodes, ino);
+    (void)fi;
+    reply_attr(req, ino, path);
+    free(path);
+}
+
+static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi)
+{
+    char *path = nodes_path(fsx.nodes, ino);
+    int rc = path ? 0 : -ENOENT;
 
     (void)fi;
+    if (!rc && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+        rc = -EPERM;
+    if (!rc && (to_set & FUSE_SET_ATTR_SIZE))
+        rc = tree_truncate(path, attr->st_size);
+    if (!rc && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
+        rc = tree_touch(path);
     if (rc)
-        return rc;
-    switch (n.kind) {
-    case NODE_README:
-        return copy_slice(readme_text, sizeof readme_text - 1, buf, size, off);
-    case NODE_REQUEST_FILE:
-        return (int)inbox_read(c->inbox, n.leaf, buf, size, off);
-    case NODE_VIDEO:
-        return (int)stream_read(c->stream, n.id, buf, size, off);
-    case NODE_PENDING_FILE:
-        if ((rc = pending_file_bytes(n.id, n.pfile, &data, &len)))
-            return rc;
-        rc = copy_slice(data, len, buf, size, off);
-        free(data);
-        return rc;
-    case NODE_TASK_FILE:
-        if ((rc = tasks_read_file(c->tasks, n.id, n.file, &data, &len)))
-            return rc == -ENOENT && n.file == TASK_STATUS ? 0 : rc;
-        rc = copy_slice(data, len, buf, size, off);
-        free(data);
-        return rc;
-    default:
-        return -EISDIR;
-    }
+        fuse_reply_err(req, -rc);
+    else
+        reply_attr(req, ino, path);
+    free(path);
 }
 
-/* Writes are allowed in requests/ only. */
-static int request_leaf(const char *path, const char **leaf)
+static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-    struct node n;
-    int rc = parse_path(path, &n);
+    char *path = nodes_path(fsx.nodes, ino), target[IDS_MAX_NAME + 32];
+    int rc = path ? tree_readlink(path, target, sizeof target) : -ENOENT;
 
-    if (rc == -ENOENT && !strncmp(path, "/requests/", 10) && !strchr(path + 10, '/')) {
-        *leaf = path + 10;
-        return 0;
-    }
+    free(path);
     if (rc)
-        return rc;
-    if (n.kind != NODE_REQUEST_FILE)
-        return n.kind == NODE_REQUESTS || n.kind == NODE_TASK_DIR || n.kind == NODE_ROOT ||
-               n.kind == NODE_TASKS || n.kind == NODE_BYNAME || n.kind == NODE_PENDING ||
-               n.kind == NODE_PENDING_DIR ? -EISDIR : -EACCES;
-    *leaf = n.leaf;
-    return 0;
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_readlink(req, target);
 }
 
-static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+/* ---- changes to the tree ---- */
+
+static void reply_status(fuse_req_t req, int rc)
 {
-    const char *leaf;
-    int rc = request_leaf(path, &leaf);
+    fuse_reply_err(req, rc < 0 ? -rc : 0);
+}
+
+static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+    (void)parent; (void)name; (void)mode;
+    fuse_reply_err(req, EPERM);
+}
+
+static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    char *path = child_path(parent, name);
+    reply_status(req, path ? tree_unlink(path) : -ENOENT);
+    free(path);
+}
+
+static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    char *path = child_path(parent, name);
+    reply_status(req, path ? tree_rmdir(path) : -ENOENT);
+    free(path);
+}
+
+static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+                      fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+    char *from = child_path(parent, name), *to = child_path(newparent, newname);
+    int rc = from && to ? tree_rename(from, to, flags) : -ENOENT;
+
+    if (!rc)
+        nodes_rename(fsx.nodes, from, to);
+    free(from);
+    free(to);
+    reply_status(req, rc);
+}
+
+/* ---- files ---- */
+
+static struct handle *handle_new(const char *path, enum tree_open_kind kind, const char *id,
+                                 struct fuse_file_info *fi)
+{
+    struct handle *h = calloc(1, sizeof *h);
+
+    if (!h || !(h->path = strdup(path))) {
+        free(h);
+        return NULL;
+    }
+    h->kind = kind;
+    if (id)
+        snprintf(h->id, sizeof h->id, "%s", id);
+    if (kind == TREE_OPEN_EVENTS) {
+        if (!(h->reader = events_open(fsx.events))) {
+            free(h->path);
+            free(h);
+            return NULL;
+        }
+        pthread_mutex_lock(&fsx.lock);
+        h->next_reader = fsx.readers;
+        fsx.readers = h;
+        pthread_mutex_unlock(&fsx.lock);
+    }
+    fi->direct_io = kind != TREE_OPEN_KEEP;
+    fi->keep_cache = kind == TREE_OPEN_KEEP;
+    fi->nonseekable = kind == TREE_OPEN_EVENTS;
+    fi->fh = (uintptr_t)h;
+    return h;
+}
+
+static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    char *path = nodes_path(fsx.nodes, ino), id[IDS_MAX_TASK_ID + 1] = "";
+    enum tree_open_kind kind;
+    int rc = path ? tree_open(path, fi->flags, &kind, id) : -ENOENT;
+
+    if (!rc && !handle_new(path, kind, id, fi))
+        rc = -ENOMEM;
+    free(path);
+    if (rc)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_open(req, fi);
+}
+
+static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+    char *path = child_path(parent, name);
+    struct fuse_entry_param e;
+    enum tree_open_kind kind;
+    int rc = path ? tree_create(path) : -ENOENT;
 
     (void)mode;
+    if (!rc)
+        rc = tree_open(path, fi->flags & ~O_TRUNC, &kind, NULL);
+    if (!rc)
+        rc = entry_for(path, &e);
+    if (!rc && !handle_new(path, kind, NULL, fi)) {
+        nodes_forget(fsx.nodes, e.ino, 1);
+        rc = -ENOMEM;
+    }
+    free(path);
     if (rc)
-        return rc == -EISDIR ? -EEXIST : rc;
-    fi->direct_io = 1;
-    return inbox_create(ctx()->inbox, leaf);
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_create(req, &e, fi);
 }
 
-static int fs_write(const char *path, const char *buf, size_t size, off_t off,
+static struct handle *handle_of(struct fuse_file_info *fi)
+{
+    return (struct handle *)(uintptr_t)fi->fh;
+}
+
+/* ---- parked reads: wait and events ---- */
+
+static void waiter_unref(struct waiter *w)
+{
+    bool last;
+
+    pthread_mutex_lock(&fsx.lock);
+    last = --w->refs == 0;
+    pthread_mutex_unlock(&fsx.lock);
+    if (last)
+        free(w);
+}
+
+/* Takes `w` off the list so that only the caller replies. Lock held. */
+static bool claim(struct waiter *w)
+{
+    if (w->replied)
+        return false;
+    w->replied = true;
+    for (struct waiter **p = &fsx.waiters; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    return true;
+}
+
+/* The bytes a parked read gets now, or 0 when it must keep waiting. */
+static size_t answer(struct waiter *w, char *buf, size_t size)
+{
+    struct task_stat ts;
+
+    if (w->h->kind == TREE_OPEN_EVENTS)
+        return events_read(fsx.events, w->h->reader, buf, size);
+    if (tasks_stat(fsx.ctx->tasks, w->h->id, &ts))
+        return (size_t)snprintf(buf, size, "deleted\n");
+    if (!tree_status_final(ts.status))
+        return 0;
+    return (size_t)snprintf(buf, size, "%s\n", ts.status);
+}
+
+static void reply_answer(struct waiter *w, const char *buf, size_t len)
+{
+    fuse_reply_buf(w->req, buf, len < w->size ? len : w->size);
+    waiter_unref(w);                /* the request's reference */
+}
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+    struct waiter *w = data;
+    bool mine;
+
+    (void)req;
+    pthread_mutex_lock(&fsx.lock);
+    mine = claim(w);
+    pthread_mutex_unlock(&fsx.lock);
+    if (mine) {
+        fuse_reply_err(w->req, EINTR);
+        waiter_unref(w);
+    }
+}
+
+/* Answers every parked read that can be answered now. */
+static void wake_waiters(void)
+{
+    struct waiter *ready = NULL;
+
+    pthread_mutex_lock(&fsx.lock);
+    for (struct waiter *w = fsx.waiters, *next; w; w = next) {
+        next = w->next;
+        w->refs++;
+        w->next = ready;            /* borrow the link: re-linked below if not ready */
+        ready = w;
+    }
+    fsx.waiters = NULL;
+    pthread_mutex_unlock(&fsx.lock);
+
+    for (struct waiter *w = ready, *next; w; w = next) {
+        char buf[4096];
+        size_t len;
+        next = w->next;
+        pthread_mutex_lock(&fsx.lock);
+        if (w->replied) {
+            pthread_mutex_unlock(&fsx.lock);
+            waiter_unref(w);
+            continue;
+        }
+        pthread_mutex_unlock(&fsx.lock);
+        len = answer(w, buf, sizeof buf < w->size ? sizeof buf : w->size);
+        pthread_mutex_lock(&fsx.lock);
+        if (len && !w->replied) {
+            w->replied = true;
+            pthread_mutex_unlock(&fsx.lock);
+            reply_answer(w, buf, len);
+        } else {
+            if (!w->replied) {      /* not yet: park it again */
+                w->next = fsx.waiters;
+                fsx.waiters = w;
+            }
+            pthread_mutex_unlock(&fsx.lock);
+        }
+        waiter_unref(w);            /* the wake's own reference */
+    }
+}
+
+static void park_read(fuse_req_t req, struct handle *h, size_t size)
+{
+    struct waiter *w = calloc(1, sizeof *w);
+    char buf[4096];
+    size_t len;
+
+    if (!w) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    *w = (struct waiter){ .req = req, .h = h, .size = size, .refs = 2 };
+    pthread_mutex_lock(&fsx.lock);
+    w->next = fsx.waiters;
+    fsx.waiters = w;
+    pthread_mutex_unlock(&fsx.lock);
+    /* May call on_interrupt at once when the request is already interrupted. */
+    fuse_req_interrupt_func(req, on_interrupt, w);
+    /* Whatever happened before we were on the list is not missed. */
+    len = answer(w, buf, sizeof buf < size ? sizeof buf : size);
+    pthread_mutex_lock(&fsx.lock);
+    if (len && claim(w)) {
+        pthread_mutex_unlock(&fsx.lock);
+        reply_answer(w, buf, len);
+    } else {
+        pthread_mutex_unlock(&fsx.lock);
+    }
+    waiter_unref(w);                /* the parking thread's reference */
+}
+
+static void read_parked(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
+{
+    char buf[4096];
+    size_t len;
+
+    if (h->kind == TREE_OPEN_WAIT && off > 0) {
+        fuse_reply_buf(req, NULL, 0);           /* the status line was read: EOF */
+        return;
+    }
+    if (h->kind == TREE_OPEN_EVENTS && (flags & O_NONBLOCK)) {
+        len = events_read(fsx.events, h->reader, buf, sizeof buf < size ? sizeof buf : size);
+        if (len)
+            fuse_reply_buf(req, buf, len);
+        else
+            fuse_reply_err(req, EAGAIN);
+        return;
+    }
+    park_read(req, h, size);
+}
+
+static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
-    const char *leaf;
-    int rc = request_leaf(path, &leaf);
+    struct handle *h = handle_of(fi);
+    char *buf;
+    int n;
 
-    (void)fi;
-    return rc ? rc : (int)inbox_write(ctx()->inbox, leaf, buf, size, off);
+    (void)ino;
+    if (h->kind == TREE_OPEN_WAIT || h->kind == TREE_OPEN_EVENTS) {
+        read_parked(req, h, size, off, fi->flags);
+        return;
+    }
+    if (!(buf = malloc(size ? size : 1))) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    n = tree_read(h->path, buf, size, off);
+    if (n < 0)
+        fuse_reply_err(req, -n);
+    else
+        fuse_reply_buf(req, buf, (size_t)n);
+    free(buf);
 }
 
-static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi)
 {
-    const char *leaf;
-    int rc = request_leaf(path, &leaf);
+    int n = tree_write(handle_of(fi)->path, buf, size, off);
 
-    (void)fi;
-    return rc ? rc : inbox_truncate(ctx()->inbox, leaf, size);
+    (void)ino;
+    if (n < 0)
+        fuse_reply_err(req, -n);
+    else
+        fuse_reply_write(req, (size_t)n);
 }
 
-static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    const char *leaf;
-    int rc = request_leaf(path, &leaf);
-
-    (void)tv; (void)fi;
-    return rc ? -EPERM : inbox_touch(ctx()->inbox, leaf);
+    (void)ino;
+    reply_status(req, tree_flush(handle_of(fi)->path));
 }
 
-static int fs_flush(const char *path, struct fuse_file_info *fi)
+static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    struct node n;
+    struct handle *h = handle_of(fi);
 
-    (void)fi;
-    if (parse_path(path, &n) || n.kind != NODE_REQUEST_FILE)
-        return 0;
-    return inbox_flush(ctx()->inbox, n.leaf);
+    (void)ino;
+    if (h->reader) {
+        pthread_mutex_lock(&fsx.lock);
+        for (struct handle **p = &fsx.readers; *p; p = &(*p)->next_reader)
+            if (*p == h) {
+                *p = h->next_reader;
+                break;
+            }
+        if (h->ph)
+            fuse_pollhandle_destroy(h->ph);
+        h->ph = NULL;
+        pthread_mutex_unlock(&fsx.lock);
+        events_close(fsx.events, h->reader);
+    }
+    free(h->path);
+    free(h);
+    fuse_reply_err(req, 0);
 }
 
-static int fs_unlink(const char *path)
+static void ll_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+                    struct fuse_pollhandle *ph)
 {
-    const char *leaf;
-    int rc = request_leaf(path, &leaf);
+    struct handle *h = handle_of(fi);
+    unsigned revents = POLLIN;
 
-    return rc ? (rc == -EACCES ? -EPERM : rc) : inbox_unlink(ctx()->inbox, leaf);
+    (void)ino;
+    if (h->kind == TREE_OPEN_EVENTS) {
+        /* Ready when a line is waiting; else keep ph to notify on the next one. */
+        pthread_mutex_lock(&fsx.lock);
+        if (ph) {
+            if (h->ph)
+                fuse_pollhandle_destroy(h->ph);
+            h->ph = ph;
+        }
+        pthread_mutex_unlock(&fsx.lock);
+        revents = events_pending(fsx.events, h->reader) ? POLLIN : 0;
+    } else if (ph) {
+        fuse_pollhandle_destroy(ph);
+    }
+    fuse_reply_poll(req, revents);
 }
 
-static int fs_rename(const char *from, const char *to, unsigned int flags)
-{
-    const char *a, *b;
+/* ---- directories ---- */
 
-    if (flags || request_leaf(from, &a) || request_leaf(to, &b))
-        return flags ? -EINVAL : -EXDEV;
-    return inbox_rename(ctx()->inbox, a, b);
+static void listing_add(const char *name, mode_t type, void *arg)
+{
+    struct listing *l = arg;
+
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **names = realloc(l->names, cap * sizeof *names);
+        mode_t *types = names ? realloc(l->types, cap * sizeof *types) : NULL;
+        if (names)
+            l->names = names;
+        if (!types)
+            return;
+        l->types = types;
+        l->cap = cap;
+    }
+    if ((l->names[l->n] = strdup(name)))
+        l->types[l->n++] = type;
 }
 
-static int fs_rmdir(const char *path)
+static void listing_free(struct listing *l)
 {
-    struct node n;
-    char why[512] = "";
-    int rc = parse_path(path, &n);
-
-    if (rc)
-        return rc;
-    if (n.kind != NODE_TASK_DIR)
-        return -EPERM;
-    rc = tasks_remove(ctx()->tasks, n.id, why, sizeof why);
-    if (rc)
-        log_info("rmdir %s: %s", n.id, why);
-    if (rc == -EINVAL || rc == -EPROTO)
-        rc = -EIO;
-    return rc;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    free(l->types);
+    free(l);
 }
 
-static int fs_mkdir(const char *path, mode_t mode)
+static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    (void)path; (void)mode;
-    return -EPERM;
+    char *path = nodes_path(fsx.nodes, ino);
+    struct listing *l = calloc(1, sizeof *l);
+    int rc = !path ? -ENOENT : !l ? -ENOMEM : tree_readdir(path, listing_add, l);
+
+    free(path);
+    if (rc) {
+        if (l)
+            listing_free(l);
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    fi->fh = (uintptr_t)l;
+    fuse_reply_open(req, fi);
 }
 
-static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
 {
-    (void)path; (void)mode; (void)fi;
-    return -EPERM;
+    struct listing *l = (struct listing *)(uintptr_t)fi->fh;
+    char *buf = malloc(size);
+    size_t used = 0;
+
+    (void)ino;
+    if (!buf) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    for (size_t i = (size_t)off; i < l->n; i++) {
+        struct stat st = { .st_ino = UNKNOWN_INO, .st_mode = l->types[i] };
+        size_t need = fuse_add_direntry(req, buf + used, size - used, l->names[i], &st,
+                                        (off_t)i + 1);
+        if (need > size - used)
+            break;
+        used += need;
+    }
+    fuse_reply_buf(req, buf, used);
+    free(buf);
 }
 
-static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+static void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    (void)path; (void)uid; (void)gid; (void)fi;
-    return -EPERM;
+    (void)ino;
+    listing_free((struct listing *)(uintptr_t)fi->fh);
+    fuse_reply_err(req, 0);
 }
 
-static int fs_statfs(const char *path, struct statvfs *sv)
+static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-    (void)path;
-    memset(sv, 0, sizeof *sv);
-    sv->f_bsize = sv->f_frsize = 4096;
-    sv->f_namemax = 255;
-    return 0;
+    struct statvfs sv = { .f_bsize = 4096, .f_frsize = 4096, .f_namemax = 255 };
+    (void)ino;
+    fuse_reply_statfs(req, &sv);
 }
 
-static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+/* ---- changes reported by the worker threads ---- */
+
+/* events.h wake-up: a reader's buffer turned non-empty. `r` is only a key. */
+static void on_events_ready(events_reader *r, void *arg)
 {
-    struct fs_context *c = ctx();
+    (void)arg;
+    pthread_mutex_lock(&fsx.lock);
+    for (struct handle *h = fsx.readers; h; h = h->next_reader)
+        if (h->reader == r && h->ph) {
+            fuse_lowlevel_notify_poll(h->ph);
+            fuse_pollhandle_destroy(h->ph);
+            h->ph = NULL;
+        }
+    pthread_mutex_unlock(&fsx.lock);
+    wake_waiters();
+}
+
+void fs_on_status(const char *id, const char *name, const char *from, const char *to,
+                  void *arg)
+{
+    char *copy;
+
+    (void)arg;
+    if (fsx.events)
+        events_emit(fsx.events, id, name, from, to);
+    if (tree_status_final(to))
+        wake_waiters();
+    if (!strcmp(to, "succeeded") && fsx.ctx)
+        stream_want(id, fsx.ctx->stream);
+    /* The kernel is told by the notifier thread: this may run inside a
+     * handler (rmdir cancels), where a notification could deadlock. */
+    pthread_mutex_lock(&fsx.lock);
+    if (fsx.ninval == fsx.inval_cap) {
+        size_t cap = fsx.inval_cap ? fsx.inval_cap * 2 : 16;
+        char **q = realloc(fsx.inval, cap * sizeof *q);
+        if (q) {
+            fsx.inval = q;
+            fsx.inval_cap = cap;
+        }
+    }
+    if (fsx.ninval < fsx.inval_cap && (copy = strdup(id))) {
+        fsx.inval[fsx.ninval++] = copy;
+        pthread_cond_signal(&fsx.inval_cond);
+    }
+    pthread_mutex_unlock(&fsx.lock);
+}
+
+/* Drops what the kernel caches of tasks/<id>/ and its files. */
+static void invalidate_task(const char *id)
+{
+    static const char *const files[] = {"status", "task.json", "request.json", "error",
+                                        "video.mp4", "last_frame.png", "wait"};
+    char *dir = NULL, *path = NULL;
+    fuse_ino_t ino;
+
+    if (asprintf(&dir, "/tasks/%s", id) < 0)
+        return;
+    if ((ino = nodes_find(fsx.nodes, dir)))
+        fuse_lowlevel_notify_inval_inode(fsx.se, ino, 0, 0);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        if (asprintf(&path, "%s/%s", dir, files[i]) < 0)
+            break;
+        if ((ino = nodes_find(fsx.nodes, path)))
+            fuse_lowlevel_notify_inval_inode(fsx.se, ino, 0, 0);
+        free(path);
+    }
+    free(dir);
+}
+
+static void *notifier_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&fsx.lock);
+    while (fsx.running) {
+        char *id;
+        if (!fsx.ninval) {
+            pthread_cond_wait(&fsx.inval_cond, &fsx.lock);
+            continue;
+        }
+        id = fsx.inval[0];
+        memmove(fsx.inval, fsx.inval + 1, --fsx.ninval * sizeof *fsx.inval);
+        pthread_mutex_unlock(&fsx.lock);
+        invalidate_task(id);
+        free(id);
+        pthread_mutex_lock(&fsx.lock);
+    }
+    pthread_mutex_unlock(&fsx.lock);
+    return NULL;
+}
+
+/* ---- the session ---- */
+
+static void stop_threads(void)
+{
+    outbox_stop(fsx.ctx->outbox);
+    stream_stop(fsx.ctx->stream);
+    tasks_stop(fsx.ctx->tasks);
+    if (fsx.started) {
+        pthread_mutex_lock(&fsx.lock);
+        fsx.running = false;
+        pthread_cond_broadcast(&fsx.inval_cond);
+        pthread_mutex_unlock(&fsx.lock);
+        pthread_join(fsx.notifier, NULL);
+        fsx.started = false;
+    }
+}
+
+static void ll_init(void *userdata, struct fuse_conn_info *conn)
+{
+    struct fs_context *c = userdata;
 
     /* O_TRUNC arrives with open(), so `cp` onto an accepted request fails
      * with EEXIST before anything is truncated. */
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-    cfg->entry_timeout = 1;
-    cfg->attr_timeout = 1;
-    cfg->negative_timeout = 0;
-    if (tasks_start(c->tasks) || outbox_start(c->outbox) || stream_start(c->stream))
+    fsx.running = true;
+    if (!pthread_create(&fsx.notifier, NULL, notifier_main, NULL))
+        fsx.started = true;
+    if (tasks_start(c->tasks) || outbox_start(c->outbox) || stream_start(c->stream) ||
+        !fsx.started)
         log_info("init: cannot start the background threads");
     log_info("mounted %s on %s", c->cfg->api_url, c->cfg->mountpoint);
-    return c;
 }
 
-static void fs_destroy(void *private_data)
+static void ll_destroy(void *userdata)
 {
-    struct fs_context *c = private_data;
-    outbox_stop(c->outbox);
-    stream_stop(c->stream);
-    tasks_stop(c->tasks);
+    struct fs_context *c = userdata;
+    stop_threads();
     log_info("unmounted %s", c->cfg->mountpoint);
 }
 
-static const struct fuse_operations operations = {
-    .init = fs_init,
-    .destroy = fs_destroy,
-    .getattr = fs_getattr,
-    .readdir = fs_readdir,
-    .readlink = fs_readlink,
-    .open = fs_open,
-    .read = fs_read,
-    .create = fs_create,
-    .write = fs_write,
-    .truncate = fs_truncate,
-    .utimens = fs_utimens,
-    .flush = fs_flush,
-    .unlink = fs_unlink,
-    .rename = fs_rename,
-    .rmdir = fs_rmdir,
-    .mkdir = fs_mkdir,
-    .chmod = fs_chmod,
-    .chown = fs_chown,
-    .statfs = fs_statfs,
+static const struct fuse_lowlevel_ops ll_ops = {
+    .init = ll_init,
+    .destroy = ll_destroy,
+    .lookup = ll_lookup,
+    .forget = ll_forget,
+    .forget_multi = ll_forget_multi,
+    .getattr = ll_getattr,
+    .setattr = ll_setattr,
+    .readlink = ll_readlink,
+    .mkdir = ll_mkdir,
+    .unlink = ll_unlink,
+    .rmdir = ll_rmdir,
+    .rename = ll_rename,
+    .open = ll_open,
+    .create = ll_create,
+    .read = ll_read,
+    .write = ll_write,
+    .flush = ll_flush,
+    .release = ll_release,
+    .opendir = ll_opendir,
+    .readdir = ll_readdir,
+    .releasedir = ll_releasedir,
+    .statfs = ll_statfs,
+    .poll = ll_poll,
 };
 
-const struct fuse_operations *fs_operations(void)
+int fs_main(int argc, char **argv, struct fs_context *c)
 {
-    return &operations;
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct fuse_cmdline_opts opts = {0};
+    struct fuse_loop_config *loop = NULL;
+    int status = 1;
+
+    fsx.ctx = c;
+    tree_init(c);
+    if (fuse_parse_cmdline(&args, &opts)) {
+        fprintf(stderr, "seedancefs: cannot parse the FUSE options (try --help)\n");
+        return 1;
+    }
+    if (!(fsx.nodes = nodes_new()) || !(fsx.events = events_new(on_events_ready, NULL)))
+        goto out;
+    if (!(fsx.se = fuse_session_new(&args, &ll_ops, sizeof ll_ops, c)))
+        goto out;                   /* libfuse printed why (e.g. an unknown option) */
+    if (fuse_set_signal_handlers(fsx.se))
+        goto out_session;
+    if (fuse_session_mount(fsx.se, opts.mountpoint))
+        goto out_signals;
+    fuse_daemonize(opts.foreground);
+    if (opts.singlethread) {
+        status = fuse_session_loop(fsx.se) ? 1 : 0;
+    } else if ((loop = fuse_loop_cfg_create())) {
+        fuse_loop_cfg_set_clone_fd(loop, (unsigned)opts.clone_fd);
+        fuse_loop_cfg_set_max_threads(loop, opts.max_threads ? opts.max_threads : MAX_THREADS);
+        status = fuse_session_loop_mt(fsx.se, loop) ? 1 : 0;
+        fuse_loop_cfg_destroy(loop);
+    }
+    fuse_session_unmount(fsx.se);
+out_signals:
+    fuse_remove_signal_handlers(fsx.se);
+out_session:
+    fuse_session_destroy(fsx.se);       /* calls destroy (stop_threads) if init ran */
+out:
+    /* Parked reads that never got an answer die with the session. */
+    while (fsx.waiters) {
+        struct waiter *w = fsx.waiters;
+        fsx.waiters = w->next;
+        free(w);
+    }
+    for (size_t i = 0; i < fsx.ninval; i++)
+        free(fsx.inval[i]);
+    free(fsx.inval);
+    events_free(fsx.events);
+    nodes_free(fsx.nodes);
+    free(opts.mountpoint);
+    fuse_opt_free_args(&args);
+    return status;
 }

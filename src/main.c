@@ -65,7 +65,7 @@ static int lock_state_dir(const struct config *cfg)
 static int restore_state(struct fs_context *fs)
 {
     outbox_set_reject_hook(fs->outbox, inbox_on_reject, fs->inbox);
-    tasks_set_video_hook(fs->tasks, stream_want, fs->stream);
+    tasks_set_status_hook(fs->tasks, fs_on_status, NULL);
     if (tasks_restore(fs->tasks) || outbox_restore(fs->outbox, inbox_restore, fs->inbox) ||
         stream_restore(fs->stream)) {
         fprintf(stderr, "seedancefs: cannot read the saved state in %s\n", fs->cfg->state_dir);
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
     }
     if (restore_state(&fs))
         goto out;
-    status = fuse_main(fuse_argc, fuse_argv, fs_operations(), &fs) ? 1 : 0;
+    status = fs_main(fuse_argc, fuse_argv, &fs);
 out:
     /* Threads first (they use everything below), then the tables. */
     if (fs.outbox)

@@ -36,8 +36,8 @@ struct task {
 struct tasks {
     api *api;
     store *store;
-    tasks_hook_fn on_video;     /* called when video.mp4 appears */
-    void *on_video_arg;
+    tasks_status_fn on_status;  /* called when a status word changes */
+    void *on_status_arg;
     double poll_interval;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -138,6 +138,7 @@ int tasks_add(tasks *t, const char *id, const char *name, const char *request_js
               bool wants_last_frame)
 {
     struct task *k = calloc(1, sizeof *k);
+    int rc;
 
     if (!k)
         return -ENOMEM;
@@ -149,7 +150,9 @@ int tasks_add(tasks *t, const char *id, const char *name, const char *request_js
     k->wants_last_frame = wants_last_frame;
     k->created_at = k->updated_at = time(NULL);
     k->video_size = -1;
-    return insert_task(t, k);
+    if (!(rc = insert_task(t, k)) && t->on_status)
+        t->on_status(id, name, "-", "queued", t->on_status_arg);
+    return rc;
 }
 
 static void restore_one(const struct stored_task *s, void *arg)
@@ -184,10 +187,10 @@ int tasks_restore(tasks *t)
     return t->store ? store_tasks_load(t->store, restore_one, t) : 0;
 }
 
-void tasks_set_video_hook(tasks *t, tasks_hook_fn fn, void *arg)
+void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg)
 {
-    t->on_video = fn;
-    t->on_video_arg = arg;
+    t->on_status = fn;
+    t->on_status_arg = arg;
 }
 
 bool tasks_known(tasks *t, const char *id)
@@ -407,7 +410,8 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
     if (!k)
         return -ENOENT;
     struct stored_task *snap = NULL;
-    bool deleted = false;
+    bool deleted = false, cancelled = false;
+    char from[API_MAX_STATUS + 1] = "", *name = NULL;
 
     rc = api_delete_task(t->api, id, why, why_len);
     if (rc && rc != -ENOENT)
@@ -416,6 +420,9 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
     if ((k = strmap_get(t->by_id, id))) {
         if (!rc && !api_status_terminal(k->api_status)) {
             /* The API cancelled it; the record stays until deleted. */
+            snprintf(from, sizeof from, "%s", k->status);
+            name = dup_or_null(k->name);
+            cancelled = true;
             free(k->status);
             k->status = strdup("cancelled");
             k->next_poll = now_mono();
@@ -430,6 +437,9 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
     persist(t, snap);
     if (deleted && t->store)
         store_task_delete(t->store, id);
+    if (cancelled && t->on_status)
+        t->on_status(id, name, from, "cancelled", t->on_status_arg);
+    free(name);
     log_info("rmdir %s: %s", id, rc ? "already gone at the API" : "done");
     return 0;
 }
@@ -520,10 +530,10 @@ static void replace(char **field, char **value)
 }
 
 /* Applies one poll to the task. Returns a snapshot to persist when
- * something durable changed (NULL otherwise); *video_ready when the status
- * just turned "succeeded". */
+ * something durable changed (NULL otherwise). `from` (API_MAX_STATUS + 1
+ * bytes) receives the old status word when it changed, else "". */
 static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_result *r,
-                                        bool *video_ready)
+                                        char *from)
 {
     struct task_info *i = &r->info;
     bool frame_pending, changed = false;
@@ -538,7 +548,7 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
         free(k->error);
         k->error = strdup("NotFound: the API no longer knows this task\n");
     }
-    *video_ready = false;
+    from[0] = '\0';
     if (r->rc == 0) {
         changed = strcmp(k->api_status, i->status) || k->video_size != r->video_size ||
                   (r->last_frame && !k->last_frame) || !k->task_json;
@@ -575,10 +585,10 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
     if (strcmp(k->status, shown)) {
         log_info("task %s%s%s: %s -> %s", k->id, k->name ? " " : "", k->name ? k->name : "",
                  k->status, shown);
+        snprintf(from, API_MAX_STATUS + 1, "%s", k->status);
         free(k->status);
         k->status = strdup(shown);
         changed = true;
-        *video_ready = !strcmp(shown, "succeeded");
     }
     return changed ? snapshot(k) : NULL;
 }
@@ -636,16 +646,20 @@ static void *poller_main(void *arg)
 
             if (k && t->running) {
                 struct stored_task *snap = NULL;
-                bool video_ready = false;
+                char from[API_MAX_STATUS + 1] = "", to[API_MAX_STATUS + 1] = "", *name = NULL;
                 pthread_mutex_unlock(&t->lock);
                 poll_one(t, due.ids[i], size, need_frame, &r);
                 pthread_mutex_lock(&t->lock);
-                if ((k = strmap_get(t->by_id, due.ids[i])))
-                    snap = apply_result(t, k, &r, &video_ready);
+                if ((k = strmap_get(t->by_id, due.ids[i]))) {
+                    snap = apply_result(t, k, &r, from);
+                    snprintf(to, sizeof to, "%s", k->status);
+                    name = dup_or_null(k->name);
+                }
                 pthread_mutex_unlock(&t->lock);
                 persist(t, snap);
-                if (video_ready && t->on_video)
-                    t->on_video(due.ids[i], t->on_video_arg);
+                if (from[0] && t->on_status)
+                    t->on_status(due.ids[i], name, from, to, t->on_status_arg);
+                free(name);
                 pthread_mutex_lock(&t->lock);
                 free(r.last_frame);
                 api_task_info_free(&r.info);

@@ -1,0 +1,42 @@
+/* events.h — the `events` file: one line per state change, from open on.
+ *
+ *   $ tail -f mnt/events
+ *   2026-11-28T13:59:47Z cgt-20261128135947-00001 fox queued running
+ *   2026-11-28T13:59:48Z cgt-20261128135947-00001 fox running succeeded
+ *
+ * Line: UTC time, task id, request name ("-" if none), old status, new status.
+ * Each open file is a reader with its own bounded buffer (EVENTS_BUFFER
+ * bytes): a slow reader never blocks the daemon. On overflow the oldest
+ * lines are dropped and the reader's next read starts with
+ * "# overflow: N events dropped".
+ */
+#ifndef SEEDANCEFS_EVENTS_H
+#define SEEDANCEFS_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define EVENTS_BUFFER (64u << 10)
+
+typedef struct events events;
+typedef struct events_reader events_reader;
+
+/* Called, without locks held, when a reader's buffer turns non-empty. */
+typedef void (*events_wake_fn)(events_reader *r, void *arg);
+
+events *events_new(events_wake_fn wake, void *arg);
+void events_free(events *e);
+
+/* Appends one line to every open reader's buffer and wakes those that were empty. */
+void events_emit(events *e, const char *id, const char *name, const char *from, const char *to);
+
+events_reader *events_open(events *e);
+void events_close(events *e, events_reader *r);
+
+/* True when a read would return something now. */
+bool events_pending(events *e, events_reader *r);
+
+/* Copies whole lines, up to `size` bytes; 0 when nothing is waiting. */
+size_t events_read(events *e, events_reader *r, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,66 @@
+/* tree.h — the tree users see, by path: what exists, what it holds, and
+ * what writes to it do. No FUSE types: fs.c adapts these to the kernel.
+ * Every function returns 0 (or a byte count) or a negative errno.
+ */
+#ifndef SEEDANCEFS_TREE_H
+#define SEEDANCEFS_TREE_H
+
+#include "config.h"
+#include "inbox.h"
+#include "outbox.h"
+#include "stream.h"
+#include "tasks.h"
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* What the tree is built from. */
+struct fs_context {
+    const struct config *cfg;
+    tasks *tasks;
+    inbox *inbox;
+    outbox *outbox;
+    stream *stream;
+    time_t mount_time;
+};
+
+/* How an opened file must be served. */
+enum tree_open_kind {
+    TREE_OPEN_DIRECT,       /* changes under the reader: no page cache */
+    TREE_OPEN_KEEP,         /* immutable: keep the page cache across opens */
+    TREE_OPEN_WAIT,         /* tasks/<id>/wait: read blocks until the task is final */
+    TREE_OPEN_EVENTS,       /* events: a stream of lines from open on */
+};
+
+typedef void (*tree_add_fn)(const char *name, mode_t type, void *arg);
+
+void tree_init(struct fs_context *c);
+
+/* True for succeeded, failed, cancelled, expired. */
+bool tree_status_final(const char *status);
+
+/* *stable: the answer cannot change without an explicit invalidation, so
+ * the kernel may cache it long (finished tasks, README). */
+int tree_getattr(const char *path, struct stat *st, bool *stable);
+int tree_readdir(const char *path, tree_add_fn add, void *arg);
+int tree_readlink(const char *path, char *buf, size_t size);
+
+/* `id` (may be NULL; IDS_MAX_TASK_ID + 1 bytes) receives the task id of a
+ * file under tasks/<id>/. */
+int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id);
+int tree_read(const char *path, char *buf, size_t size, off_t off);
+
+/* requests/ only. */
+int tree_create(const char *path);
+int tree_write(const char *path, const char *buf, size_t size, off_t off);
+int tree_truncate(const char *path, off_t size);
+int tree_touch(const char *path);
+int tree_flush(const char *path);
+int tree_unlink(const char *path);
+int tree_rename(const char *from, const char *to, unsigned int flags);
+
+/* tasks/<id>: cancel or delete. */
+int tree_rmdir(const char *path);
+
+#endif

@@ -1,0 +1,554 @@
+/* tree.c — the tree users see: what is at a path, and what it holds.
+ *
+ *   $ cp fox.json mnt/requests/           # close() validates and submits
+ *   $ ls mnt/by-name/                     # fox -> ../tasks/cgt-...
+ *   $ cat mnt/by-name/fox/status          # queued, running, succeeded
+ *   $ ffprobe mnt/by-name/fox/video.mp4   # byte ranges from the API
+ *   $ rmdir mnt/tasks/cgt-...             # cancel (queued) or delete (finished)
+ *
+ * Path in, errno out; no FUSE types. fs.c adapts it to the kernel.
+ */
+#include "tree.h"
+#include "ids.h"
+#include "log.h"
+
+#include <fcntl.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char readme_text[] =
+"seedancefs: the Seedance video API as files.\n"
+"  cp prompt.json requests/        submit (close() fails with the reason if invalid)\n"
+"  echo 'a fox in snow' > requests/fox.txt    the same, prompt only\n"
+"  cat requests/NAME.error         why NAME was refused or not sent\n"
+"  ls by-name/                     NAME -> ../tasks/<id> (../pending/NAME until sent)\n"
+"  cat tasks/<id>/status           queued running succeeded failed cancelled expired\n"
+"  tasks/<id>/video.mp4            appears when succeeded; streamed and seekable\n"
+"  tasks/<id>/error                appears when failed: code and message\n"
+"  cat tasks/<id>/wait             blocks until the task is finished, then its status\n"
+"  tail -f events                  one line per status change: time id name old new\n"
+"  pending/NAME/status, reason     accepted, not yet created at the API, and why\n"
+"  rmdir tasks/<id>                cancel a queued task, delete a finished one\n";
+
+enum node_kind {
+    NODE_ROOT, NODE_README, NODE_EVENTS, NODE_WAIT, NODE_REQUESTS, NODE_REQUEST_FILE, NODE_TASKS, NODE_TASK_DIR,
+    NODE_TASK_FILE, NODE_VIDEO, NODE_BYNAME, NODE_BYNAME_LINK, NODE_PENDING, NODE_PENDING_DIR,
+    NODE_PENDING_FILE
+};
+
+/* The files of pending/NAME/. */
+enum pending_file { PENDING_STATUS, PENDING_REASON, PENDING_REQUEST };
+static const char *const pending_files[] = {"status", "reason", "request.json"};
+
+struct node {
+    enum node_kind kind;
+    const char *leaf;           /* points into the path: file, id or name */
+    char id[IDS_MAX_TASK_ID + 1];   /* a task id, or a pending request's name */
+    enum task_file file;
+    enum pending_file pfile;
+    bool pending_link;              /* by-name link to ../pending/NAME */
+};
+
+static const struct { const char *name; enum task_file file; } task_files[] = {
+    {"status", TASK_STATUS}, {"task.json", TASK_JSON}, {"request.json", TASK_REQUEST},
+    {"error", TASK_ERROR}, {"last_frame.png", TASK_LAST_FRAME},
+};
+#define N_TASK_FILES (sizeof task_files / sizeof *task_files)
+
+static struct fs_context *the_context;
+
+static struct fs_context *ctx(void)
+{
+    return the_context;
+}
+
+void tree_init(struct fs_context *c)
+{
+    the_context = c;
+}
+
+/* Splits a path into at most three components and names the node. */
+static int parse_path(const char *path, struct node *n)
+{
+    char parts[3][256];
+    int count = 0;
+
+    memset(n, 0, sizeof *n);
+    for (const char *p = path; *p; ) {
+        size_t len;
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        len = strcspn(p, "/");
+        if (count == 3 || len >= sizeof parts[0])
+            return -ENOENT;
+        memcpy(parts[count], p, len);
+        parts[count][len] = '\0';
+        if (count == 1 || count == 2)
+            n->leaf = p;
+        count++;
+        p += len;
+    }
+    if (count == 0)
+        return n->kind = NODE_ROOT, 0;
+    if (!strcmp(parts[0], "README"))
+        return count == 1 ? (n->kind = NODE_README, 0) : -ENOTDIR;
+    if (!strcmp(parts[0], "events"))
+        return count == 1 ? (n->kind = NODE_EVENTS, 0) : -ENOTDIR;
+    if (!strcmp(parts[0], "requests")) {
+        if (count == 1)
+            return n->kind = NODE_REQUESTS, 0;
+        return count == 2 ? (n->kind = NODE_REQUEST_FILE, 0) : -ENOENT;
+    }
+    if (!strcmp(parts[0], "by-name")) {
+        struct outbox_view v;
+        if (count == 1)
+            return n->kind = NODE_BYNAME, 0;
+        if (count > 2)
+            return -ENOENT;     /* the kernel follows the link itself */
+        n->kind = NODE_BYNAME_LINK;
+        if (!tasks_id_by_name(ctx()->tasks, parts[1], n->id))
+            return 0;
+        if (!ids_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
+            return -ENOENT;
+        memcpy(n->id, parts[1], strlen(parts[1]) + 1);
+        n->pending_link = true;
+        return 0;
+    }
+    if (!strcmp(parts[0], "pending")) {
+        struct outbox_view v;
+        if (count == 1)
+            return n->kind = NODE_PENDING, 0;
+        if (!ids_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
+            return -ENOENT;
+        memcpy(n->id, parts[1], strlen(parts[1]) + 1);
+        if (count == 2)
+            return n->kind = NODE_PENDING_DIR, 0;
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(parts[2], pending_files[i]))
+                return n->kind = NODE_PENDING_FILE, n->pfile = (enum pending_file)i, 0;
+        return -ENOENT;
+    }
+    if (strcmp(parts[0], "tasks"))
+        return -ENOENT;
+    if (count == 1)
+        return n->kind = NODE_TASKS, 0;
+    if (!ids_task_id_ok(parts[1]))
+        return -ENOENT;
+    memcpy(n->id, parts[1], strlen(parts[1]) + 1);   /* ids_task_id_ok bounds it */
+    if (count == 2)
+        return n->kind = NODE_TASK_DIR, 0;
+    n->leaf = strrchr(path, '/') + 1;
+    if (!strcmp(parts[2], "video.mp4"))
+        return n->kind = NODE_VIDEO, 0;
+    if (!strcmp(parts[2], "wait"))
+        return n->kind = NODE_WAIT, 0;
+    for (size_t i = 0; i < N_TASK_FILES; i++)
+        if (!strcmp(parts[2], task_files[i].name))
+            return n->kind = NODE_TASK_FILE, n->file = task_files[i].file, 0;
+    return -ENOENT;
+}
+
+static void fill_times(struct stat *st, time_t created, time_t updated)
+{
+    st->st_atim.tv_sec = updated;
+    st->st_mtim.tv_sec = updated;
+    st->st_ctim.tv_sec = updated > created ? updated : created;
+}
+
+static void fill_dir(struct stat *st, mode_t mode, time_t t)
+{
+    st->st_mode = S_IFDIR | mode;
+    st->st_nlink = 2;
+    fill_times(st, t, t);
+}
+
+static void fill_file(struct stat *st, mode_t mode, off_t size, time_t created, time_t updated)
+{
+    st->st_mode = S_IFREG | mode;
+    st->st_nlink = 1;
+    st->st_size = size;
+    st->st_blocks = (size + 511) / 512;
+    fill_times(st, created, updated);
+}
+
+/* The bytes of pending/NAME/FILE (malloc'd). */
+static int pending_file_bytes(const char *name, enum pending_file f, char **data, size_t *len)
+{
+    struct outbox_view v;
+    char *body = NULL;
+    int rc = outbox_view(ctx()->outbox, name, &v, f == PENDING_REQUEST ? &body : NULL);
+
+    *data = NULL;
+    if (rc)
+        return rc;
+    if (f == PENDING_REQUEST)
+        *data = body;
+    else if (asprintf(data, "%s\n", f == PENDING_STATUS ? v.state : v.reason) < 0)
+        *data = NULL;
+    if (!*data)
+        return -ENOMEM;
+    *len = strlen(*data);
+    return 0;
+}
+
+bool tree_status_final(const char *status)
+{
+    return !strcmp(status, "succeeded") || !strcmp(status, "failed") ||
+           !strcmp(status, "cancelled") || !strcmp(status, "expired");
+}
+
+int tree_getattr(const char *path, struct stat *st, bool *stable)
+{
+    struct fs_context *c = ctx();
+    struct node n;
+    struct task_stat ts;
+    struct inbox_stat is;
+    int rc = parse_path(path, &n);
+
+    *stable = false;
+    if (rc)
+        return rc;
+    memset(st, 0, sizeof *st);
+    st->st_uid = getuid();
+    st->st_gid = getgid();
+    st->st_blksize = 4096;
+    switch (n.kind) {
+    case NODE_ROOT: case NODE_TASKS: case NODE_BYNAME: case NODE_PENDING:
+    case NODE_PENDING_DIR:
+        fill_dir(st, 0555, c->mount_time);
+        return 0;
+    case NODE_PENDING_FILE: {
+        char *data;
+        size_t len;
+        if ((rc = pending_file_bytes(n.id, n.pfile, &data, &len)))
+            return rc;
+        free(data);
+        fill_file(st, 0444, (off_t)len, c->mount_time, c->mount_time);
+        return 0;
+    }
+    case NODE_REQUESTS:
+        fill_dir(st, 0755, c->mount_time);
+        return 0;
+    case NODE_README:
+        fill_file(st, 0444, sizeof readme_text - 1, c->mount_time, c->mount_time);
+        *stable = true;
+        return 0;
+    case NODE_EVENTS:
+        fill_file(st, 0444, 0, c->mount_time, c->mount_time);
+        return 0;
+    case NODE_REQUEST_FILE:
+        if ((rc = inbox_stat(c->inbox, n.leaf, &is)))
+            return rc;
+        fill_file(st, is.writable ? 0644 : 0444, (off_t)is.size, is.mtime, is.mtime);
+        return 0;
+    case NODE_BYNAME_LINK:
+        st->st_mode = S_IFLNK | 0777;
+        st->st_nlink = 1;
+        st->st_size = (off_t)strlen(n.pending_link ? "../pending/" : "../tasks/") +
+                      (off_t)strlen(n.id);
+        fill_times(st, c->mount_time, c->mount_time);
+        return 0;
+    default:
+        break;
+    }
+    if ((rc = tasks_stat(c->tasks, n.id, &ts)))
+        return rc;
+    /* A finished task changes no more (its rmdir is invalidated explicitly). */
+    *stable = tree_status_final(ts.status);
+    if (n.kind == NODE_WAIT) {
+        fill_file(st, 0444, 0, ts.created_at, ts.updated_at);
+        return 0;
+    }
+    if (n.kind == NODE_TASK_DIR) {
+        fill_dir(st, 0555, ts.updated_at);
+        st->st_ctim.tv_sec = ts.created_at;
+        return 0;
+    }
+    if (n.kind == NODE_VIDEO) {
+        if (ts.video_size < 0)
+            return -ENOENT;
+        fill_file(st, 0444, ts.video_size, ts.created_at, ts.updated_at);
+        return 0;
+    }
+    if (!ts.size[n.file] && n.file != TASK_STATUS)
+        return -ENOENT;
+    fill_file(st, 0444, (off_t)ts.size[n.file], ts.created_at, ts.updated_at);
+    return 0;
+}
+
+struct fill_ctx {
+    tree_add_fn add;
+    void *arg;
+    bool by_name;
+};
+
+static void fill_task(const char *id, const char *name, void *arg)
+{
+    struct fill_ctx *f = arg;
+
+    if (f->by_name && name)
+        f->add(name, S_IFLNK, f->arg);
+    else if (!f->by_name)
+        f->add(id, S_IFDIR, f->arg);
+}
+
+static void fill_request(const char *file, void *arg)
+{
+    struct fill_ctx *f = arg;
+    f->add(file, S_IFREG, f->arg);
+}
+
+/* A pending request under by-name/ unless a task already has the name. */
+static void fill_pending_name(const char *name, void *arg)
+{
+    struct fill_ctx *f = arg;
+    char id[IDS_MAX_TASK_ID + 1];
+
+    if (!f->by_name || tasks_id_by_name(ctx()->tasks, name, id))
+        f->add(name, f->by_name ? S_IFLNK : S_IFDIR, f->arg);
+}
+
+int tree_readdir(const char *path, tree_add_fn add, void *arg)
+{
+    struct fs_context *c = ctx();
+    struct fill_ctx f = {add, arg, false};
+    struct task_stat ts;
+    struct node n;
+    int rc = parse_path(path, &n);
+
+    if (rc)
+        return rc;
+    add(".", S_IFDIR, arg);
+    add("..", S_IFDIR, arg);
+    switch (n.kind) {
+    case NODE_ROOT:
+        add("README", S_IFREG, arg);
+        add("events", S_IFREG, arg);
+        add("requests", S_IFDIR, arg);
+        add("tasks", S_IFDIR, arg);
+        add("by-name", S_IFDIR, arg);
+        add("pending", S_IFDIR, arg);
+        return 0;
+    case NODE_PENDING:
+        outbox_each(c->outbox, fill_pending_name, &f);
+        return 0;
+    case NODE_PENDING_DIR:
+        for (int i = 0; i < 3; i++)
+            add(pending_files[i], S_IFREG, arg);
+        return 0;
+    case NODE_REQUESTS:
+        inbox_each(c->inbox, fill_request, &f);
+        return 0;
+    case NODE_TASKS:
+    case NODE_BYNAME:
+        f.by_name = n.kind == NODE_BYNAME;
+        tasks_each(c->tasks, fill_task, &f);
+        if (f.by_name)
+            outbox_each(c->outbox, fill_pending_name, &f);
+        return 0;
+    case NODE_TASK_DIR:
+        if ((rc = tasks_stat(c->tasks, n.id, &ts)))
+            return rc;
+        for (size_t i = 0; i < N_TASK_FILES; i++)
+            if (ts.size[task_files[i].file] || task_files[i].file == TASK_STATUS)
+                add(task_files[i].name, S_IFREG, arg);
+        add("wait", S_IFREG, arg);
+        if (ts.video_size >= 0)
+            add("video.mp4", S_IFREG, arg);
+        return 0;
+    default:
+        return -ENOTDIR;
+    }
+}
+
+int tree_readlink(const char *path, char *buf, size_t size)
+{
+    struct node n;
+    int rc = parse_path(path, &n);
+
+    if (rc)
+        return rc;
+    if (n.kind != NODE_BYNAME_LINK)
+        return -EINVAL;
+    snprintf(buf, size, "%s%s", n.pending_link ? "../pending/" : "../tasks/", n.id);
+    return 0;
+}
+
+int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id)
+{
+    struct node n;
+    struct stat st;
+    bool stable;
+    int rc = parse_path(path, &n), acc = flags & O_ACCMODE;
+
+    if (rc)
+        return rc;
+    *kind = TREE_OPEN_DIRECT;   /* status and friends change under the reader */
+    if (n.kind == NODE_REQUEST_FILE)
+        return inbox_open(ctx()->inbox, n.leaf, acc != O_RDONLY, flags & O_TRUNC);
+    if (acc != O_RDONLY)
+        return -EACCES;
+    if ((rc = tree_getattr(path, &st, &stable)))
+        return rc;
+    if (S_ISDIR(st.st_mode))
+        return -EISDIR;
+    if (n.kind == NODE_VIDEO || (n.kind == NODE_TASK_FILE && n.file == TASK_LAST_FRAME) ||
+        n.kind == NODE_README)
+        *kind = TREE_OPEN_KEEP;     /* immutable once it exists */
+    else if (n.kind == NODE_WAIT)
+        *kind = TREE_OPEN_WAIT;
+    else if (n.kind == NODE_EVENTS)
+        *kind = TREE_OPEN_EVENTS;
+    if (id)
+        memcpy(id, n.id, sizeof n.id);
+    return 0;
+}
+
+static int copy_slice(const char *src, size_t len, char *buf, size_t size, off_t off)
+{
+    size_t n;
+
+    if (off >= (off_t)len)
+        return 0;
+    n = len - (size_t)off < size ? len - (size_t)off : size;
+    memcpy(buf, src + off, n);
+    return (int)n;
+}
+
+int tree_read(const char *path, char *buf, size_t size, off_t off)
+{
+    struct fs_context *c = ctx();
+    struct node n;
+    char *data;
+    size_t len;
+    int rc = parse_path(path, &n);
+
+    if (rc)
+        return rc;
+    switch (n.kind) {
+    case NODE_README:
+        return copy_slice(readme_text, sizeof readme_text - 1, buf, size, off);
+    case NODE_REQUEST_FILE:
+        return (int)inbox_read(c->inbox, n.leaf, buf, size, off);
+    case NODE_VIDEO:
+        return (int)stream_read(c->stream, n.id, buf, size, off);
+    case NODE_PENDING_FILE:
+        if ((rc = pending_file_bytes(n.id, n.pfile, &data, &len)))
+            return rc;
+        rc = copy_slice(data, len, buf, size, off);
+        free(data);
+        return rc;
+    case NODE_TASK_FILE:
+        if ((rc = tasks_read_file(c->tasks, n.id, n.file, &data, &len)))
+            return rc == -ENOENT && n.file == TASK_STATUS ? 0 : rc;
+        rc = copy_slice(data, len, buf, size, off);
+        free(data);
+        return rc;
+    default:
+        return -EISDIR;
+    }
+}
+
+/* Writes are allowed in requests/ only. */
+static int request_leaf(const char *path, const char **leaf)
+{
+    struct node n;
+    int rc = parse_path(path, &n);
+
+    if (rc == -ENOENT && !strncmp(path, "/requests/", 10) && !strchr(path + 10, '/')) {
+        *leaf = path + 10;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (n.kind != NODE_REQUEST_FILE)
+        return n.kind == NODE_REQUESTS || n.kind == NODE_TASK_DIR || n.kind == NODE_ROOT ||
+               n.kind == NODE_TASKS || n.kind == NODE_BYNAME || n.kind == NODE_PENDING ||
+               n.kind == NODE_PENDING_DIR ? -EISDIR : -EACCES;
+    *leaf = n.leaf;
+    return 0;
+}
+
+int tree_create(const char *path)
+{
+    const char *leaf;
+    int rc = request_leaf(path, &leaf);
+
+    if (rc)
+        return rc == -EISDIR ? -EEXIST : rc;
+    return inbox_create(ctx()->inbox, leaf);
+}
+
+int tree_write(const char *path, const char *buf, size_t size, off_t off)
+{
+    const char *leaf;
+    int rc = request_leaf(path, &leaf);
+
+    return rc ? rc : (int)inbox_write(ctx()->inbox, leaf, buf, size, off);
+}
+
+int tree_truncate(const char *path, off_t size)
+{
+    const char *leaf;
+    int rc = request_leaf(path, &leaf);
+
+    return rc ? rc : inbox_truncate(ctx()->inbox, leaf, size);
+}
+
+int tree_touch(const char *path)
+{
+    const char *leaf;
+    int rc = request_leaf(path, &leaf);
+
+    return rc ? -EPERM : inbox_touch(ctx()->inbox, leaf);
+}
+
+int tree_flush(const char *path)
+{
+    struct node n;
+
+    if (parse_path(path, &n) || n.kind != NODE_REQUEST_FILE)
+        return 0;
+    return inbox_flush(ctx()->inbox, n.leaf);
+}
+
+int tree_unlink(const char *path)
+{
+    const char *leaf;
+    int rc = request_leaf(path, &leaf);
+
+    return rc ? (rc == -EACCES ? -EPERM : rc) : inbox_unlink(ctx()->inbox, leaf);
+}
+
+int tree_rename(const char *from, const char *to, unsigned int flags)
+{
+    const char *a, *b;
+
+    if (flags || request_leaf(from, &a) || request_leaf(to, &b))
+        return flags ? -EINVAL : -EXDEV;
+    return inbox_rename(ctx()->inbox, a, b);
+}
+
+int tree_rmdir(const char *path)
+{
+    struct node n;
+    char why[512] = "";
+    int rc = parse_path(path, &n);
+
+    if (rc)
+        return rc;
+    if (n.kind != NODE_TASK_DIR)
+        return -EPERM;
+    rc = tasks_remove(ctx()->tasks, n.id, why, sizeof why);
+    if (rc)
+        log_info("rmdir %s: %s", n.id, why);
+    if (rc == -EINVAL || rc == -EPROTO)
+        rc = -EIO;
+    return rc;
+}
+
