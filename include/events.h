@@ -36,7 +36,8 @@ void events_close(events *e, events_reader *r);
 /* True when a read would return something now. */
 bool events_pending(events *e, events_reader *r);
 
-/* Copies whole lines, up to `size` bytes; 0 when nothing is waiting. */
+/* Copies up to `size` bytes: whole lines when at least one fits, else the
+ * start of the first line. 0 when nothing is waiting. */
 size_t events_read(events *e, events_reader *r, char *buf, size_t size);
 
 #endif

@@ -131,13 +131,16 @@ size_t events_read(events *e, events_reader *r, char *buf, size_t size)
         }
     }
     if (r->len) {
-        /* Whole lines only, so a reader never sees half a line. */
+        /* Whole lines when they fit; a smaller read (sh's `read` takes one
+         * byte at a time) gets part of a line and the rest next time. */
         size_t take = r->len <= size - n ? r->len : 0;
         if (!take) {
             for (size_t i = 0; i < r->len && i < size - n; i++)
                 if (r->buf[i] == '\n')
                     take = i + 1;
         }
+        if (!take)
+            take = size - n;
         memcpy(buf + n, r->buf, take);
         memmove(r->buf, r->buf + take, r->len - take);
         r->len -= take;
