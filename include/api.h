@@ -51,8 +51,14 @@ int api_parse_create_reply(long status, const char *body, char **id, char *why, 
 /* Describes an error reply in one line: "API 400 InvalidParameter: ... (param duration)". */
 void api_describe_error(long status, const char *body, char *why, size_t why_len);
 
+/* Every API call (not video bytes) shares one budget: at most cfg->max_rps
+ * calls a second (0 = no limit), and after a 429 all callers pause for
+ * Retry-After plus jitter. Callers are background threads; they wait. */
 api *api_new(const struct config *cfg, http *h);
 void api_free(api *a);
+
+/* API calls made, and 429s received, since start. */
+void api_counters(api *a, unsigned long *calls, unsigned long *rate_limited);
 
 /* POST a task body. Errors as api_parse_create_reply, plus transport errors
  * (-ECONNREFUSED, -ETIMEDOUT, -EIO) which are worth retrying.
@@ -60,12 +66,18 @@ void api_free(api *a);
 int api_create_task(api *a, const char *body, char **id, double *retry_after,
                     char *why, size_t why_len);
 
-/* One page (1-based) of the newest tasks of `model` from the list endpoint.
- * *items is a calloc'd array of *count parsed tasks (free each with
- * api_task_info_free, then the array). -EPROTO when the gateway's list does
- * not work (HTML, missing items), other errors as api_get_task. */
+/* One page (1-based) of the newest tasks (of `model`, or all when NULL)
+ * from the list endpoint. *items is an array of *count parsed tasks (free
+ * with api_task_list_free). -EPROTO when the gateway's list does not work
+ * (HTML, 404, items without id or status); other errors as api_get_task. */
 int api_list_recent(api *a, const char *model, int page, int page_size,
                     struct task_info **items, int *count, char *why, size_t why_len);
+
+/* The tasks `ids[0..n)` (n <= 500) in one list call (filter.task_ids).
+ * Tasks the API no longer has are simply absent. Errors as api_list_recent. */
+int api_list_by_ids(api *a, char *const *ids, int n, struct task_info **items, int *count,
+                    char *why, size_t why_len);
+void api_task_list_free(struct task_info *items, int count);
 
 /* The model a request body names (malloc'd), or NULL. */
 char *api_body_model(const char *body);

@@ -31,6 +31,8 @@ struct config {
     size_t max_request;     /* largest request file accepted, bytes */
     size_t cache_max;       /* video cache bound in bytes, 0 = none */
     double submit_wait;     /* seconds close() waits for the API's first answer */
+    double max_rps;         /* API calls per second, all threads together (0 = no limit) */
+    int import;             /* show tasks created elsewhere */
     int foreground;
     int debug;
 };

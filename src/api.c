@@ -5,16 +5,94 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct api {
     char *base;             /* api_url */
     char *tasks_path;       /* base + dialect prefix + /contents/generations/tasks */
     enum dialect dialect;
     http *http;
+    /* The request budget shared by every thread: a token bucket of max_rps
+     * calls a second, and a pause for everyone after a 429. */
+    pthread_mutex_t budget_lock;
+    double max_rps, tokens, refilled_at, paused_until;
+    unsigned long calls, rate_limited;
 };
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Waits (on the calling background thread) until the budget allows a call. */
+static void throttle(api *a)
+{
+    for (;;) {
+        double now = now_mono(), wait = 0;
+        pthread_mutex_lock(&a->budget_lock);
+        if (a->max_rps > 0) {
+            a->tokens += (now - a->refilled_at) * a->max_rps;
+            if (a->tokens > a->max_rps)
+                a->tokens = a->max_rps;
+            a->refilled_at = now;
+        }
+        if (a->paused_until > now)
+            wait = a->paused_until - now;
+        else if (a->max_rps > 0 && a->tokens < 1)
+            wait = (1 - a->tokens) / a->max_rps;
+        else {
+            a->tokens -= a->max_rps > 0;
+            a->calls++;
+            pthread_mutex_unlock(&a->budget_lock);
+            return;
+        }
+        pthread_mutex_unlock(&a->budget_lock);
+        struct timespec ts = {(time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* A 429 pauses every caller for Retry-After (1 s if absent) plus jitter. */
+static void note_reply(api *a, const struct http_reply *r)
+{
+    double pause;
+
+    if (r->status != 429)
+        return;
+    pause = (r->retry_after > 0 ? r->retry_after : 1.0) * (1.0 + 0.25 * rand() / RAND_MAX);
+    pthread_mutex_lock(&a->budget_lock);
+    if (now_mono() + pause > a->paused_until)
+        a->paused_until = now_mono() + pause;
+    a->rate_limited++;
+    pthread_mutex_unlock(&a->budget_lock);
+    log_info("API 429: pausing API calls for %.1f s", pause);
+}
+
+/* Every API call goes through here: budget, call, 429 bookkeeping. */
+static int api_call(api *a, const char *method, const char *url, const char *body,
+                    struct http_reply *reply)
+{
+    int rc;
+
+    throttle(a);
+    if (!(rc = http_call(a->http, method, url, body, true, reply)))
+        note_reply(a, reply);
+    return rc;
+}
+
+void api_counters(api *a, unsigned long *calls, unsigned long *rate_limited)
+{
+    pthread_mutex_lock(&a->budget_lock);
+    *calls = a->calls;
+    *rate_limited = a->rate_limited;
+    pthread_mutex_unlock(&a->budget_lock);
+}
 
 void api_task_info_free(struct task_info *t)
 {
@@ -204,6 +282,10 @@ api *api_new(const struct config *cfg, http *h)
         return NULL;
     a->dialect = cfg->dialect;
     a->http = h;
+    a->max_rps = cfg->max_rps;
+    a->tokens = cfg->max_rps;
+    a->refilled_at = now_mono();
+    pthread_mutex_init(&a->budget_lock, NULL);
     a->base = strdup(cfg->api_url);
     if (!a->base || asprintf(&a->tasks_path, "%s%s/contents/generations/tasks",
                              cfg->api_url, prefix) < 0) {
@@ -220,6 +302,7 @@ void api_free(api *a)
         return;
     free(a->base);
     free(a->tasks_path);
+    pthread_mutex_destroy(&a->budget_lock);
     free(a);
 }
 
@@ -242,7 +325,7 @@ int api_create_task(api *a, const char *body, char **id, double *retry_after,
                     char *why, size_t why_len)
 {
     struct http_reply reply;
-    int rc = http_call(a->http, "POST", a->tasks_path, body, true, &reply);
+    int rc = api_call(a, "POST", a->tasks_path, body, &reply);
 
     *id = NULL;
     *retry_after = rc ? -1 : reply.retry_after;
@@ -264,7 +347,7 @@ int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_
     memset(out, 0, sizeof *out);
     if (!url)
         return -ENOMEM;
-    rc = http_call(a->http, "GET", url, NULL, true, &reply);
+    rc = api_call(a, "GET", url, NULL, &reply);
     free(url);
     if (rc) {
         snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
@@ -294,7 +377,7 @@ int api_delete_task(api *a, const char *id, char *why, size_t why_len)
 
     if (!url)
         return -ENOMEM;
-    rc = http_call(a->http, "DELETE", url, NULL, true, &reply);
+    rc = api_call(a, "DELETE", url, NULL, &reply);
     free(url);
     if (rc) {
         snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
@@ -338,10 +421,11 @@ int api_video_source(api *a, const char *id, const char *video_url, char **url, 
     return *url ? 0 : -ENOMEM;
 }
 
-int api_list_recent(api *a, const char *model, int page, int page_size,
-                    struct task_info **items, int *count, char *why, size_t why_len)
+/* GET tasks_path?query and parse {"items": [...]}. */
+static int list_query(api *a, const char *query, struct task_info **items, int *count,
+                      char *why, size_t why_len)
 {
-    char *url = NULL, *model_q = http_escape_segment(model);
+    char *url = NULL;
     struct http_reply reply;
     cJSON *root = NULL;
     const cJSON *list, *item;
@@ -349,13 +433,9 @@ int api_list_recent(api *a, const char *model, int page, int page_size,
 
     *items = NULL;
     *count = 0;
-    if (!model_q || asprintf(&url, "%s?page_num=%d&page_size=%d&filter.model=%s",
-                             a->tasks_path, page, page_size, model_q) < 0) {
-        free(model_q);
+    if (asprintf(&url, "%s?%s", a->tasks_path, query) < 0)
         return -ENOMEM;
-    }
-    free(model_q);
-    rc = http_call(a->http, "GET", url, NULL, true, &reply);
+    rc = api_call(a, "GET", url, NULL, &reply);
     free(url);
     if (rc) {
         snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
@@ -363,7 +443,7 @@ int api_list_recent(api *a, const char *model, int page, int page_size,
     }
     if (reply.status != 200) {
         api_describe_error(reply.status, reply.body, why, why_len);
-        rc = status_errno(reply.status);
+        rc = reply.status == 404 ? -EPROTO : status_errno(reply.status);
         goto out;
     }
     root = cJSON_Parse(reply.body);
@@ -378,13 +458,72 @@ int api_list_recent(api *a, const char *model, int page, int page_size,
         rc = -ENOMEM;
         goto out;
     }
-    cJSON_ArrayForEach(item, list)
-        if (!parse_task_object(item, &(*items)[n], why, why_len))
-            n++;
+    cJSON_ArrayForEach(item, list) {
+        if (parse_task_object(item, &(*items)[n], why, why_len)) {
+            /* An item without id or status: this list cannot be trusted. */
+            rc = -EPROTO;
+            break;
+        }
+        n++;
+    }
     *count = n;
+    if (rc) {
+        api_task_list_free(*items, n);
+        *items = NULL;
+        *count = 0;
+    }
 out:
     cJSON_Delete(root);
     http_reply_free(&reply);
+    return rc;
+}
+
+void api_task_list_free(struct task_info *items, int count)
+{
+    for (int i = 0; i < count; i++)
+        api_task_info_free(&items[i]);
+    free(items);
+}
+
+int api_list_recent(api *a, const char *model, int page, int page_size,
+                    struct task_info **items, int *count, char *why, size_t why_len)
+{
+    char *query = NULL, *model_q = model ? http_escape_segment(model) : NULL;
+    int rc;
+
+    if ((model && !model_q) ||
+        asprintf(&query, "page_num=%d&page_size=%d%s%s", page, page_size,
+                 model ? "&filter.model=" : "", model ? model_q : "") < 0) {
+        free(model_q);
+        return -ENOMEM;
+    }
+    free(model_q);
+    rc = list_query(a, query, items, count, why, why_len);
+    free(query);
+    return rc;
+}
+
+int api_list_by_ids(api *a, char *const *ids, int n, struct task_info **items, int *count,
+                    char *why, size_t why_len)
+{
+    size_t cap = 64 + (size_t)n * (3 * IDS_MAX_TASK_ID + 20), len;
+    char *query = malloc(cap);
+    int rc;
+
+    if (!query)
+        return -ENOMEM;
+    len = (size_t)snprintf(query, cap, "page_num=1&page_size=%d", n);
+    for (int i = 0; i < n; i++) {
+        char *seg = http_escape_segment(ids[i]);
+        if (!seg) {
+            free(query);
+            return -ENOMEM;
+        }
+        len += (size_t)snprintf(query + len, cap - len, "&filter.task_ids=%s", seg);
+        free(seg);
+    }
+    rc = list_query(a, query, items, count, why, why_len);
+    free(query);
     return rc;
 }
 

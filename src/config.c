@@ -13,7 +13,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_FOREGROUND, KEY_DEBUG };
 /* Raw option strings as fuse_opt fills them; converted in config_parse. */
 struct raw_options {
     char *api_url, *dialect, *key_file, *state_dir, *model, *resolutions;
-    char *poll_interval, *timeout, *max_request, *cache_max, *submit_wait;
+    char *poll_interval, *timeout, *max_request, *cache_max, *submit_wait, *max_rps, *import;
     int help, version, foreground, debug, extra_nonopt;
     char *mountpoint;
 };
@@ -25,7 +25,8 @@ static const struct fuse_opt option_spec[] = {
     OPT("model=%s", model),             OPT("resolutions=%s", resolutions),
     OPT("poll_interval=%s", poll_interval), OPT("timeout=%s", timeout),
     OPT("max_request=%s", max_request), OPT("cache_max=%s", cache_max),
-    OPT("submit_wait=%s", submit_wait),
+    OPT("submit_wait=%s", submit_wait), OPT("max_rps=%s", max_rps),
+    OPT("import=%s", import),
     FUSE_OPT_KEY("-h", KEY_HELP),       FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),    FUSE_OPT_KEY("--version", KEY_VERSION),
     FUSE_OPT_KEY("-f", KEY_FOREGROUND), FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -63,6 +64,8 @@ static const char usage_text[] =
 "                         0 = no bound)\n"
 "  -o submit_wait=SECS    how long close() of a request waits for the API's\n"
 "                         answer before returning with the request queued (default 5)\n"
+"  -o max_rps=N           API calls per second, all together (default 10, 0 = no limit)\n"
+"  -o import=0|1          show tasks created elsewhere with this key (default 1)\n"
 "  plus the usual FUSE options (allow_other, ...)\n";
 
 static int option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
@@ -252,6 +255,22 @@ static int convert_options(struct config *cfg, struct raw_options *raw, FILE *er
             return -1;
         }
     }
+    cfg->max_rps = 10;
+    if (raw->max_rps) {
+        cfg->max_rps = strtod(raw->max_rps, &end);
+        if (*end || cfg->max_rps < 0 || cfg->max_rps > 10000) {
+            fprintf(err, "seedancefs: max_rps must be 0..10000\n");
+            return -1;
+        }
+    }
+    cfg->import = 1;
+    if (raw->import) {
+        if (strcmp(raw->import, "0") && strcmp(raw->import, "1")) {
+            fprintf(err, "seedancefs: import must be 0 or 1\n");
+            return -1;
+        }
+        cfg->import = raw->import[0] == '1';
+    }
     cfg->model = raw->model ? raw->model : strdup(CONFIG_DEFAULT_MODEL);
     raw->model = NULL;
     cfg->resolutions = raw->resolutions ? raw->resolutions : strdup("480p:720p:1080p");
@@ -292,6 +311,7 @@ static void raw_free(struct raw_options *raw)
     free(raw->api_url); free(raw->dialect); free(raw->key_file); free(raw->state_dir);
     free(raw->model); free(raw->resolutions); free(raw->poll_interval);
     free(raw->timeout); free(raw->max_request); free(raw->cache_max); free(raw->submit_wait);
+    free(raw->max_rps); free(raw->import);
 }
 
 int config_parse(struct config *cfg, int argc, char **argv,

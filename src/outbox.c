@@ -364,9 +364,8 @@ static int reconcile(outbox *o, const struct pending *p, char **id)
                 free(*id);
                 *id = strdup(t->id);
             }
-            api_task_info_free(t);
         }
-        free(items);
+        api_task_list_free(items, n);
         if (*id)
             rc = 0;
         if (n < RECONCILE_PAGE_SIZE || older_seen)

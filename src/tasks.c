@@ -13,7 +13,8 @@
 
 #define POLLS_FAST 5            /* the first polls after submit ... */
 #define POLL_FAST_SECS 0.5      /* ... come this soon */
-#define POLL_BATCH 64           /* tasks polled per wake-up */
+#define POLL_BATCH 500          /* tasks polled per wake-up */
+#define LIST_PAGE 100           /* ids per list call */
 #define LAST_FRAME_ATTEMPTS 3
 #define LAST_FRAME_MAX (32u << 20)
 
@@ -44,6 +45,7 @@ struct tasks {
     strmap *by_id, *by_name;
     pthread_t poller;
     bool running, started;
+    int list_mode;              /* 0 untried, 1 works, -1 broken: one GET per task */
 };
 
 static double now_mono(void)
@@ -500,19 +502,12 @@ static void fetch_last_frame(tasks *t, const char *url, struct poll_result *r)
     http_reply_free(&reply);
 }
 
-static void poll_one(tasks *t, const char *id, off_t known_size, bool need_frame,
-                     struct poll_result *r)
+/* After the task object is known: the size probe and the last frame of a
+ * task that succeeded (per task; they read from the CDN, not the API). */
+static void finish_poll(tasks *t, off_t known_size, bool need_frame, struct poll_result *r)
 {
-    char why[512];
-
-    memset(r, 0, sizeof *r);
     r->video_size = known_size;
-    r->rc = api_get_task(t->api, id, &r->info, why, sizeof why);
-    if (r->rc) {
-        log_info("poll %s: %s", id, why);
-        return;
-    }
-    if (strcmp(r->info.status, "succeeded"))
+    if (r->rc || strcmp(r->info.status, "succeeded"))
         return;
     if (r->video_size < 0)
         r->video_size = probe_video_size(t, &r->info);
@@ -520,6 +515,86 @@ static void poll_one(tasks *t, const char *id, off_t known_size, bool need_frame
         fetch_last_frame(t, r->info.last_frame_url, r);
     else if (need_frame)
         r->last_frame_failed = true;
+}
+
+/* Fills r[i] for ids[0..n) with list calls of LIST_PAGE ids. Returns the
+ * number of ids covered; the rest need one GET each. */
+static int poll_by_list(tasks *t, char **ids, int n, struct poll_result *r, bool *covered)
+{
+    int done = 0;
+
+    for (int start = 0; start < n && t->list_mode >= 0; start += LIST_PAGE) {
+        int chunk = n - start < LIST_PAGE ? n - start : LIST_PAGE, count, rc;
+        struct task_info *items;
+        char why[512];
+
+        rc = api_list_by_ids(t->api, ids + start, chunk, &items, &count, why, sizeof why);
+        if (rc == -EPROTO) {
+            log_info("poll: %s; polling one task at a time from now on", why);
+            t->list_mode = -1;
+            break;
+        }
+        if (rc) {
+            /* Down or rate limited: these tasks wait for the next cycle. */
+            log_info("poll: %s", why);
+            for (int i = start; i < start + chunk; i++) {
+                r[i].rc = rc;
+                covered[i] = true;
+            }
+            done += chunk;
+            continue;
+        }
+        t->list_mode = 1;
+        for (int k = 0; k < count; k++)
+            for (int i = start; i < start + chunk; i++)
+                if (!covered[i] && !strcmp(items[k].id, ids[i])) {
+                    r[i].info = items[k];
+                    memset(&items[k], 0, sizeof items[k]);
+                    covered[i] = true;
+                    done++;
+                    break;
+                }
+        api_task_list_free(items, count);
+    }
+    return done;
+}
+
+/* Polls ids[0..n): by list where it works, else (or for ids the list did
+ * not return) one GET each. */
+static void poll_many(tasks *t, char **ids, int n, const off_t *sizes, const bool *frames,
+                      struct poll_result *r)
+{
+    bool *covered = calloc((size_t)n, sizeof *covered);
+
+    for (int i = 0; i < n; i++)
+        memset(&r[i], 0, sizeof r[i]);
+    if (covered && (n > 1 || t->list_mode > 0) && t->list_mode >= 0)
+        poll_by_list(t, ids, n, r, covered);
+    for (int i = 0; i < n && t->running; i++) {
+        char why[512];
+        if (covered && covered[i])
+            continue;
+        r[i].rc = api_get_task(t->api, ids[i], &r[i].info, why, sizeof why);
+        if (r[i].rc)
+            log_info("poll %s: %s", ids[i], why);
+    }
+    for (int i = 0; i < n; i++)
+        finish_poll(t, sizes[i], frames[i], &r[i]);
+    free(covered);
+}
+
+/* Seconds until the next poll: fast after submit, slower for long runs. */
+static double poll_interval_for(const tasks *t, const struct task *k)
+{
+    long long age = (long long)time(NULL) - k->created_at;
+
+    if (k->polls < POLLS_FAST)
+        return POLL_FAST_SECS;
+    if (age > 600)
+        return 4 * t->poll_interval;
+    if (age > 60)
+        return 2 * t->poll_interval;
+    return t->poll_interval;
 }
 
 static void replace(char **field, char **value)
@@ -541,7 +616,7 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
 
     k->polls++;
     k->polling = false;
-    k->next_poll = now_mono() + (k->polls < POLLS_FAST ? POLL_FAST_SECS : t->poll_interval);
+    k->next_poll = now_mono() + poll_interval_for(t, k);
     if (r->rc == -ENOENT && !api_status_terminal(k->api_status)) {
         free(k->api_status);
         k->api_status = strdup("expired");
@@ -594,10 +669,22 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
 }
 
 struct due_ctx {
-    double now, earliest;
+    double now, until, earliest;    /* poll what is due by `until` */
     char *ids[POLL_BATCH];
+    off_t sizes[POLL_BATCH];
+    bool frames[POLL_BATCH];
     int n;
 };
+
+static void find_earliest(const char *key, void *value, void *arg)
+{
+    struct due_ctx *d = arg;
+    struct task *k = value;
+    (void)key;
+
+    if (wants_poll(k) && !k->polling && k->next_poll < d->earliest)
+        d->earliest = k->next_poll;
+}
 
 static void collect_due(const char *key, void *value, void *arg)
 {
@@ -605,29 +692,53 @@ static void collect_due(const char *key, void *value, void *arg)
     struct task *k = value;
     (void)key;
 
-    if (!wants_poll(k) || k->polling)
+    if (!wants_poll(k) || k->polling || k->next_poll > d->until || d->n == POLL_BATCH)
         return;
-    if (k->next_poll <= d->now && d->n < POLL_BATCH) {
-        if ((d->ids[d->n] = strdup(k->id)))
-            d->n++;
+    if ((d->ids[d->n] = strdup(k->id))) {
+        d->sizes[d->n] = k->video_size;
+        d->frames[d->n] = k->wants_last_frame && !k->last_frame;
+        d->n++;
         k->polling = true;
-    } else if (k->next_poll < d->earliest) {
-        d->earliest = k->next_poll;
     }
+}
+
+/* Applies one result, then saves and reports outside the lock. Lock held. */
+static void apply_and_report(tasks *t, const char *id, struct poll_result *r)
+{
+    struct stored_task *snap = NULL;
+    char from[API_MAX_STATUS + 1] = "", to[API_MAX_STATUS + 1] = "", *name = NULL;
+    struct task *k = strmap_get(t->by_id, id);
+
+    if (k) {
+        snap = apply_result(t, k, r, from);
+        snprintf(to, sizeof to, "%s", k->status);
+        name = dup_or_null(k->name);
+    }
+    pthread_mutex_unlock(&t->lock);
+    persist(t, snap);
+    if (from[0] && t->on_status)
+        t->on_status(id, name, from, to, t->on_status_arg);
+    free(name);
+    free(r->last_frame);
+    api_task_info_free(&r->info);
+    pthread_mutex_lock(&t->lock);
 }
 
 static void *poller_main(void *arg)
 {
     tasks *t = arg;
+    struct due_ctx *d = malloc(sizeof *d);
+    struct poll_result *results = calloc(POLL_BATCH, sizeof *results);
 
     pthread_mutex_lock(&t->lock);
-    while (t->running) {
-        struct due_ctx due = { .now = now_mono() };
-        due.earliest = due.now + t->poll_interval;
-        strmap_each(t->by_id, collect_due, &due);
-        if (due.n == 0) {
-            double wait = due.earliest - due.now;
+    while (t->running && d && results) {
+        d->now = now_mono();
+        d->earliest = d->now + t->poll_interval;
+        d->n = 0;
+        strmap_each(t->by_id, find_earliest, d);
+        if (d->earliest > d->now) {
             struct timespec until;
+            double wait = d->earliest - d->now;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += (time_t)wait;
             until.tv_nsec += (long)((wait - (time_t)wait) * 1e9);
@@ -638,38 +749,31 @@ static void *poller_main(void *arg)
             pthread_cond_timedwait(&t->wake, &t->lock, &until);
             continue;
         }
-        for (int i = 0; i < due.n; i++) {
-            struct task *k = strmap_get(t->by_id, due.ids[i]);
-            struct poll_result r;
-            off_t size = k ? k->video_size : -1;
-            bool need_frame = k && k->wants_last_frame && !k->last_frame;
-
-            if (k && t->running) {
-                struct stored_task *snap = NULL;
-                char from[API_MAX_STATUS + 1] = "", to[API_MAX_STATUS + 1] = "", *name = NULL;
-                pthread_mutex_unlock(&t->lock);
-                poll_one(t, due.ids[i], size, need_frame, &r);
-                pthread_mutex_lock(&t->lock);
-                if ((k = strmap_get(t->by_id, due.ids[i]))) {
-                    snap = apply_result(t, k, &r, from);
-                    snprintf(to, sizeof to, "%s", k->status);
-                    name = dup_or_null(k->name);
+        /* Something is due: take along whatever falls due before the next
+         * cycle, so one list call serves them all. */
+        d->until = d->now + t->poll_interval;
+        strmap_each(t->by_id, collect_due, d);
+        pthread_mutex_unlock(&t->lock);
+        poll_many(t, d->ids, d->n, d->sizes, d->frames, results);
+        pthread_mutex_lock(&t->lock);
+        for (int i = 0; i < d->n; i++) {
+            struct task *k = strmap_get(t->by_id, d->ids[i]);
+            if (k && (results[i].rc == 0 || results[i].rc == -ENOENT)) {
+                apply_and_report(t, d->ids[i], &results[i]);    /* frees the result */
+            } else {
+                if (k) {                    /* down or rate limited: next cycle */
+                    k->polling = false;
+                    k->next_poll = now_mono() + t->poll_interval;
                 }
-                pthread_mutex_unlock(&t->lock);
-                persist(t, snap);
-                if (from[0] && t->on_status)
-                    t->on_status(due.ids[i], name, from, to, t->on_status_arg);
-                free(name);
-                pthread_mutex_lock(&t->lock);
-                free(r.last_frame);
-                api_task_info_free(&r.info);
-            } else if (k) {
-                k->polling = false;
+                free(results[i].last_frame);
+                api_task_info_free(&results[i].info);
             }
-            free(due.ids[i]);
+            free(d->ids[i]);
         }
     }
     pthread_mutex_unlock(&t->lock);
+    free(d);
+    free(results);
     return NULL;
 }
 
