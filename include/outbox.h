@@ -38,7 +38,9 @@ struct outbox_view {
     int attempts;
 };
 
-outbox *outbox_new(store *st, api *a, tasks *t);
+/* `import`: while idle, add tasks of this account created elsewhere
+ * (list endpoint, newest first, at most 1000 per look, every minute). */
+outbox *outbox_new(store *st, api *a, tasks *t, bool import);
 void outbox_free(outbox *o);
 void outbox_set_reject_hook(outbox *o, outbox_reject_fn fn, void *arg);
 

@@ -53,6 +53,14 @@ void tasks_each_video(tasks *t, tasks_hook_fn fn, void *arg);
 /* True when the id is in the table. */
 bool tasks_known(tasks *t, const char *id);
 
+/* True when the id is in the table without a name: imported, not (yet)
+ * known to be one of ours. tasks_add with a name claims it. */
+bool tasks_unclaimed(tasks *t, const char *id);
+
+/* Adds a task created elsewhere (no name, no request), saved and reported
+ * like any other. -EEXIST when known. */
+int tasks_import(tasks *t, const struct task_info *info);
+
 /* Asks the API for the task now and keeps its fresh content.video_url
  * (signed URLs expire). 0 or the errors of api_get_task. */
 int tasks_refresh_video_url(tasks *t, const char *id);
@@ -62,8 +70,8 @@ int tasks_start(tasks *t);
 void tasks_stop(tasks *t);
 
 /* Adds a task the API just accepted (the caller has stored it). `name` (may
- * be NULL) appears under by-name/. Returns 0, -EEXIST (id or name known) or
- * -ENOMEM. */
+ * be NULL) appears under by-name/. An imported task of that id is claimed
+ * (gets the name). Returns 0, -EEXIST (id or name known) or -ENOMEM. */
 int tasks_add(tasks *t, const char *id, const char *name, const char *request_json,
               bool wants_last_frame);
 

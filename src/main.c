@@ -108,7 +108,7 @@ int main(int argc, char **argv)
     fs.mount_time = time(NULL);
     if (!(h = http_new(cfg.api_key, cfg.timeout)) || !(a = api_new(&cfg, h)) ||
         !(fs.tasks = tasks_new(a, st, cfg.poll_interval)) ||
-        !(fs.outbox = outbox_new(st, a, fs.tasks)) ||
+        !(fs.outbox = outbox_new(st, a, fs.tasks, cfg.import)) ||
         !(fs.inbox = inbox_new(&rules, fs.outbox, fs.tasks, cfg.submit_wait)) ||
         !(fs.stream = stream_new(fs.tasks, h, st, cfg.state_dir, cfg.cache_max))) {
         fprintf(stderr, "seedancefs: out of memory\n");

@@ -16,6 +16,8 @@
 #define RECONCILE_PAGE_SIZE 100
 #define RECONCILE_SKEW 120.0        /* seconds of clock difference tolerated */
 #define RECONCILE_GIVE_UP 5         /* failed reconciles before resending anyway */
+#define IMPORT_EVERY 60.0           /* seconds between looks for tasks made elsewhere */
+#define IMPORT_PAGES 10             /* at most this many list pages per look */
 
 struct pending {
     char *name, *body;
@@ -40,6 +42,8 @@ struct outbox {
     strmap *submitted;              /* names whose request row is submitted */
     pthread_t thread;
     bool running, started;
+    bool import;                    /* show tasks created elsewhere */
+    double next_import;             /* monotonic */
 };
 
 static double now_mono(void)
@@ -76,12 +80,13 @@ static void pending_free(struct pending *p)
     free(p);
 }
 
-outbox *outbox_new(store *st, api *a, tasks *t)
+outbox *outbox_new(store *st, api *a, tasks *t, bool import)
 {
     outbox *o = calloc(1, sizeof *o);
 
     if (!o)
         return NULL;
+    o->import = import;
     o->store = st;
     o->api = a;
     o->tasks = t;
@@ -358,8 +363,8 @@ static int reconcile(outbox *o, const struct pending *p, char **id)
             double dt = (double)t->created_at - p->first_sent_at;
             if (t->created_at && dt < -RECONCILE_SKEW)
                 older_seen = true;
-            else if (!tasks_known(o->tasks, t->id) && api_task_matches_body(t->json, p->body) &&
-                     fabs(dt) < best) {
+            else if ((!tasks_known(o->tasks, t->id) || tasks_unclaimed(o->tasks, t->id)) &&
+                     api_task_matches_body(t->json, p->body) && fabs(dt) < best) {
                 best = fabs(dt);
                 free(*id);
                 *id = strdup(t->id);
@@ -477,6 +482,54 @@ created:
     free(id);
 }
 
+/* Adds tasks of this account that were created elsewhere. Runs on the
+ * submitter thread only while no request is being sent or reconciled, so
+ * an imported task can never be mistaken for a lost POST's (and if one
+ * is imported before its POST answers, tasks_add claims it by name). */
+static void import_foreign(outbox *o)
+{
+    char why[512];
+
+    for (int page = 1; page <= IMPORT_PAGES && o->running; page++) {
+        struct task_info *items;
+        int n, added = 0, rc = api_list_recent(o->api, NULL, page, RECONCILE_PAGE_SIZE, &items,
+                                               &n, why, sizeof why);
+        if (rc == -EPROTO) {
+            log_info("import: %s; not importing tasks made elsewhere", why);
+            o->import = false;
+            return;
+        }
+        if (rc) {
+            log_info("import: %s", why);
+            return;
+        }
+        for (int i = 0; i < n; i++)
+            added += !tasks_import(o->tasks, &items[i]);
+        api_task_list_free(items, n);
+        if (added)
+            log_info("import: %d task(s) created elsewhere", added);
+        /* Newest first: a page with nothing new means the rest is known. */
+        if (n < RECONCILE_PAGE_SIZE || !added)
+            return;
+    }
+}
+
+static void note_unsent(const char *key, void *value, void *arg)
+{
+    const struct pending *p = value;
+    (void)key;
+    if (p->state != REQ_REJECTED)
+        *(bool *)arg = true;
+}
+
+/* True while some request still has to go out (or be reconciled). Lock held. */
+static bool any_unsent(const strmap *pending)
+{
+    bool any = false;
+    strmap_each(pending, note_unsent, &any);
+    return any;
+}
+
 struct due_ctx {
     double now, earliest;
     struct pending *next;
@@ -507,9 +560,19 @@ static void *submitter_main(void *arg)
         struct due_ctx d = { .now = now_mono() };
         d.earliest = d.now + 3600;
         strmap_each(o->pending, find_due, &d);
+        if (!d.next && o->import && d.now >= o->next_import && !any_unsent(o->pending)) {
+            o->next_import = d.now + IMPORT_EVERY;
+            pthread_mutex_unlock(&o->lock);
+            import_foreign(o);
+            pthread_mutex_lock(&o->lock);
+            continue;
+        }
         if (!d.next) {
             struct timespec until;
-            deadline_in(&until, d.earliest - d.now);
+            double wake = d.earliest;
+            if (o->import && o->next_import < wake)
+                wake = o->next_import;
+            deadline_in(&until, wake > d.now ? wake - d.now : 0);
             pthread_cond_timedwait(&o->wake, &o->lock, &until);
             continue;
         }

@@ -109,6 +109,50 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/* ---- persistence: snapshot under the lock, write after it ---- */
+
+static struct stored_task *snapshot(const struct task *k)
+{
+    struct stored_task *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return NULL;
+    s->id = dup_or_null(k->id);
+    s->name = dup_or_null(k->name);
+    s->status = dup_or_null(k->status);
+    s->api_status = dup_or_null(k->api_status);
+    s->task_json = dup_or_null(k->task_json);
+    s->request_json = dup_or_null(k->request_json);
+    s->error = dup_or_null(k->error);
+    s->video_url = dup_or_null(k->video_url);
+    if (k->last_frame && (s->last_frame = malloc(k->last_frame_len))) {
+        memcpy((void *)s->last_frame, k->last_frame, k->last_frame_len);
+        s->last_frame_len = k->last_frame_len;
+    }
+    s->wants_last_frame = k->wants_last_frame;
+    s->created_at = k->created_at;
+    s->updated_at = k->updated_at;
+    s->video_size = k->video_size;
+    return s;
+}
+
+static void snapshot_free(struct stored_task *s)
+{
+    if (!s)
+        return;
+    free((char *)s->id); free((char *)s->name); free((char *)s->status);
+    free((char *)s->api_status); free((char *)s->task_json); free((char *)s->request_json);
+    free((char *)s->error); free((char *)s->video_url); free((void *)s->last_frame);
+    free(s);
+}
+
+static void persist(tasks *t, struct stored_task *s)
+{
+    if (s && t->store && store_task_put(t->store, s))
+        log_info("task %s: cannot save its state", s->id);
+    snapshot_free(s);
+}
+
 /* Puts a filled task into both indexes. Frees it on failure. */
 static int insert_task(tasks *t, struct task *k)
 {
@@ -136,13 +180,38 @@ static int insert_task(tasks *t, struct task *k)
     return rc;
 }
 
+/* An imported (nameless) task turns out to be ours: give it its name. */
+static int claim(tasks *t, const char *id, const char *name, const char *request_json,
+                 bool wants_last_frame)
+{
+    struct task *k;
+    int rc = -EEXIST;
+
+    pthread_mutex_lock(&t->lock);
+    k = strmap_get(t->by_id, id);
+    if (k && !k->name && name && !strmap_get(t->by_name, name) && (k->name = strdup(name))) {
+        if ((rc = strmap_put(t->by_name, name, k))) {
+            free(k->name);
+            k->name = NULL;
+        } else {
+            free(k->request_json);
+            k->request_json = dup_or_null(request_json);
+            k->wants_last_frame = wants_last_frame;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
 int tasks_add(tasks *t, const char *id, const char *name, const char *request_json,
               bool wants_last_frame)
 {
-    struct task *k = calloc(1, sizeof *k);
+    struct task *k;
     int rc;
 
-    if (!k)
+    if (!claim(t, id, name, request_json, wants_last_frame))
+        return 0;
+    if (!(k = calloc(1, sizeof *k)))
         return -ENOMEM;
     k->id = strdup(id);
     k->name = dup_or_null(name);
@@ -193,6 +262,48 @@ void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg)
 {
     t->on_status = fn;
     t->on_status_arg = arg;
+}
+
+bool tasks_unclaimed(tasks *t, const char *id)
+{
+    struct task *k;
+    bool unclaimed;
+
+    pthread_mutex_lock(&t->lock);
+    k = strmap_get(t->by_id, id);
+    unclaimed = k && !k->name;
+    pthread_mutex_unlock(&t->lock);
+    return unclaimed;
+}
+
+int tasks_import(tasks *t, const struct task_info *info)
+{
+    struct task *k;
+    struct stored_task *snap;
+    int rc;
+
+    if (tasks_known(t, info->id) || !(k = calloc(1, sizeof *k)))
+        return -EEXIST;
+    k->id = strdup(info->id);
+    k->api_status = strdup(info->status);
+    /* "succeeded" waits for the size probe, as for our own tasks. */
+    k->status = strdup(strcmp(info->status, "succeeded") ? info->status : "running");
+    k->task_json = dup_or_null(info->json);
+    if (info->error && asprintf(&k->error, "%s\n", info->error) < 0)
+        k->error = NULL;
+    k->video_url = dup_or_null(info->video_url);
+    k->created_at = info->created_at ? info->created_at : time(NULL);
+    k->updated_at = info->updated_at ? info->updated_at : k->created_at;
+    k->video_size = -1;
+    snap = snapshot(k);
+    if ((rc = insert_task(t, k))) {
+        snapshot_free(snap);
+        return rc;
+    }
+    persist(t, snap);
+    if (t->on_status)
+        t->on_status(info->id, NULL, "-", info->status, t->on_status_arg);
+    return 0;
 }
 
 bool tasks_known(tasks *t, const char *id)
@@ -347,50 +458,6 @@ int tasks_video(tasks *t, const char *id, char **url, bool *auth, off_t *size)
     }
     pthread_mutex_unlock(&t->lock);
     return rc;
-}
-
-/* ---- persistence: snapshot under the lock, write after it ---- */
-
-static struct stored_task *snapshot(const struct task *k)
-{
-    struct stored_task *s = calloc(1, sizeof *s);
-
-    if (!s)
-        return NULL;
-    s->id = dup_or_null(k->id);
-    s->name = dup_or_null(k->name);
-    s->status = dup_or_null(k->status);
-    s->api_status = dup_or_null(k->api_status);
-    s->task_json = dup_or_null(k->task_json);
-    s->request_json = dup_or_null(k->request_json);
-    s->error = dup_or_null(k->error);
-    s->video_url = dup_or_null(k->video_url);
-    if (k->last_frame && (s->last_frame = malloc(k->last_frame_len))) {
-        memcpy((void *)s->last_frame, k->last_frame, k->last_frame_len);
-        s->last_frame_len = k->last_frame_len;
-    }
-    s->wants_last_frame = k->wants_last_frame;
-    s->created_at = k->created_at;
-    s->updated_at = k->updated_at;
-    s->video_size = k->video_size;
-    return s;
-}
-
-static void snapshot_free(struct stored_task *s)
-{
-    if (!s)
-        return;
-    free((char *)s->id); free((char *)s->name); free((char *)s->status);
-    free((char *)s->api_status); free((char *)s->task_json); free((char *)s->request_json);
-    free((char *)s->error); free((char *)s->video_url); free((void *)s->last_frame);
-    free(s);
-}
-
-static void persist(tasks *t, struct stored_task *s)
-{
-    if (s && t->store && store_task_put(t->store, s))
-        log_info("task %s: cannot save its state", s->id);
-    snapshot_free(s);
 }
 
 static void unlink_task(tasks *t, struct task *k)

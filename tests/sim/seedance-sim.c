@@ -21,8 +21,10 @@
  * POST /sim/control {"content_mode": "...", "api_down": bool (503 to every
  * API call), "content_off": bool (content and CDN fail, as after URL expiry),
  * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
- * reply), "create_429": N (next N creates get 429), "cut_after": N (content
- * bodies break after N bytes)}.
+ * reply), "create_429": N (next N creates get 429), "api_429": N (next N API
+ * calls get 429), "list_broken": bool (list answers HTML, as some gateways
+ * do), "cut_after": N (content bodies break after N bytes), "queue_ms",
+ * "run_ms": the task clock}.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -63,6 +65,8 @@ static struct {
     long create_delay_ms;       /* the task exists, the reply waits (a lost answer) */
     long create_429;            /* the next N creates get 429 + Retry-After: 1 */
     long cut_after;             /* content bodies stop after N bytes (0 = never) */
+    long api_429;               /* the next N API calls of any kind get 429 */
+    int list_broken;            /* 1: the list endpoint answers an HTML page */
     pthread_mutex_t lock;
     struct sim_task *tasks;
     int ntasks;
@@ -615,6 +619,14 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.create_429 = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "cut_after")) && cJSON_IsNumber(v))
         sim.cut_after = (long)v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "api_429")) && cJSON_IsNumber(v))
+        sim.api_429 = (long)v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "list_broken")))
+        sim.list_broken = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "queue_ms")) && cJSON_IsNumber(v))
+        sim.queue_ms = (long)v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "run_ms")) && cJSON_IsNumber(v))
+        sim.run_ms = (long)v->valuedouble;
     pthread_mutex_unlock(&sim.lock);
     cJSON_Delete(body);
     return stats(c);
@@ -665,6 +677,13 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
                           NULL);
     if (sim.api_down)
         return send_error(c, 503, "ServiceUnavailable", "the service is temporarily down", NULL);
+    pthread_mutex_lock(&sim.lock);
+    bool limited = sim.api_429 > 0 && strncmp(url, "/v1/videos/", 11);
+    if (limited)
+        sim.api_429--;
+    pthread_mutex_unlock(&sim.lock);
+    if (limited)
+        return rate_limited(c);
     if (up->too_big)
         return send_error(c, 413, "RequestTooLarge", "body over 64 MB", NULL);
     if (!strncmp(url, "/v1/videos/", 11)) {
@@ -678,6 +697,9 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
     if ((rest = tasks_suffix(url))) {
         if (!*rest && !strcmp(method, "POST"))
             return create_task(c, up->data, up->len);
+        if (!*rest && !strcmp(method, "GET") && sim.list_broken)
+            return send_bytes(c, 200, "text/html", "<html><body>Tasks</body></html>", 31,
+                              MHD_RESPMEM_PERSISTENT);
         if (!*rest && !strcmp(method, "GET"))
             return list_tasks(c);
         if (*rest == '/' && rest[1] && (!strcmp(method, "GET") || !strcmp(method, "DELETE")))

@@ -1,0 +1,70 @@
+"""Frugal polling, import of tasks made elsewhere, rate limits."""
+import json
+import os
+import urllib.request
+
+from conftest import KEY, wait_until
+
+
+def create_elsewhere(sim, prompt):
+    """Another client of the same account creates a task."""
+    req = urllib.request.Request(
+        sim.url + "/seedance/api/v3/contents/generations/tasks", method="POST",
+        data=json.dumps({"model": "doubao-seedance-2-0-260128",
+                         "content": [{"type": "text", "text": prompt}]}).encode(),
+        headers={"Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.load(r)["id"]
+
+
+def test_tasks_created_elsewhere_appear_in_tasks(sim, start_mount):
+    other = create_elsewhere(sim, "made by another machine")
+    mount = start_mount(sim)
+    wait_until(lambda: other in os.listdir(mount.path("tasks")), what="import")
+    assert os.listdir(mount.path("by-name")) == []        # no name: not ours
+    wait_until(lambda: open(mount.path("tasks", other, "status")).read() == "succeeded\n",
+               what="imported task polled")
+    with open(mount.path("tasks", other, "video.mp4"), "rb") as f:
+        assert f.read(8)[4:] == b"ftyp"
+
+
+def test_import_can_be_turned_off(sim, start_mount):
+    other = create_elsewhere(sim, "not for this mount")
+    mount = start_mount(sim, "import=0")
+    assert mount.submit("mine.json", {"prompt": "mine"}).returncode == 0
+    mount.wait_status("mine")
+    assert other not in os.listdir(mount.path("tasks"))
+    assert len(os.listdir(mount.path("tasks"))) == 1
+
+
+def test_polling_goes_through_the_list_endpoint(start_sim, start_mount):
+    sim = start_sim("--queue-ms", "1000", "--run-ms", "2000")
+    ids = [create_elsewhere(sim, f"batch {i}") for i in range(150)]
+    mount = start_mount(sim)
+    wait_until(lambda: all(open(mount.path("tasks", i, "status")).read() == "succeeded\n"
+                           for i in ids if os.path.exists(mount.path("tasks", i))) and
+               len(os.listdir(mount.path("tasks"))) == 150, timeout=60, what="150 tasks done")
+    stats = sim.stats()
+    assert stats["gets"] == 0           # every poll of 150 tasks went through list calls
+    assert stats["lists"] >= 2
+
+
+def test_a_broken_list_endpoint_falls_back_to_one_get_per_task(sim, start_mount):
+    sim.control(list_broken=True)
+    mount = start_mount(sim)
+    for i in range(3):
+        assert mount.submit(f"b{i}.json", {"prompt": f"no list {i}"}).returncode == 0
+    for i in range(3):
+        assert mount.wait_status(f"b{i}") == "succeeded\n"
+    assert "polling one task at a time" in mount.read_log()
+    assert sim.stats()["gets"] > 0
+
+
+def test_429_storm_slows_the_poller_instead_of_failing_tasks(start_sim, start_mount):
+    sim = start_sim("--queue-ms", "500", "--run-ms", "500")
+    mount = start_mount(sim)
+    assert mount.submit("storm.json", {"prompt": "rate limited polls"}).returncode == 0
+    sim.control(api_429=15)
+    assert mount.wait_status("storm", timeout=90) == "succeeded\n"
+    assert "pausing API calls" in mount.read_log()
+    assert os.path.exists(mount.path("by-name", "storm", "video.mp4"))
