@@ -17,7 +17,8 @@
 #define RECONCILE_SKEW 120.0        /* seconds of clock difference tolerated */
 #define RECONCILE_GIVE_UP 5         /* failed reconciles before resending anyway */
 #define IMPORT_EVERY 60.0           /* seconds between looks for tasks made elsewhere */
-#define IMPORT_PAGES 10             /* at most this many list pages per look */
+#define IMPORT_PAGES 10             /* at most this many list pages per look ... */
+#define IMPORT_PAGES_FIRST 100      /* ... and at mount (10,000 tasks) */
 
 struct pending {
     char *name, *body;
@@ -486,11 +487,12 @@ created:
  * submitter thread only while no request is being sent or reconciled, so
  * an imported task can never be mistaken for a lost POST's (and if one
  * is imported before its POST answers, tasks_add claims it by name). */
-static void import_foreign(outbox *o)
+static void import_foreign(outbox *o, bool first)
 {
     char why[512];
 
-    for (int page = 1; page <= IMPORT_PAGES && o->running; page++) {
+    for (int page = 1; page <= (first ? IMPORT_PAGES_FIRST : IMPORT_PAGES) && o->running;
+         page++) {
         struct task_info *items;
         int n, added = 0, rc = api_list_recent(o->api, NULL, page, RECONCILE_PAGE_SIZE, &items,
                                                &n, why, sizeof why);
@@ -508,8 +510,9 @@ static void import_foreign(outbox *o)
         api_task_list_free(items, n);
         if (added)
             log_info("import: %d task(s) created elsewhere", added);
-        /* Newest first: a page with nothing new means the rest is known. */
-        if (n < RECONCILE_PAGE_SIZE || !added)
+        /* Newest first: after the first look, a page with nothing new means
+         * the rest is known. */
+        if (n < RECONCILE_PAGE_SIZE || (!added && !first))
             return;
     }
 }
@@ -561,9 +564,10 @@ static void *submitter_main(void *arg)
         d.earliest = d.now + 3600;
         strmap_each(o->pending, find_due, &d);
         if (!d.next && o->import && d.now >= o->next_import && !any_unsent(o->pending)) {
+            bool first = o->next_import == 0;
             o->next_import = d.now + IMPORT_EVERY;
             pthread_mutex_unlock(&o->lock);
-            import_foreign(o);
+            import_foreign(o, first);
             pthread_mutex_lock(&o->lock);
             continue;
         }

@@ -24,7 +24,7 @@
  * reply), "create_429": N (next N creates get 429), "api_429": N (next N API
  * calls get 429), "list_broken": bool (list answers HTML, as some gateways
  * do), "cut_after": N (content bodies break after N bytes), "queue_ms",
- * "run_ms": the task clock}.
+ * "run_ms": the clock of tasks created from then on}.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -49,6 +49,7 @@ struct sim_task {
     char id[48];
     char *model, *prompt;
     double created;             /* wall clock, seconds */
+    long queue_ms, run_ms;      /* this task's clock, fixed at creation */
     bool cancelled, deleted, last_frame;
     long long seed;
     cJSON *request;
@@ -137,12 +138,12 @@ static const char *task_status(const struct sim_task *t, double *changed)
     *changed = t->created;
     if (t->cancelled)
         return "cancelled";
-    if (age_ms < sim.queue_ms)
+    if (age_ms < t->queue_ms)
         return "queued";
-    *changed = t->created + sim.queue_ms / 1000.0;
-    if (age_ms < sim.queue_ms + sim.run_ms)
+    *changed = t->created + t->queue_ms / 1000.0;
+    if (age_ms < t->queue_ms + t->run_ms)
         return "running";
-    *changed = t->created + (sim.queue_ms + sim.run_ms) / 1000.0;
+    *changed = t->created + (t->queue_ms + t->run_ms) / 1000.0;
     return t->prompt && strstr(t->prompt, "#fail") ? "failed" : "succeeded";
 }
 
@@ -284,6 +285,8 @@ static enum MHD_Result create_task(struct MHD_Connection *c, const char *data, s
             t->prompt = strdup(text->valuestring);
     }
     t->created = now_wall();
+    t->queue_ms = sim.queue_ms;
+    t->run_ms = sim.run_ms;
     t->last_frame = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "return_last_frame"));
     seed = cJSON_GetObjectItemCaseSensitive(body, "seed");
     t->seed = cJSON_IsNumber(seed) && seed->valuedouble >= 0 ? (long long)seed->valuedouble
