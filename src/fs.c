@@ -693,7 +693,9 @@ void fs_on_status(const char *id, const char *name, const char *from, const char
         events_emit(fsx.events, id, name, from, to);
     if (tree_status_final(to))
         wake_waiters();
-    if (!strcmp(to, "succeeded") && fsx.ctx)
+    /* Our own videos are cached at once; imported ones (maybe thousands)
+     * when first read. */
+    if (!strcmp(to, "succeeded") && name && fsx.ctx)
         stream_want(id, fsx.ctx->stream);
     /* The kernel is told by the notifier thread: this may run inside a
      * handler (rmdir cancels), where a notification could deadlock. */

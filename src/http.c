@@ -239,7 +239,7 @@ struct stream_state {
     off_t skip;
     http_sink_fn sink;
     void *arg;
-    int started, bad_start, sink_stopped;
+    int started, bad_start, sink_stopped, draining;
 };
 
 static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
@@ -249,6 +249,8 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
 
     if (s->rh->status != 200 && s->rh->status != 206)
         return len;                 /* error page: discard */
+    if (s->draining)
+        return len;
     if (!s->started) {
         s->started = 1;
         if (s->rh->status == 206 && s->rh->range_start != s->off) {
@@ -267,7 +269,13 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
     }
     if (s->sink(data, len, s->arg)) {
         s->sink_stopped = 1;
-        return 0;                   /* the caller has what it wants */
+        /* A 206 ends by itself: let it, so the connection can be reused.
+         * A 200 (Range ignored) would run to the end of the file: abort. */
+        if (s->rh->status == 206) {
+            s->draining = 1;
+            return size * n;
+        }
+        return 0;
     }
     return size * n;
 }

@@ -326,7 +326,7 @@ static void collect_video(const char *key, void *value, void *arg)
     struct id_list *l = arg;
     struct task *k = value;
 
-    if (l->n < l->cap && !strcmp(k->status, "succeeded") && k->video_size >= 0 &&
+    if (l->n < l->cap && k->name && !strcmp(k->status, "succeeded") && k->video_size >= 0 &&
         (l->ids[l->n] = strdup(key)))
         l->n++;
 }
