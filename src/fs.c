@@ -617,6 +617,7 @@ static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
     struct listing *l = (struct listing *)(uintptr_t)fi->fh;
     char *dir = nodes_path(fsx.nodes, ino), *buf = malloc(size);
     size_t used = 0;
+    bool plus;
 
     if (!buf || !dir) {
         free(buf);
@@ -624,12 +625,16 @@ static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
         fuse_reply_err(req, buf ? ENOENT : ENOMEM);
         return;
     }
+    /* Attributes pay off in the big top-level listings (tasks/, by-name/);
+     * inside a task's directory they would only pin an inode per file for
+     * every directory `find` walks through. */
+    plus = strchr(dir + 1, '/') == NULL;
     for (size_t i = (size_t)off; i < l->n; i++) {
         struct fuse_entry_param e = { .attr.st_ino = UNKNOWN_INO, .attr.st_mode = l->types[i] };
         const char *name = l->names[i];
         size_t need;
 
-        if (strcmp(name, ".") && strcmp(name, "..")) {
+        if (plus && strcmp(name, ".") && strcmp(name, "..")) {
             char *path = NULL;
             if (asprintf(&path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
                 break;

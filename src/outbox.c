@@ -4,6 +4,7 @@
 #include "strmap.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -490,6 +491,7 @@ created:
 static void import_foreign(outbox *o, bool first)
 {
     char why[512];
+    int total = 0;
 
     for (int page = 1; page <= (first ? IMPORT_PAGES_FIRST : IMPORT_PAGES) && o->running;
          page++) {
@@ -503,17 +505,20 @@ static void import_foreign(outbox *o, bool first)
         }
         if (rc) {
             log_info("import: %s", why);
-            return;
+            break;
         }
         for (int i = 0; i < n; i++)
             added += !tasks_import(o->tasks, &items[i]);
         api_task_list_free(items, n);
-        if (added)
-            log_info("import: %d task(s) created elsewhere", added);
+        total += added;
         /* Newest first: after the first look, a page with nothing new means
          * the rest is known. */
         if (n < RECONCILE_PAGE_SIZE || (!added && !first))
-            return;
+            break;
+    }
+    if (total) {
+        log_info("import: %d task(s) created elsewhere", total);
+        malloc_trim(0);     /* the list replies were large and are gone */
     }
 }
 

@@ -72,7 +72,8 @@ static struct {
     struct sim_task *tasks;
     int ntasks;
     unsigned long seq;
-    long long creates, gets, lists, deletes, content_requests, auth_leaks, bytes_served;
+    long long creates, gets, lists, lists_by_id, deletes, content_requests, auth_leaks;
+    long long bytes_served;
 } sim = { .key = "sim-key", .queue_ms = 300, .run_ms = 700, .url_ttl = 86400,
           .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -349,6 +350,7 @@ static enum MHD_Result list_tasks(struct MHD_Connection *c)
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_ids, &f);
     pthread_mutex_lock(&sim.lock);
     sim.lists++;
+    sim.lists_by_id += f.nids > 0;
     for (int i = sim.ntasks - 1; i >= 0; i--) {       /* newest first */
         if (!list_match(&sim.tasks[i], &f))
             continue;
@@ -566,6 +568,7 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "creates", (double)sim.creates);
     cJSON_AddNumberToObject(o, "gets", (double)sim.gets);
     cJSON_AddNumberToObject(o, "lists", (double)sim.lists);
+    cJSON_AddNumberToObject(o, "lists_by_id", (double)sim.lists_by_id);
     cJSON_AddNumberToObject(o, "deletes", (double)sim.deletes);
     cJSON_AddNumberToObject(o, "content_requests", (double)sim.content_requests);
     cJSON_AddNumberToObject(o, "auth_leaks", (double)sim.auth_leaks);
