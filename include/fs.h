@@ -20,4 +20,7 @@ int fs_main(int argc, char **argv, struct fs_context *c);
 void fs_on_status(const char *id, const char *name, const char *from, const char *to,
                   void *arg);
 
+/* The outbox rejected a request (an outbox reject hook; `arg` is the inbox). */
+void fs_on_reject(const char *name, const char *why, void *arg);
+
 #endif

@@ -29,7 +29,7 @@ struct fs_context {
 enum tree_open_kind {
     TREE_OPEN_DIRECT,       /* changes under the reader: no page cache */
     TREE_OPEN_KEEP,         /* immutable: keep the page cache across opens */
-    TREE_OPEN_WAIT,         /* tasks/<id>/wait: read blocks until the task is final */
+    TREE_OPEN_WAIT,         /* tasks/<id>/wait, pending/NAME/wait: read blocks until final */
     TREE_OPEN_EVENTS,       /* events: a stream of lines from open on */
 };
 
@@ -47,8 +47,13 @@ int tree_readdir(const char *path, tree_add_fn add, void *arg);
 int tree_readlink(const char *path, char *buf, size_t size);
 
 /* `id` (may be NULL; IDS_MAX_TASK_ID + 1 bytes) receives the task id of a
- * file under tasks/<id>/. */
-int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id);
+ * file under tasks/<id>/, or the request name of one under pending/NAME/
+ * (then *by_name, may be NULL, is true). */
+int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, bool *by_name);
+
+/* What a `wait` read returns now: the final status line, "rejected\n",
+ * "deleted\n", or 0 bytes while the task (or request) is still going. */
+size_t tree_wait_answer(const char *id, bool by_name, char *buf, size_t size);
 int tree_read(const char *path, char *buf, size_t size, off_t off);
 
 /* requests/ only. */

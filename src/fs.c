@@ -34,7 +34,8 @@
 struct handle {
     char *path;
     enum tree_open_kind kind;
-    char id[IDS_MAX_TASK_ID + 1];
+    char id[IDS_MAX_TASK_ID + 1];   /* TREE_OPEN_WAIT: a task id, or a request name */
+    bool by_name;
     events_reader *reader;          /* TREE_OPEN_EVENTS */
     struct fuse_pollhandle *ph;     /* a poll() waiting for lines */
     struct handle *next_reader;     /* fsx.readers: open events files */
@@ -223,7 +224,7 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 /* ---- files ---- */
 
 static struct handle *handle_new(const char *path, enum tree_open_kind kind, const char *id,
-                                 struct fuse_file_info *fi)
+                                 bool by_name, struct fuse_file_info *fi)
 {
     struct handle *h = calloc(1, sizeof *h);
 
@@ -232,6 +233,7 @@ static struct handle *handle_new(const char *path, enum tree_open_kind kind, con
         return NULL;
     }
     h->kind = kind;
+    h->by_name = by_name;
     if (id)
         snprintf(h->id, sizeof h->id, "%s", id);
     if (kind == TREE_OPEN_EVENTS) {
@@ -256,9 +258,10 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     char *path = nodes_path(fsx.nodes, ino), id[IDS_MAX_TASK_ID + 1] = "";
     enum tree_open_kind kind;
-    int rc = path ? tree_open(path, fi->flags, &kind, id) : -ENOENT;
+    bool by_name = false;
+    int rc = path ? tree_open(path, fi->flags, &kind, id, &by_name) : -ENOENT;
 
-    if (!rc && !handle_new(path, kind, id, fi))
+    if (!rc && !handle_new(path, kind, id, by_name, fi))
         rc = -ENOMEM;
     free(path);
     if (rc)
@@ -277,10 +280,10 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
     (void)mode;
     if (!rc)
-        rc = tree_open(path, fi->flags & ~O_TRUNC, &kind, NULL);
+        rc = tree_open(path, fi->flags & ~O_TRUNC, &kind, NULL, NULL);
     if (!rc)
         rc = entry_for(path, &e);
-    if (!rc && !handle_new(path, kind, NULL, fi)) {
+    if (!rc && !handle_new(path, kind, NULL, false, fi)) {
         nodes_forget(fsx.nodes, e.ino, 1);
         rc = -ENOMEM;
     }
@@ -326,15 +329,9 @@ static bool claim(struct waiter *w)
 /* The bytes a parked read gets now, or 0 when it must keep waiting. */
 static size_t answer(struct waiter *w, char *buf, size_t size)
 {
-    struct task_stat ts;
-
     if (w->h->kind == TREE_OPEN_EVENTS)
         return events_read(fsx.events, w->h->reader, buf, size);
-    if (tasks_stat(fsx.ctx->tasks, w->h->id, &ts))
-        return (size_t)snprintf(buf, size, "deleted\n");
-    if (!tree_status_final(ts.status))
-        return 0;
-    return (size_t)snprintf(buf, size, "%s\n", ts.status);
+    return tree_wait_answer(w->h->id, w->h->by_name, buf, size);
 }
 
 static void reply_answer(struct waiter *w, const char *buf, size_t len)
@@ -672,6 +669,12 @@ static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 }
 
 /* ---- changes reported by the worker threads ---- */
+
+void fs_on_reject(const char *name, const char *why, void *arg)
+{
+    inbox_on_reject(name, why, arg);
+    wake_waiters();                 /* pending/NAME/wait answers "rejected" */
+}
 
 /* events.h wake-up: a reader's buffer turned non-empty. `r` is only a key. */
 static void on_events_ready(events_reader *r, void *arg)

@@ -280,14 +280,14 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
     return size * n;
 }
 
-/* One GET from `off` to the end (or until the sink stops it). */
-static int stream_attempt(http *h, const char *url, bool auth, off_t off, http_sink_fn sink,
-                          void *arg, off_t *total, int *transient)
+/* One GET of bytes off..last (last < 0: to the end), or until the sink stops it. */
+static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t last,
+                          http_sink_fn sink, void *arg, off_t *total, int *transient)
 {
     CURL *c = handle_get(h);
     struct reply_headers rh;
     struct stream_state st = { .rh = &rh, .off = off, .sink = sink, .arg = arg };
-    char range[32];
+    char range[48];
     CURLcode rc;
     int result;
 
@@ -295,9 +295,13 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, http_s
     if (!c)
         return -ENOMEM;
     set_common(h, c, url, auth, &rh);
-    /* A whole-body download may take long: only the stall limit applies. */
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L);
-    snprintf(range, sizeof range, "%lld-", (long long)off);
+    if (last < 0) {
+        /* A whole-body download may take long: only the stall limit applies. */
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L);
+        snprintf(range, sizeof range, "%lld-", (long long)off);
+    } else {
+        snprintf(range, sizeof range, "%lld-%lld", (long long)off, (long long)last);
+    }
     curl_easy_setopt(c, CURLOPT_RANGE, range);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
@@ -330,7 +334,7 @@ int http_get_stream(http *h, const char *url, bool auth, off_t off, http_sink_fn
                     void *arg, off_t *total)
 {
     int transient;
-    return stream_attempt(h, url, auth, off, sink, arg, total, &transient);
+    return stream_attempt(h, url, auth, off, -1, sink, arg, total, &transient);
 }
 
 /* A sink that fills a fixed buffer and stops when it is full. */
@@ -364,7 +368,8 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
         if (i)
             nanosleep(&pause, NULL);
         b.got = 0;
-        rc = stream_attempt(h, url, auth, off, fill_buffer, &b, total, &transient);
+        rc = stream_attempt(h, url, auth, off, off + (off_t)len - 1, fill_buffer, &b, total,
+                            &transient);
     }
     return rc ? rc : (ssize_t)b.got;
 }

@@ -64,7 +64,7 @@ static int lock_state_dir(const struct config *cfg)
 /* Loads the store into the modules and connects their hooks. */
 static int restore_state(struct fs_context *fs)
 {
-    outbox_set_reject_hook(fs->outbox, inbox_on_reject, fs->inbox);
+    outbox_set_reject_hook(fs->outbox, fs_on_reject, fs->inbox);
     tasks_set_status_hook(fs->tasks, fs_on_status, NULL);
     if (tasks_restore(fs->tasks) || outbox_restore(fs->outbox, inbox_restore, fs->inbox) ||
         stream_restore(fs->stream)) {

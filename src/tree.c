@@ -40,8 +40,9 @@ enum node_kind {
 };
 
 /* The files of pending/NAME/. */
-enum pending_file { PENDING_STATUS, PENDING_REASON, PENDING_REQUEST };
-static const char *const pending_files[] = {"status", "reason", "request.json"};
+enum pending_file { PENDING_STATUS, PENDING_REASON, PENDING_REQUEST, PENDING_WAIT };
+static const char *const pending_files[] = {"status", "reason", "request.json", "wait"};
+#define N_PENDING_FILES 4
 
 struct node {
     enum node_kind kind;
@@ -123,12 +124,21 @@ static int parse_path(const char *path, struct node *n)
         struct outbox_view v;
         if (count == 1)
             return n->kind = NODE_PENDING, 0;
-        if (!ids_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
+        if (!ids_request_name_ok(parts[1]))
             return -ENOENT;
+        if (outbox_view(ctx()->outbox, parts[1], &v, NULL)) {
+            /* Sent meanwhile: a by-name link read a moment ago still says
+             * ../pending/NAME, so NAME resolves to its task from here too. */
+            if (tasks_id_by_name(ctx()->tasks, parts[1], n->id))
+                return -ENOENT;
+            goto task_node;
+        }
         memcpy(n->id, parts[1], strlen(parts[1]) + 1);
         if (count == 2)
             return n->kind = NODE_PENDING_DIR, 0;
-        for (int i = 0; i < 3; i++)
+        if (!strcmp(parts[2], "wait"))
+            return n->kind = NODE_WAIT, n->pending_link = true, 0;
+        for (int i = 0; i < N_PENDING_FILES - 1; i++)
             if (!strcmp(parts[2], pending_files[i]))
                 return n->kind = NODE_PENDING_FILE, n->pfile = (enum pending_file)i, 0;
         return -ENOENT;
@@ -140,6 +150,7 @@ static int parse_path(const char *path, struct node *n)
     if (!ids_task_id_ok(parts[1]))
         return -ENOENT;
     memcpy(n->id, parts[1], strlen(parts[1]) + 1);   /* ids_task_id_ok bounds it */
+task_node:
     if (count == 2)
         return n->kind = NODE_TASK_DIR, 0;
     n->leaf = strrchr(path, '/') + 1;
@@ -256,6 +267,10 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
     default:
         break;
     }
+    if (n.kind == NODE_WAIT && n.pending_link) {    /* pending/NAME/wait */
+        fill_file(st, 0444, 0, c->mount_time, c->mount_time);
+        return 0;
+    }
     if ((rc = tasks_stat(c->tasks, n.id, &ts)))
         return rc;
     /* A finished task changes no more (its rmdir is invalidated explicitly). */
@@ -338,7 +353,7 @@ int tree_readdir(const char *path, tree_add_fn add, void *arg)
         outbox_each(c->outbox, fill_pending_name, &f);
         return 0;
     case NODE_PENDING_DIR:
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < N_PENDING_FILES; i++)
             add(pending_files[i], S_IFREG, arg);
         return 0;
     case NODE_REQUESTS:
@@ -379,7 +394,7 @@ int tree_readlink(const char *path, char *buf, size_t size)
     return 0;
 }
 
-int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id)
+int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, bool *by_name)
 {
     struct node n;
     struct stat st;
@@ -406,6 +421,8 @@ int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id)
         *kind = TREE_OPEN_EVENTS;
     if (id)
         memcpy(id, n.id, sizeof n.id);
+    if (by_name)
+        *by_name = n.pending_link;
     return 0;
 }
 
@@ -552,3 +569,23 @@ int tree_rmdir(const char *path)
     return rc;
 }
 
+
+size_t tree_wait_answer(const char *id, bool by_name, char *buf, size_t size)
+{
+    struct fs_context *c = ctx();
+    char task_id[IDS_MAX_TASK_ID + 1];
+    struct outbox_view v;
+    struct task_stat ts;
+
+    if (by_name) {
+        /* A pending request: rejected, still waiting, or now a task. */
+        if (!outbox_view(c->outbox, id, &v, NULL))
+            return strcmp(v.state, "rejected") ? 0 : (size_t)snprintf(buf, size, "rejected\n");
+        if (tasks_id_by_name(c->tasks, id, task_id))
+            return (size_t)snprintf(buf, size, "deleted\n");
+        id = task_id;
+    }
+    if (tasks_stat(c->tasks, id, &ts))
+        return (size_t)snprintf(buf, size, "deleted\n");
+    return tree_status_final(ts.status) ? (size_t)snprintf(buf, size, "%s\n", ts.status) : 0;
+}

@@ -131,3 +131,20 @@ def test_cat_status_right_after_a_change_never_shows_the_old_word(mount):
         assert "video.mp4" in os.listdir(mount.path("by-name", "fresh"))
     finally:
         events.close()
+
+
+def test_wait_follows_a_pending_request_until_its_task_finishes(mount, sim):
+    sim.control(api_down=True)
+    assert mount.submit("later.json", {"prompt": "sent after the outage"}).returncode == 0
+    assert os.readlink(mount.path("by-name", "later")) == "../pending/later"
+    p = subprocess.Popen(["cat", mount.path("by-name", "later", "wait")], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        time.sleep(0.5)
+        assert p.poll() is None
+        sim.control(api_down=False)
+        out, _ = p.communicate(timeout=60)
+        assert out == "succeeded\n"
+    finally:
+        p.kill()
+        p.wait()
