@@ -15,7 +15,8 @@
 #define BACKOFF_CAP 10.0            /* short: a request goes out soon after an outage */
 #define RECONCILE_PAGES 5           /* list pages searched for a lost POST's task */
 #define RECONCILE_PAGE_SIZE 100
-#define RECONCILE_SKEW 120.0        /* seconds of clock difference tolerated */
+#define RECONCILE_SKEW 10.0         /* seconds of clock difference tolerated: a wider
+                                     * window admits other clients' tasks */
 #define RECONCILE_GIVE_UP 5         /* failed reconciles before resending anyway */
 #define IMPORT_EVERY 60.0           /* seconds between looks for tasks made elsewhere */
 #define IMPORT_PAGES 10             /* at most this many list pages per look ... */

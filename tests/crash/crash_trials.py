@@ -5,7 +5,9 @@
     ...
     trials=200 accepted=503 lost=0 duplicated=0 corrupt=0
 
-Each trial mounts a fresh state_dir, submits 1-4 requests (cp into
+Each trial starts its own simulator (so no other client's tasks exist:
+the guarantee is about seedancefs's own requests), mounts a fresh
+state_dir, submits 1-4 requests (cp into
 requests/) while the simulator misbehaves at random (create replies held
 back, 429s, the API down), kills the daemon with SIGKILL at a random moment
 (before, during or after the POSTs, while polling, while downloading), then
@@ -51,7 +53,15 @@ def status_of(mount, name):
         return ""
 
 
-def run_trial(sim, rng, trial, source, stats):
+def run_trial(rng, trial, source, stats):
+    sim = Sim(["--queue-ms", "100", "--run-ms", "200"])
+    try:
+        run_trial_on(sim, rng, trial, source, stats)
+    finally:
+        sim.stop()
+
+
+def run_trial_on(sim, rng, trial, source, stats):
     state = tempfile.mkdtemp(prefix=f"sdfs-crash-{trial}-")
     prompts = [(f"r{k}", f"trial {trial} request {k}") for k in range(rng.randint(1, 4))]
     sim.control(create_delay_ms=rng.choice([0, 0, 50, 200, 800]),
@@ -120,15 +130,11 @@ def main():
         source = f.read()
     stats = {"accepted": 0, "lost": 0, "duplicated": 0, "corrupt": 0, "reconciled": 0,
              "adopted": 0}
-    sim = Sim(["--queue-ms", "100", "--run-ms", "200"])
     started = time.monotonic()
-    try:
-        for trial in range(args.trials):
-            run_trial(sim, rng, trial, source, stats)
-            if (trial + 1) % 20 == 0:
-                print(f"... {trial + 1} trials, {stats}", flush=True)
-    finally:
-        sim.stop()
+    for trial in range(args.trials):
+        run_trial(rng, trial, source, stats)
+        if (trial + 1) % 20 == 0:
+            print(f"... {trial + 1} trials, {stats}", flush=True)
     print(f"seed={args.seed} time={time.monotonic() - started:.0f}s "
           f"reconciled={stats['reconciled']} adopted={stats['adopted']} (POSTs caught in flight)")
     print(f"trials={args.trials} accepted={stats['accepted']} lost={stats['lost']} "
