@@ -33,6 +33,7 @@ struct config {
     double submit_wait;     /* seconds close() waits for the API's first answer */
     double max_rps;         /* API calls per second, all threads together (0 = no limit) */
     int import;             /* show tasks created elsewhere */
+    char *assets_profile;   /* asset profile file, NULL = assets not launched */
     int foreground;
     int debug;
 };

@@ -44,6 +44,11 @@ struct inbox_stat {
 inbox *inbox_new(const struct request_rules *rules, outbox *o, tasks *t, double submit_wait);
 void inbox_free(inbox *in);
 
+/* A check of a valid body before it is accepted (the asset gate): 0, or
+ * -EINVAL with `why`. */
+typedef int (*inbox_gate_fn)(const char *body, char *why, size_t why_len, void *arg);
+void inbox_set_gate(inbox *in, inbox_gate_fn fn, void *arg);
+
 /* Rebuilds requests/ from a store row (pass to outbox_restore). */
 void inbox_restore(const struct stored_request *r, void *arg);
 

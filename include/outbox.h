@@ -41,6 +41,16 @@ struct outbox_view {
 /* `import`: while idle, add tasks of this account created elsewhere
  * (list endpoint, newest first, at most 1000 per look, every minute). */
 outbox *outbox_new(store *st, api *a, tasks *t, bool import);
+
+/* Called before each POST with the stored body: 0 with *out (malloc'd, or
+ * NULL to send the body as it is), -EAGAIN to hold the request (the reason
+ * shows in pending/NAME/reason), -EINVAL to reject it. */
+typedef int (*outbox_resolve_fn)(const char *body, char **out, char *why, size_t why_len,
+                                 void *arg);
+void outbox_set_resolver(outbox *o, outbox_resolve_fn fn, void *arg);
+
+/* Held requests are tried again now (e.g. an asset turned active). */
+void outbox_kick(void *outbox_arg);
 void outbox_free(outbox *o);
 void outbox_set_reject_hook(outbox *o, outbox_reject_fn fn, void *arg);
 

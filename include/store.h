@@ -6,6 +6,7 @@
  *             last error and, once known, the task id
  *   tasks     every task seedancefs knows: last task JSON, status, times
  *   cache     which 1 MiB blocks of which video are on disk (a bitmap)
+ *   assets    real-person / virtual-human assets: state, provider id, authorization
  * Commits that promise something to a user (a request accepted, a task id
  * learned) use synchronous=FULL, so they survive kill -9 and power loss.
  * One connection, serialised by a mutex; calls are short.
@@ -21,7 +22,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum request_state { REQ_ACCEPTED, REQ_SENDING, REQ_SUBMITTED, REQ_REJECTED };
 
@@ -63,6 +64,12 @@ struct stored_cache {
 
 #define STORE_BLOCK (1u << 20)
 
+/* One asset row. */
+struct stored_asset {
+    const char *kind, *name, *state, *asset_id, *authorization, *reason;
+    long long created_at;
+};
+
 /* Opens (creating or migrating) STATE_DIR/state.db. NULL with `why` set. */
 store *store_open(const char *state_dir, char *why, size_t why_len);
 void store_close(store *s);
@@ -87,6 +94,11 @@ int store_tasks_load(store *s, void (*fn)(const struct stored_task *t, void *arg
 int store_cache_put(store *s, const struct stored_cache *c);
 int store_cache_delete(store *s, const char *id);
 int store_cache_load(store *s, void (*fn)(const struct stored_cache *c, void *arg), void *arg);
+
+/* Assets: put inserts or replaces (kind, name). */
+int store_asset_put(store *s, const struct stored_asset *a);
+int store_asset_delete(store *s, const char *kind, const char *name);
+int store_assets_load(store *s, void (*fn)(const struct stored_asset *a, void *arg), void *arg);
 
 const char *store_state_name(enum request_state state);
 

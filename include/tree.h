@@ -5,6 +5,7 @@
 #ifndef SEEDANCEFS_TREE_H
 #define SEEDANCEFS_TREE_H
 
+#include "assets.h"
 #include "config.h"
 #include "inbox.h"
 #include "outbox.h"
@@ -22,6 +23,7 @@ struct fs_context {
     inbox *inbox;
     outbox *outbox;
     stream *stream;
+    assets *assets;
     time_t mount_time;
 };
 
@@ -65,7 +67,10 @@ int tree_flush(const char *path);
 int tree_unlink(const char *path);
 int tree_rename(const char *from, const char *to, unsigned int flags);
 
-/* tasks/<id>: cancel or delete. */
+/* tasks/<id>: cancel or delete; assets/KIND/NAME: forget the asset. */
 int tree_rmdir(const char *path);
+
+/* assets/KIND/NAME only. */
+int tree_mkdir(const char *path);
 
 #endif

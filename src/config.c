@@ -13,7 +13,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_FOREGROUND, KEY_DEBUG };
 /* Raw option strings as fuse_opt fills them; converted in config_parse. */
 struct raw_options {
     char *api_url, *dialect, *key_file, *state_dir, *model, *resolutions;
-    char *poll_interval, *timeout, *max_request, *cache_max, *submit_wait, *max_rps, *import;
+    char *poll_interval, *timeout, *max_request, *cache_max, *submit_wait, *max_rps, *import, *assets_profile;
     int help, version, foreground, debug, extra_nonopt;
     char *mountpoint;
 };
@@ -26,7 +26,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("poll_interval=%s", poll_interval), OPT("timeout=%s", timeout),
     OPT("max_request=%s", max_request), OPT("cache_max=%s", cache_max),
     OPT("submit_wait=%s", submit_wait), OPT("max_rps=%s", max_rps),
-    OPT("import=%s", import),
+    OPT("import=%s", import), OPT("assets_profile=%s", assets_profile),
     FUSE_OPT_KEY("-h", KEY_HELP),       FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),    FUSE_OPT_KEY("--version", KEY_VERSION),
     FUSE_OPT_KEY("-f", KEY_FOREGROUND), FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -66,6 +66,8 @@ static const char usage_text[] =
 "                         answer before returning with the request queued (default 5)\n"
 "  -o max_rps=N           API calls per second, all together (default 10, 0 = no limit)\n"
 "  -o import=0|1          show tasks created elsewhere with this key (default 1)\n"
+"  -o assets_profile=FILE the asset API profile (JSON); without it assets/ says\n"
+"                         the capability is not launched\n"
 "  plus the usual FUSE options (allow_other, ...)\n";
 
 static int option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
@@ -271,6 +273,8 @@ static int convert_options(struct config *cfg, struct raw_options *raw, FILE *er
         }
         cfg->import = raw->import[0] == '1';
     }
+    cfg->assets_profile = raw->assets_profile;
+    raw->assets_profile = NULL;
     cfg->model = raw->model ? raw->model : strdup(CONFIG_DEFAULT_MODEL);
     raw->model = NULL;
     cfg->resolutions = raw->resolutions ? raw->resolutions : strdup("480p:720p:1080p");
@@ -311,7 +315,7 @@ static void raw_free(struct raw_options *raw)
     free(raw->api_url); free(raw->dialect); free(raw->key_file); free(raw->state_dir);
     free(raw->model); free(raw->resolutions); free(raw->poll_interval);
     free(raw->timeout); free(raw->max_request); free(raw->cache_max); free(raw->submit_wait);
-    free(raw->max_rps); free(raw->import);
+    free(raw->max_rps); free(raw->import); free(raw->assets_profile);
 }
 
 int config_parse(struct config *cfg, int argc, char **argv,
@@ -371,6 +375,6 @@ void config_free(struct config *cfg, int fuse_argc, char **fuse_argv)
         free(cfg->api_key);
     }
     free(cfg->mountpoint); free(cfg->api_url); free(cfg->state_dir);
-    free(cfg->model); free(cfg->resolutions);
+    free(cfg->model); free(cfg->resolutions); free(cfg->assets_profile);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -190,8 +190,18 @@ static void reply_status(fuse_req_t req, int rc)
 
 static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-    (void)parent; (void)name; (void)mode;
-    fuse_reply_err(req, EPERM);
+    char *path = child_path(parent, name);
+    struct fuse_entry_param e;
+    int rc = path ? tree_mkdir(path) : -ENOENT;
+
+    (void)mode;
+    if (!rc)
+        rc = entry_for(path, &e);
+    free(path);
+    if (rc)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_entry(req, &e);
 }
 
 static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -771,6 +781,7 @@ static void *notifier_main(void *arg)
 static void stop_threads(void)
 {
     outbox_stop(fsx.ctx->outbox);
+    assets_stop(fsx.ctx->assets);
     stream_stop(fsx.ctx->stream);
     tasks_stop(fsx.ctx->tasks);
     if (fsx.started) {
@@ -795,7 +806,7 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
     if (!pthread_create(&fsx.notifier, NULL, notifier_main, NULL))
         fsx.started = true;
     if (tasks_start(c->tasks) || outbox_start(c->outbox) || stream_start(c->stream) ||
-        !fsx.started)
+        assets_start(c->assets) || !fsx.started)
         log_info("init: cannot start the background threads");
     log_info("mounted %s on %s", c->cfg->api_url, c->cfg->mountpoint);
 }

@@ -27,6 +27,8 @@ struct inbox {
     outbox *outbox;
     tasks *tasks;
     double submit_wait;
+    inbox_gate_fn gate;
+    void *gate_arg;
     pthread_mutex_t lock;
     strmap *files;              /* file name -> entry */
     strmap *errors;             /* "NAME.error" -> entry */
@@ -52,6 +54,12 @@ inbox *inbox_new(const struct request_rules *rules, outbox *o, tasks *t, double 
     }
     pthread_mutex_init(&in->lock, NULL);
     return in;
+}
+
+void inbox_set_gate(inbox *in, inbox_gate_fn fn, void *arg)
+{
+    in->gate = fn;
+    in->gate_arg = arg;
 }
 
 static void entry_free(struct entry *e)
@@ -360,6 +368,8 @@ static int submit_entry(inbox *in, struct entry *e)
     pthread_mutex_unlock(&in->lock);
 
     rc = request_build(file, data, len, in->rules, &body, &last_frame, why, sizeof why);
+    if (!rc && in->gate)
+        rc = in->gate(body, why, sizeof why, in->gate_arg);
     if (!rc) {
         struct stored_request r = {
             .name = name, .file = file, .data = data, .data_len = len, .body = body,

@@ -7,6 +7,7 @@
  * Exit status: 0 after a clean unmount (or --help/--version), 1 on any error.
  */
 #include "api.h"
+#include "assets.h"
 #include "config.h"
 #include "fs.h"
 #include "http.h"
@@ -65,9 +66,12 @@ static int lock_state_dir(const struct config *cfg)
 static int restore_state(struct fs_context *fs)
 {
     outbox_set_reject_hook(fs->outbox, fs_on_reject, fs->inbox);
+    outbox_set_resolver(fs->outbox, assets_resolve, fs->assets);
+    inbox_set_gate(fs->inbox, assets_check, fs->assets);
+    assets_set_ready_hook(fs->assets, outbox_kick, fs->outbox);
     tasks_set_status_hook(fs->tasks, fs_on_status, NULL);
     if (tasks_restore(fs->tasks) || outbox_restore(fs->outbox, inbox_restore, fs->inbox) ||
-        stream_restore(fs->stream)) {
+        stream_restore(fs->stream) || assets_restore(fs->assets)) {
         fprintf(stderr, "seedancefs: cannot read the saved state in %s\n", fs->cfg->state_dir);
         return -1;
     }
@@ -84,6 +88,7 @@ int main(int argc, char **argv)
     http *h = NULL;
     api *a = NULL;
     store *st = NULL;
+    profile *prof = NULL;
     FILE *log_file = NULL;
 
     rc = config_parse(&cfg, argc, argv, &fuse_argc, &fuse_argv, stdout, stderr);
@@ -114,6 +119,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "seedancefs: out of memory\n");
         goto out;
     }
+    if (cfg.assets_profile && !(prof = profile_load(cfg.assets_profile, why, sizeof why))) {
+        fprintf(stderr, "seedancefs: %s\n", why);
+        goto out;
+    }
+    if (!(fs.assets = assets_new(prof, st, h, cfg.api_url, cfg.state_dir, cfg.poll_interval))) {
+        profile_free(prof);
+        fprintf(stderr, "seedancefs: out of memory\n");
+        goto out;
+    }
     if (restore_state(&fs))
         goto out;
     status = fs_main(fuse_argc, fuse_argv, &fs);
@@ -121,10 +135,13 @@ out:
     /* Threads first (they use everything below), then the tables. */
     if (fs.outbox)
         outbox_stop(fs.outbox);
+    if (fs.assets)
+        assets_stop(fs.assets);
     if (fs.stream)
         stream_stop(fs.stream);
     if (fs.tasks)
         tasks_stop(fs.tasks);
+    assets_free(fs.assets);
     stream_free(fs.stream);
     inbox_free(fs.inbox);
     outbox_free(fs.outbox);

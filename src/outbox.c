@@ -39,6 +39,8 @@ struct outbox {
     tasks *tasks;
     outbox_reject_fn on_reject;
     void *on_reject_arg;
+    outbox_resolve_fn resolve;
+    void *resolve_arg;
     pthread_mutex_t lock;
     pthread_cond_t wake, answered;
     strmap *pending;                /* name -> struct pending (not yet submitted) */
@@ -125,6 +127,31 @@ void outbox_free(outbox *o)
     pthread_cond_destroy(&o->answered);
     pthread_mutex_destroy(&o->lock);
     free(o);
+}
+
+void outbox_set_resolver(outbox *o, outbox_resolve_fn fn, void *arg)
+{
+    o->resolve = fn;
+    o->resolve_arg = arg;
+}
+
+static void due_now(const char *key, void *value, void *arg)
+{
+    struct pending *p = value;
+    (void)key;
+    if (p->state == REQ_ACCEPTED)
+        p->next_attempt = *(double *)arg;
+}
+
+void outbox_kick(void *outbox_arg)
+{
+    outbox *o = outbox_arg;
+    double now = now_mono();
+
+    pthread_mutex_lock(&o->lock);
+    strmap_each(o->pending, due_now, &now);
+    pthread_cond_signal(&o->wake);
+    pthread_mutex_unlock(&o->lock);
 }
 
 void outbox_set_reject_hook(outbox *o, outbox_reject_fn fn, void *arg)
@@ -409,9 +436,24 @@ static bool maybe_created(int rc, const char *why)
 }
 
 /* One attempt for one request; called without the lock, p->in_flight set. */
+/* The API (or the gate) refused the request for good. */
+static void reject(outbox *o, struct pending *p, const char *why)
+{
+    pthread_mutex_lock(&o->lock);
+    p->state = REQ_REJECTED;
+    snprintf(p->reason, sizeof p->reason, "%s", why);
+    store_request_set_state(o->store, p->name, REQ_REJECTED, p->attempts, why,
+                            p->first_sent_at);
+    log_info("submit %s: rejected: %s", p->name, why);
+    pthread_mutex_unlock(&o->lock);
+    if (o->on_reject)
+        o->on_reject(p->name, why, o->on_reject_arg);
+}
+
 static void submit_one(outbox *o, struct pending *p)
 {
-    char why[600] = "", *id = NULL;
+    char why[600] = "", *id = NULL, *resolved = NULL;
+    const char *send = p->body;
     double retry_after = -1;
     int rc;
 
@@ -432,6 +474,20 @@ static void submit_one(outbox *o, struct pending *p)
             log_info("submit %s: list endpoint unusable, resending (a duplicate is possible)",
                      p->name);
     }
+    /* The gate (assets): held until they are active, refused when they cannot be. */
+    if (o->resolve && (rc = o->resolve(p->body, &resolved, why, sizeof why, o->resolve_arg))) {
+        if (rc == -EAGAIN) {
+            pthread_mutex_lock(&o->lock);
+            snprintf(p->reason, sizeof p->reason, "held: %s", why);
+            p->next_attempt = now_mono() + BACKOFF_CAP;   /* or sooner, by outbox_kick */
+            pthread_mutex_unlock(&o->lock);
+        } else {
+            reject(o, p, why);
+        }
+        return;
+    }
+    if (resolved)
+        send = resolved;
     /* Durable before the POST: a crash from here on is reconciled. */
     pthread_mutex_lock(&o->lock);
     p->attempts++;
@@ -447,28 +503,21 @@ static void submit_one(outbox *o, struct pending *p)
         pthread_mutex_unlock(&o->lock);
         return;
     }
-    rc = api_create_task(o->api, p->body, &id, &retry_after, why, sizeof why);
+    rc = api_create_task(o->api, send, &id, &retry_after, why, sizeof why);
     if (rc == 0)
         goto created;
-    pthread_mutex_lock(&o->lock);
     if (rc == -EINVAL || rc == -EACCES) {
-        p->state = REQ_REJECTED;
-        snprintf(p->reason, sizeof p->reason, "%s", why);
-        store_request_set_state(o->store, p->name, REQ_REJECTED, p->attempts, why,
-                                p->first_sent_at);
-        log_info("submit %s: rejected: %s", p->name, why);
+        reject(o, p, why);
     } else {
+        pthread_mutex_lock(&o->lock);
         schedule_retry(o, p, maybe_created(rc, why), why, retry_after);
+        pthread_mutex_unlock(&o->lock);
     }
-    pthread_mutex_unlock(&o->lock);
-    if (rc == -EINVAL || rc == -EACCES) {
-        if (o->on_reject)
-            o->on_reject(p->name, why, o->on_reject_arg);
-    }
+    free(resolved);
     return;
 
 created:
-    if ((rc = record_task(o, p->name, id, p->body, p->wants_last_frame))) {
+    if ((rc = record_task(o, p->name, id, send, p->wants_last_frame))) {
         log_info("submit %s: task %s created but not saved: %s", p->name, id, strerror(-rc));
         pthread_mutex_lock(&o->lock);
         schedule_retry(o, p, true, "task created but not saved", -1);
@@ -483,6 +532,7 @@ created:
         p = NULL;
     }
     free(id);
+    free(resolved);
 }
 
 /* Adds tasks of this account that were created elsewhere. Runs on the

@@ -29,6 +29,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE cache ("
     "  id TEXT PRIMARY KEY, size INTEGER NOT NULL, bitmap BLOB NOT NULL,"
     "  last_read INTEGER NOT NULL);",
+    /* 1 -> 2: assets */
+    "CREATE TABLE assets ("
+    "  kind TEXT NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL, asset_id TEXT,"
+    "  authorization TEXT, reason TEXT, created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, name));",
 };
 
 static const char *const state_names[] = {"accepted", "sending", "submitted", "rejected"};
@@ -435,6 +440,67 @@ int store_cache_load(store *s, void (*fn)(const struct stored_cache *c, void *ar
     }
     if (!st || step != SQLITE_DONE)
         rc = fail(s, "load cache");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* ---- assets ---- */
+
+int store_asset_put(store *s, const struct stored_asset *a)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    if ((st = prepare(s, "INSERT OR REPLACE INTO assets (kind, name, state, asset_id,"
+                         " authorization, reason, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7)"))) {
+        bind_text(st, 1, a->kind);
+        bind_text(st, 2, a->name);
+        bind_text(st, 3, a->state);
+        bind_text(st, 4, a->asset_id);
+        bind_text(st, 5, a->authorization);
+        bind_text(st, 6, a->reason);
+        sqlite3_bind_int64(st, 7, a->created_at);
+    }
+    rc = finish(s, st, "put asset");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_asset_delete(store *s, const char *kind, const char *name)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    if ((st = prepare(s, "DELETE FROM assets WHERE kind = ?1 AND name = ?2"))) {
+        bind_text(st, 1, kind);
+        bind_text(st, 2, name);
+    }
+    rc = finish(s, st, "delete asset");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_assets_load(store *s, void (*fn)(const struct stored_asset *a, void *arg), void *arg)
+{
+    sqlite3_stmt *st;
+    int rc = 0, step;
+
+    pthread_mutex_lock(&s->lock);
+    st = prepare(s, "SELECT kind, name, state, asset_id, authorization, reason, created_at"
+                    " FROM assets ORDER BY created_at, rowid");
+    while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct stored_asset a = {
+            .kind = column_text(st, 0), .name = column_text(st, 1), .state = column_text(st, 2),
+            .asset_id = column_text(st, 3), .authorization = column_text(st, 4),
+            .reason = column_text(st, 5), .created_at = sqlite3_column_int64(st, 6),
+        };
+        fn(&a, arg);
+    }
+    if (!st || step != SQLITE_DONE)
+        rc = fail(s, "load assets");
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->lock);
     return rc;

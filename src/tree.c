@@ -61,6 +61,14 @@ static const struct { const char *name; enum task_file file; } task_files[] = {
 
 static struct fs_context *the_context;
 
+/* The part of `path` below /assets ("" for /assets itself), or NULL. */
+static const char *assets_rel(const char *path)
+{
+    if (strncmp(path, "/assets", 7) || (path[7] && path[7] != '/'))
+        return NULL;
+    return path[7] ? path + 8 : "";
+}
+
 static struct fs_context *ctx(void)
 {
     return the_context;
@@ -219,10 +227,13 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
     struct node n;
     struct task_stat ts;
     struct inbox_stat is;
-    int rc = parse_path(path, &n);
+    const char *rel = assets_rel(path);
+    int rc;
 
     *stable = false;
-    if (rc)
+    if (rel)
+        return assets_getattr(c->assets, rel, st);
+    if ((rc = parse_path(path, &n)))
         return rc;
     memset(st, 0, sizeof *st);
     st->st_uid = getuid();
@@ -334,9 +345,12 @@ int tree_readdir(const char *path, tree_add_fn add, void *arg)
     struct fill_ctx f = {add, arg, false};
     struct task_stat ts;
     struct node n;
-    int rc = parse_path(path, &n);
+    const char *rel = assets_rel(path);
+    int rc;
 
-    if (rc)
+    if (rel)
+        return assets_readdir(c->assets, rel, add, arg);
+    if ((rc = parse_path(path, &n)))
         return rc;
     add(".", S_IFDIR, arg);
     add("..", S_IFDIR, arg);
@@ -348,6 +362,7 @@ int tree_readdir(const char *path, tree_add_fn add, void *arg)
         add("tasks", S_IFDIR, arg);
         add("by-name", S_IFDIR, arg);
         add("pending", S_IFDIR, arg);
+        add("assets", S_IFDIR, arg);
         return 0;
     case NODE_PENDING:
         outbox_each(c->outbox, fill_pending_name, &f);
@@ -399,11 +414,16 @@ int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, 
     struct node n;
     struct stat st;
     bool stable;
-    int rc = parse_path(path, &n), acc = flags & O_ACCMODE;
+    const char *rel = assets_rel(path);
+    int rc, acc = flags & O_ACCMODE;
 
-    if (rc)
-        return rc;
     *kind = TREE_OPEN_DIRECT;   /* status and friends change under the reader */
+    if (by_name)
+        *by_name = false;
+    if (rel)
+        return assets_open(ctx()->assets, rel, acc != O_RDONLY, flags & O_TRUNC);
+    if ((rc = parse_path(path, &n)))
+        return rc;
     if (n.kind == NODE_REQUEST_FILE)
         return inbox_open(ctx()->inbox, n.leaf, acc != O_RDONLY, flags & O_TRUNC);
     if (acc != O_RDONLY)
@@ -443,9 +463,12 @@ int tree_read(const char *path, char *buf, size_t size, off_t off)
     struct node n;
     char *data;
     size_t len;
-    int rc = parse_path(path, &n);
+    const char *rel = assets_rel(path);
+    int rc;
 
-    if (rc)
+    if (rel)
+        return assets_read(c->assets, rel, buf, size, off);
+    if ((rc = parse_path(path, &n)))
         return rc;
     switch (n.kind) {
     case NODE_README:
@@ -493,9 +516,12 @@ static int request_leaf(const char *path, const char **leaf)
 
 int tree_create(const char *path)
 {
-    const char *leaf;
-    int rc = request_leaf(path, &leaf);
+    const char *leaf, *rel = assets_rel(path);
+    int rc;
 
+    if (rel)
+        return assets_create(ctx()->assets, rel);
+    rc = request_leaf(path, &leaf);
     if (rc)
         return rc == -EISDIR ? -EEXIST : rc;
     return inbox_create(ctx()->inbox, leaf);
@@ -503,32 +529,44 @@ int tree_create(const char *path)
 
 int tree_write(const char *path, const char *buf, size_t size, off_t off)
 {
-    const char *leaf;
-    int rc = request_leaf(path, &leaf);
+    const char *leaf, *rel = assets_rel(path);
+    int rc;
 
+    if (rel)
+        return assets_write(ctx()->assets, rel, buf, size, off);
+    rc = request_leaf(path, &leaf);
     return rc ? rc : (int)inbox_write(ctx()->inbox, leaf, buf, size, off);
 }
 
 int tree_truncate(const char *path, off_t size)
 {
-    const char *leaf;
-    int rc = request_leaf(path, &leaf);
+    const char *leaf, *rel = assets_rel(path);
+    int rc;
 
+    if (rel)
+        return assets_truncate(ctx()->assets, rel, size);
+    rc = request_leaf(path, &leaf);
     return rc ? rc : inbox_truncate(ctx()->inbox, leaf, size);
 }
 
 int tree_touch(const char *path)
 {
-    const char *leaf;
-    int rc = request_leaf(path, &leaf);
+    const char *leaf, *rel = assets_rel(path);
+    int rc;
 
+    if (rel)                    /* `touch create` arms the step; the flush runs it */
+        return assets_open(ctx()->assets, rel, true, false);
+    rc = request_leaf(path, &leaf);
     return rc ? -EPERM : inbox_touch(ctx()->inbox, leaf);
 }
 
 int tree_flush(const char *path)
 {
     struct node n;
+    const char *rel = assets_rel(path);
 
+    if (rel)
+        return assets_flush(ctx()->assets, rel);
     if (parse_path(path, &n) || n.kind != NODE_REQUEST_FILE)
         return 0;
     return inbox_flush(ctx()->inbox, n.leaf);
@@ -536,6 +574,8 @@ int tree_flush(const char *path)
 
 int tree_unlink(const char *path)
 {
+    if (assets_rel(path))
+        return assets_unlink(ctx()->assets, assets_rel(path));
     const char *leaf;
     int rc = request_leaf(path, &leaf);
 
@@ -551,8 +591,16 @@ int tree_rename(const char *from, const char *to, unsigned int flags)
     return inbox_rename(ctx()->inbox, a, b);
 }
 
+int tree_mkdir(const char *path)
+{
+    const char *rel = assets_rel(path);
+    return rel ? assets_mkdir(ctx()->assets, rel) : -EPERM;
+}
+
 int tree_rmdir(const char *path)
 {
+    if (assets_rel(path))
+        return assets_rmdir(ctx()->assets, assets_rel(path));
     struct node n;
     char why[512] = "";
     int rc = parse_path(path, &n);

@@ -16,6 +16,17 @@
  * It shares no code with src/: a misread field cannot hide by being wrong
  * on both sides.
  *
+ * Assets (provisional, not the provider's): --assets-dialect sim (default)
+ * serves POST /seedance/api/v3/assets and GET /seedance/api/v3/assets/{id}
+ * ({"asset": {"id", "status": Processing|Verifying|Active|Failed, "error"}});
+ * --assets-dialect alt serves PUT /v2/characters/new and GET
+ * /v2/characters/{id}/state ({"data": {"character_id", "state": QUEUED|
+ * CHECKING|READY|REJECTED, "why"}}). Verification takes --verify-ms; a name
+ * containing "#reject" fails it. Library virtual humans vh-lib-0001,
+ * vh-lib-0002 (alt: lib-host-01) are active. A task whose content[]
+ * references an asset (asset://ID or character:ID) that is not active is
+ * refused with 400.
+ *
  * Test hooks: GET /sim/stats (request counters, auth_leaks = Bearer keys
  * that reached the CDN), GET /sim/tasks (every task with its prompt),
  * POST /sim/control {"content_mode": "...", "api_down": bool (503 to every
@@ -42,6 +53,16 @@
 
 #define MAX_BODY (80u << 20)
 #define MAX_TASKS 100000
+#define MAX_ASSETS 1000
+
+struct sim_asset {
+    char id[48];
+    bool reject;
+    double created;
+};
+
+static const char *const library_sim[] = {"vh-lib-0001", "vh-lib-0002", NULL};
+static const char *const library_alt[] = {"lib-host-01", NULL};
 
 enum content_mode { MODE_RANGE, MODE_FULL, MODE_REDIRECT };
 
@@ -67,6 +88,11 @@ static struct {
     long create_429;            /* the next N creates get 429 + Retry-After: 1 */
     long cut_after;             /* content bodies stop after N bytes (0 = never) */
     long api_429;               /* the next N API calls of any kind get 429 */
+    bool assets_alt;            /* the second asset API shape */
+    long verify_ms;
+    struct sim_asset assets[MAX_ASSETS];
+    int nassets;
+    long long asset_creates;
     int list_broken;            /* 1: the list endpoint answers an HTML page */
     pthread_mutex_t lock;
     struct sim_task *tasks;
@@ -74,7 +100,7 @@ static struct {
     unsigned long seq;
     long long creates, gets, lists, lists_by_id, deletes, content_requests, auth_leaks;
     long long bytes_served;
-} sim = { .key = "sim-key", .queue_ms = 300, .run_ms = 700, .url_ttl = 86400,
+} sim = { .key = "sim-key", .queue_ms = 300, .run_ms = 700, .url_ttl = 86400, .verify_ms = 1000,
           .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* A 1x1 PNG, served as the last frame. */
@@ -198,6 +224,126 @@ static cJSON *task_json(const struct sim_task *t)
     return o;
 }
 
+/* ---- assets ---- */
+
+static bool in_library(const char *id)
+{
+    const char *const *lib = sim.assets_alt ? library_alt : library_sim;
+    for (; *lib; lib++)
+        if (!strcmp(*lib, id))
+            return true;
+    return false;
+}
+
+/* The status word of an asset (lock held), or NULL if unknown. */
+static const char *asset_word(const char *id, const char **why)
+{
+    static const char *const words[2][4] = {
+        {"Processing", "Verifying", "Active", "Failed"},
+        {"QUEUED", "CHECKING", "READY", "REJECTED"}};
+    const char *const *w = words[sim.assets_alt];
+
+    *why = NULL;
+    if (in_library(id))
+        return w[2];
+    for (int i = 0; i < sim.nassets; i++) {
+        struct sim_asset *a = &sim.assets[i];
+        double age = (now_wall() - a->created) * 1000;
+        if (strcmp(a->id, id))
+            continue;
+        if (age < sim.verify_ms / 2.0)
+            return w[0];
+        if (age < sim.verify_ms)
+            return w[1];
+        if (a->reject) {
+            *why = "the liveness check failed";
+            return w[3];
+        }
+        return w[2];
+    }
+    return NULL;
+}
+
+static bool asset_active(const char *id)
+{
+    const char *why, *word = asset_word(id, &why);
+    return word && (!strcmp(word, "Active") || !strcmp(word, "READY"));
+}
+
+static enum MHD_Result asset_reply(struct MHD_Connection *c, const char *id)
+{
+    cJSON *root = cJSON_CreateObject(), *o;
+    const char *why, *word;
+
+    pthread_mutex_lock(&sim.lock);
+    word = asset_word(id, &why);
+    pthread_mutex_unlock(&sim.lock);
+    if (!word) {
+        cJSON_Delete(root);
+        return send_error(c, 404, "NotFound", "no such asset", NULL);
+    }
+    o = cJSON_AddObjectToObject(root, sim.assets_alt ? "data" : "asset");
+    cJSON_AddStringToObject(o, sim.assets_alt ? "character_id" : "id", id);
+    cJSON_AddStringToObject(o, sim.assets_alt ? "state" : "status", word);
+    if (why && sim.assets_alt)
+        cJSON_AddStringToObject(o, "why", why);
+    else if (why)
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "error"), "message", why);
+    return send_json(c, 200, root);
+}
+
+static enum MHD_Result create_asset(struct MHD_Connection *c, const char *data, size_t len)
+{
+    cJSON *body = cJSON_ParseWithLength(data, len);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, sim.assets_alt ? "label" : "name");
+    const cJSON *auth = cJSON_GetObjectItemCaseSensitive(body,
+                                                         sim.assets_alt ? "consent" : "authorization");
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(body,
+                                                          sim.assets_alt ? "files" : "materials");
+    struct sim_asset *a;
+    char id[48];
+
+    if (!cJSON_IsString(name) || !cJSON_IsObject(auth) || !cJSON_IsArray(files) ||
+        cJSON_GetArraySize(files) < 1) {
+        cJSON_Delete(body);
+        return send_error(c, 400, "InvalidParameter",
+                          "an asset needs a name, an authorization object and material", NULL);
+    }
+    pthread_mutex_lock(&sim.lock);
+    if (sim.nassets == MAX_ASSETS) {
+        pthread_mutex_unlock(&sim.lock);
+        cJSON_Delete(body);
+        return send_error(c, 429, "QuotaExceeded", "too many assets", NULL);
+    }
+    a = &sim.assets[sim.nassets++];
+    snprintf(a->id, sizeof a->id, "%s%05d", sim.assets_alt ? "chr_" : "asset-20261128-",
+             sim.nassets);
+    a->created = now_wall();
+    a->reject = strstr(name->valuestring, "#reject") != NULL;
+    sim.asset_creates++;
+    snprintf(id, sizeof id, "%s", a->id);
+    pthread_mutex_unlock(&sim.lock);
+    cJSON_Delete(body);
+    return asset_reply(c, id);
+}
+
+/* The id of an asset referenced by a content[] item, or NULL. */
+static const char *asset_ref(const cJSON *item)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
+    const cJSON *media = cJSON_IsString(type) ?
+                         cJSON_GetObjectItemCaseSensitive(item, type->valuestring) : NULL;
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(media, "url");
+
+    if (!cJSON_IsString(url))
+        return NULL;
+    if (!strncmp(url->valuestring, "asset://", 8))
+        return url->valuestring + 8;
+    if (!strncmp(url->valuestring, "character:", 10))
+        return url->valuestring + 10;
+    return NULL;
+}
+
 /* Returns NULL when valid, or the reason (and *param) for a 400. */
 static const char *validate(cJSON *body, const char **param)
 {
@@ -216,6 +362,17 @@ static const char *validate(cJSON *body, const char **param)
             strcmp(type->valuestring, "image_url") && strcmp(type->valuestring, "video_url") &&
             strcmp(type->valuestring, "audio_url")))
             return *param = "content.type", "unknown content type";
+    }
+    cJSON_ArrayForEach(item, content) {
+        const char *ref = asset_ref(item);
+        bool active;
+        if (!ref)
+            continue;
+        pthread_mutex_lock(&sim.lock);
+        active = asset_active(ref);
+        pthread_mutex_unlock(&sim.lock);
+        if (!active)
+            return *param = "content.url", "a referenced asset is not active";
     }
     if (duration && (!cJSON_IsNumber(duration) ||
                      ((duration->valueint < 4 || duration->valueint > 15) &&
@@ -575,6 +732,7 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "bytes_served", (double)sim.bytes_served);
     cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
     cJSON_AddNumberToObject(o, "video_size", (double)sim.video_len);
+    cJSON_AddNumberToObject(o, "asset_creates", (double)sim.asset_creates);
     pthread_mutex_unlock(&sim.lock);
     return send_json(c, 200, o);
 }
@@ -692,6 +850,21 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
         return rate_limited(c);
     if (up->too_big)
         return send_error(c, 413, "RequestTooLarge", "body over 64 MB", NULL);
+    if (!sim.assets_alt && !strcmp(url, "/seedance/api/v3/assets") && !strcmp(method, "POST"))
+        return create_asset(c, up->data, up->len);
+    if (!sim.assets_alt && !strncmp(url, "/seedance/api/v3/assets/", 24) &&
+        !strcmp(method, "GET"))
+        return asset_reply(c, url + 24);
+    if (sim.assets_alt && !strcmp(url, "/v2/characters/new") && !strcmp(method, "PUT"))
+        return create_asset(c, up->data, up->len);
+    if (sim.assets_alt && !strncmp(url, "/v2/characters/", 15) && !strcmp(method, "GET")) {
+        char id[64];
+        const char *end = strstr(url + 15, "/state");
+        if (end && !end[6] && end - (url + 15) < (long)sizeof id) {
+            snprintf(id, sizeof id, "%.*s", (int)(end - (url + 15)), url + 15);
+            return asset_reply(c, id);
+        }
+    }
     if (!strncmp(url, "/v1/videos/", 11)) {
         char id[64];
         const char *end = strstr(url + 11, "/content");
@@ -776,7 +949,7 @@ static void usage(FILE *out)
 {
     fputs("usage: seedance-sim [--port N] [--video FILE] [--key KEY]\n"
           "         [--content-mode range|full|redirect] [--queue-ms N] [--run-ms N]\n"
-          "         [--url-ttl SECS]\n"
+          "         [--url-ttl SECS] [--assets-dialect sim|alt] [--verify-ms N]\n"
           "Listens on 127.0.0.1 (port 0 = any free port) and prints the URL.\n"
           "The key defaults to $SEEDANCE_SIM_KEY, else 'sim-key'.\n", out);
 }
@@ -786,7 +959,8 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"port", 1, 0, 'p'}, {"video", 1, 0, 'v'}, {"key", 1, 0, 'k'},
         {"content-mode", 1, 0, 'm'}, {"queue-ms", 1, 0, 'q'}, {"run-ms", 1, 0, 'r'},
-        {"url-ttl", 1, 0, 't'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}
+        {"url-ttl", 1, 0, 't'}, {"assets-dialect", 1, 0, 'a'}, {"verify-ms", 1, 0, 'V'},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0}
     };
     const char *video = "build/fixture.mp4";
     struct sockaddr_in addr = { .sin_family = AF_INET };
@@ -811,6 +985,8 @@ int main(int argc, char **argv)
         case 'q': sim.queue_ms = atol(optarg); break;
         case 'r': sim.run_ms = atol(optarg); break;
         case 't': sim.url_ttl = atol(optarg); break;
+        case 'a': sim.assets_alt = !strcmp(optarg, "alt"); break;
+        case 'V': sim.verify_ms = atol(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }

@@ -1,0 +1,68 @@
+/* assets.h — real-person and virtual-human assets: the pre-launch flow.
+ *
+ *   $ mkdir mnt/assets/real-person/alice                       # 1. a local draft
+ *   $ cp face.jpg mnt/assets/real-person/alice/source/         # 2. material
+ *   $ cp consent.json mnt/assets/real-person/alice/authorization.json   # 3. who allowed what
+ *   $ touch mnt/assets/real-person/alice/create                # 4. sent for verification
+ *   $ cat mnt/assets/real-person/alice/status                  # pending, verifying, active
+ *   $ cat mnt/assets/real-person/alice/id
+ *   $ mkdir mnt/assets/virtual-human/host; cp consent.json .../authorization.json
+ *   $ echo vh-lib-0001 > mnt/assets/virtual-human/host/select  # a library asset
+ *   $ echo '{"prompt": "...", "assets": ["alice", "host"]}' > mnt/requests/duo.json
+ *
+ * Every endpoint, field and status word comes from the profile (profile.h).
+ * Without one, assets/ holds only a README saying the capability is not
+ * launched, and every write is refused. Asset state is in the store, so a
+ * restart in the middle of verification resumes polling.
+ * All functions return 0 (or a byte count) or a negative errno.
+ */
+#ifndef SEEDANCEFS_ASSETS_H
+#define SEEDANCEFS_ASSETS_H
+
+#include "http.h"
+#include "profile.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+typedef struct assets assets;
+typedef void (*assets_add_fn)(const char *name, mode_t type, void *arg);
+
+/* `p` (may be NULL: not launched) is taken over. */
+assets *assets_new(profile *p, store *st, http *h, const char *api_url, const char *state_dir,
+                   double poll_interval);
+void assets_free(assets *a);
+int assets_restore(assets *a);
+int assets_start(assets *a);
+void assets_stop(assets *a);
+
+/* `fn` runs (on the asset poller) when an asset turns active. */
+void assets_set_ready_hook(assets *a, void (*fn)(void *arg), void *arg);
+
+/* The tree under assets/: `rel` is the path below it ("" for assets/). */
+int assets_getattr(assets *a, const char *rel, struct stat *st);
+int assets_readdir(assets *a, const char *rel, assets_add_fn add, void *arg);
+int assets_read(assets *a, const char *rel, char *buf, size_t size, off_t off);
+int assets_open(assets *a, const char *rel, bool write, bool truncate);
+int assets_create(assets *a, const char *rel);
+int assets_write(assets *a, const char *rel, const char *buf, size_t size, off_t off);
+int assets_truncate(assets *a, const char *rel, off_t size);
+int assets_flush(assets *a, const char *rel);
+int assets_unlink(assets *a, const char *rel);
+int assets_mkdir(assets *a, const char *rel);
+int assets_rmdir(assets *a, const char *rel);
+
+/* The gate, at close(): -EINVAL (with `why`) when a request names an asset
+ * that does not exist or failed, or puts a real-person source file into a
+ * plain image_url / video_url. 0 otherwise (inactive assets are held later). */
+int assets_check(const char *body, char *why, size_t why_len, void *assets_arg);
+
+/* The gate, before the POST: 0 with *out (malloc'd; NULL when the body
+ * names no assets) = the body with "assets" turned into content[] items;
+ * -EAGAIN while an asset is not active yet (`why` says which); -EINVAL
+ * when the request can never go out. */
+int assets_resolve(const char *body, char **out, char *why, size_t why_len, void *assets_arg);
+
+#endif
