@@ -461,10 +461,15 @@ static int writable(assets *a, const char *rel, struct where *w)
 
 static void reset_buffer(struct asset *r, const char *file)
 {
+    /* An empty buffer, not none: the file exists from its creation on. */
     if (!strcmp(file, "authorization.json")) {
+        if (!r->auth_draft)
+            r->auth_draft = calloc(1, 1);
         r->auth_len = 0;
         r->auth_dirty = true;
     } else if (!strcmp(file, "select")) {
+        if (!r->select_draft)
+            r->select_draft = calloc(1, 1);
         r->select_len = 0;
         r->select_armed = true;
     } else {
@@ -708,9 +713,10 @@ static int send_create(assets *a, const char *key, char *why, size_t why_len)
     pthread_mutex_lock(&a->lock);
     r = strmap_get(a->by_key, key);
     if (!r || strcmp(r->state, "draft")) {
+        /* Sent already: `touch create` again changes nothing. */
+        rc = r && r->asset_id ? 0 : -EPERM;
         pthread_mutex_unlock(&a->lock);
-        snprintf(why, why_len, "already sent");
-        return -EPERM;
+        return rc;
     }
     auth = r->authorization ? cJSON_Parse(r->authorization) : NULL;
     sources = load_sources(a, r);
