@@ -6,7 +6,7 @@
  * For each asset kind (e.g. "real-person", "virtual-human") the profile
  * names the operations (method, path template, body template), where the
  * asset id, status word and failure reason sit in replies (dotted paths
- * like "asset.status"), which status words mean active / failed /
+ * like "outer.inner"), which status words mean active / failed /
  * verifying / pending, and the content[] item a task uses to reference an
  * asset. Templates are JSON: a string "{authorization}" becomes the
  * authorization object, "{sources}" the list of source files as data: URLs,

@@ -195,7 +195,7 @@ int profile_request(const profile *p, const char *kind, const char *operation,
     return *path ? 0 : -ENOMEM;
 }
 
-/* The value at a dotted path ("asset.status"), or NULL. */
+/* The value at a dotted path ("outer.inner"), or NULL. */
 static const cJSON *at_path(const cJSON *root, const char *dotted)
 {
     char *copy = dotted ? strdup(dotted) : NULL, *save = NULL;
