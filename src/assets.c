@@ -1,7 +1,8 @@
-/* assets.c — asset records, their steps as file operations, the
- * verification poller and the gate; see assets.h. Knows no endpoint path,
- * field name or status word: all of those come through profile.h. */
-#include "assets.h"
+/* assets.c — asset records, their durable state, sending them, the
+ * verification poller and the gate; see assets.h (assets_tree.c has the
+ * steps as file operations). Knows no endpoint path, field name or status
+ * word: all of those come through profile.h. */
+#include "assets_internal.h"
 #include "ids.h"
 #include "log.h"
 #include "strmap.h"
@@ -16,57 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SOURCE (30u << 20)      /* one source file */
-#define MAX_SMALL (64u << 10)       /* authorization.json, select */
-
-struct asset {
-    char *kind, *name, *state;      /* draft pending verifying active failed */
-    char *asset_id, *authorization, *reason, *error;
-    char *auth_draft, *select_draft;
-    size_t auth_len, select_len;
-    bool auth_dirty, select_armed, create_armed;
-    long long created_at;
-};
-
-struct assets {
-    profile *p;
-    store *store;
-    http *http;
-    char *api_url, *dir;
-    double poll_interval;
-    void (*on_ready)(void *arg);
-    void *on_ready_arg;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    strmap *by_key;                 /* "kind/name" -> struct asset */
-    pthread_t thread;
-    bool running, started;
-};
-
-static const char readme_off[] =
-    "Real-person and virtual-human assets are announced but not launched by the provider.\n"
-    "seedancefs has the flow ready; it needs an asset profile naming the endpoints:\n"
-    "  seedancefs MNT -o api_url=...,assets_profile=FILE   (see profiles/README.md)\n"
-    "Until then this directory refuses writes.\n";
-static const char readme_on[] =
-    "Steps, each one file operation:\n"
-    "  mkdir KIND/NAME                       a local draft\n"
-    "  cp face.jpg KIND/NAME/source/         material (kinds that take it)\n"
-    "  cp consent.json KIND/NAME/authorization.json   {\"subject\", \"authorized_by\", \"usage\"}\n"
-    "  touch KIND/NAME/create                send it for verification\n"
-    "  echo LIBRARY_ID > KIND/NAME/select    or use an existing library asset\n"
-    "  cat KIND/NAME/status                  draft pending verifying active failed\n"
-    "Requests name assets with \"assets\": [\"NAME\", ...]; they wait until all are active.\n";
-
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-static void set_str(char **field, const char *value)
+void assets_set_str(char **field, const char *value)
 {
     free(*field);
     *field = dup_or_null(value);
 }
 
-static void asset_free(struct asset *r)
+void assets_free_record(struct asset *r)
 {
     free(r->kind); free(r->name); free(r->state); free(r->asset_id); free(r->authorization);
     free(r->reason); free(r->error); free(r->auth_draft); free(r->select_draft);
@@ -100,7 +59,7 @@ assets *assets_new(profile *p, store *st, http *h, const char *api_url, const ch
 static void free_cb(const char *key, void *value, void *arg)
 {
     (void)key; (void)arg;
-    asset_free(value);
+    assets_free_record(value);
 }
 
 void assets_free(assets *a)
@@ -125,7 +84,7 @@ void assets_set_ready_hook(assets *a, void (*fn)(void *arg), void *arg)
 }
 
 /* Saves a record. Lock held (the row is copied by SQLite). */
-static void save(assets *a, const struct asset *r)
+void assets_save(assets *a, const struct asset *r)
 {
     struct stored_asset s = {r->kind, r->name, r->state, r->asset_id, r->authorization,
                              r->reason, r->created_at};
@@ -133,7 +92,7 @@ static void save(assets *a, const struct asset *r)
         log_info("asset %s/%s: cannot save its state", r->kind, r->name);
 }
 
-static struct asset *asset_add(assets *a, const char *kind, const char *name)
+struct asset *assets_add_record(assets *a, const char *kind, const char *name)
 {
     struct asset *r = calloc(1, sizeof *r);
     char *key = NULL;
@@ -147,7 +106,7 @@ static struct asset *asset_add(assets *a, const char *kind, const char *name)
     r->state = strdup("draft");
     r->created_at = time(NULL);
     if (!r->kind || !r->name || !r->state || strmap_put(a->by_key, key, r)) {
-        asset_free(r);
+        assets_free_record(r);
         r = NULL;
     }
     free(key);
@@ -159,12 +118,12 @@ static void restore_one(const struct stored_asset *s, void *arg)
     assets *a = arg;
     struct asset *r;
 
-    if (!a->p || !profile_has_kind(a->p, s->kind) || !(r = asset_add(a, s->kind, s->name)))
+    if (!a->p || !profile_has_kind(a->p, s->kind) || !(r = assets_add_record(a, s->kind, s->name)))
         return;
-    set_str(&r->state, s->state);
-    set_str(&r->asset_id, s->asset_id);
-    set_str(&r->authorization, s->authorization);
-    set_str(&r->reason, s->reason);
+    assets_set_str(&r->state, s->state);
+    assets_set_str(&r->asset_id, s->asset_id);
+    assets_set_str(&r->authorization, s->authorization);
+    assets_set_str(&r->reason, s->reason);
     r->created_at = s->created_at;
 }
 
@@ -173,468 +132,10 @@ int assets_restore(assets *a)
     return store_assets_load(a->store, restore_one, a);
 }
 
-/* ---- paths ---- */
-
-/* rel split: kind / name / file / source file. */
-struct where {
-    char part[4][256];
-    int n;
-    struct asset *r;            /* set when kind/name exists (lock held by caller) */
-};
-
-static int split(assets *a, const char *rel, struct where *w)
-{
-    memset(w, 0, sizeof *w);
-    for (const char *p = rel; *p; ) {
-        size_t len;
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        len = strcspn(p, "/");
-        if (w->n == 4 || len >= sizeof w->part[0])
-            return -ENOENT;
-        memcpy(w->part[w->n], p, len);
-        w->part[w->n++][len] = '\0';
-        p += len;
-    }
-    if (w->n >= 2 && a->p) {
-        char key[520];
-        snprintf(key, sizeof key, "%s/%s", w->part[0], w->part[1]);
-        w->r = strmap_get(a->by_key, key);
-        if (!w->r)
-            return -ENOENT;
-    }
-    return 0;
-}
-
-static char *source_dir(assets *a, const struct asset *r)
-{
-    char *path = NULL;
-    return asprintf(&path, "%s/%s/%s/source", a->dir, r->kind, r->name) < 0 ? NULL : path;
-}
-
-static char *source_file(assets *a, const struct asset *r, const char *file)
-{
-    char *dir = source_dir(a, r), *path = NULL;
-    if (dir && (!ids_request_name_ok(file) || asprintf(&path, "%s/%s", dir, file) < 0))
-        path = NULL;
-    free(dir);
-    return path;
-}
-
-static int mkdirs(const char *path)
-{
-    char *copy = strdup(path);
-    int rc = 0;
-
-    for (char *p = copy ? copy + 1 : NULL; p && *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(copy, 0700) && errno != EEXIST)
-                rc = -errno;
-            *p = '/';
-        }
-    if (copy && !rc && mkdir(copy, 0700) && errno != EEXIST)
-        rc = -errno;
-    free(copy);
-    return copy ? rc : -ENOMEM;
-}
-
-/* The bytes of a small file of `r`: status, id, error, authorization.json. */
-static int small_file(const struct asset *r, const char *file, char **data, size_t *len)
-{
-    *data = NULL;
-    if (!strcmp(file, "status")) {
-        if (!strcmp(r->state, "failed") && r->reason)
-            *len = (size_t)asprintf(data, "failed: %s\n", r->reason);
-        else
-            *len = (size_t)asprintf(data, "%s\n", r->state);
-    } else if (!strcmp(file, "id") && r->asset_id) {
-        *len = (size_t)asprintf(data, "%s\n", r->asset_id);
-    } else if (!strcmp(file, "error") && r->error) {
-        *len = (size_t)asprintf(data, "%s\n", r->error);
-    } else if (!strcmp(file, "authorization.json") && (r->authorization || r->auth_draft)) {
-        const char *src = r->authorization ? r->authorization : r->auth_draft;
-        *len = r->authorization ? strlen(src) : r->auth_len;
-        if ((*data = malloc(*len + 1)))
-            memcpy(*data, src, *len);
-    } else if (!strcmp(file, "select") && r->select_draft) {
-        *len = r->select_len;
-        if ((*data = malloc(*len + 1)))
-            memcpy(*data, r->select_draft, *len);
-    } else {
-        return -ENOENT;
-    }
-    return *data ? 0 : -ENOMEM;
-}
-
-static bool is_trigger(const assets *a, const struct asset *r, const char *file)
-{
-    return (!strcmp(file, "create") && profile_kind_has(a->p, r->kind, "create")) ||
-           (!strcmp(file, "select") && profile_kind_has(a->p, r->kind, "select"));
-}
-
-static void fill(struct stat *st, mode_t mode, off_t size, time_t t)
-{
-    memset(st, 0, sizeof *st);
-    st->st_mode = mode;
-    st->st_nlink = S_ISDIR(mode) ? 2 : 1;
-    st->st_size = size;
-    st->st_uid = getuid();
-    st->st_gid = getgid();
-    st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = t;
-}
-
-int assets_getattr(assets *a, const char *rel, struct stat *st)
-{
-    struct where w;
-    char *data, *path;
-    size_t len;
-    int rc;
-
-    pthread_mutex_lock(&a->lock);
-    rc = split(a, rel, &w);
-    if (rc)
-        goto out;
-    if (w.n == 0)
-        fill(st, S_IFDIR | (a->p ? 0755 : 0555), 0, 0);
-    else if (w.n == 1 && !strcmp(w.part[0], "README"))
-        fill(st, S_IFREG | 0444, a->p ? sizeof readme_on - 1 : sizeof readme_off - 1, 0);
-    else if (!a->p)
-        rc = -ENOENT;
-    else if (w.n == 1)
-        rc = profile_has_kind(a->p, w.part[0]) ? (fill(st, S_IFDIR | 0755, 0, 0), 0) : -ENOENT;
-    else if (w.n == 2)
-        fill(st, S_IFDIR | 0755, 0, (time_t)w.r->created_at);
-    else if (!strcmp(w.part[2], "source") && profile_kind_takes_source(a->p, w.r->kind)) {
-        if (w.n == 3)
-            fill(st, S_IFDIR | 0755, 0, (time_t)w.r->created_at);
-        else if (!(path = source_file(a, w.r, w.part[3])))
-            rc = -ENOENT;
-        else {
-            struct stat real;
-            rc = stat(path, &real) ? -ENOENT : 0;
-            if (!rc)
-                fill(st, S_IFREG | (strcmp(w.r->state, "draft") ? 0444 : 0644), real.st_size,
-                     real.st_mtim.tv_sec);
-            free(path);
-        }
-    } else if (w.n == 3 && is_trigger(a, w.r, w.part[2])) {
-        fill(st, S_IFREG | 0200, 0, (time_t)w.r->created_at);
-    } else if (w.n == 3 && !(rc = small_file(w.r, w.part[2], &data, &len))) {
-        bool editable = !strcmp(w.part[2], "authorization.json") && !w.r->authorization;
-        fill(st, S_IFREG | (editable ? 0644 : 0444), (off_t)len, (time_t)w.r->created_at);
-        free(data);
-    } else if (!rc) {
-        rc = -ENOENT;
-    }
-out:
-    pthread_mutex_unlock(&a->lock);
-    return rc;
-}
-
-struct list_ctx {
-    assets_add_fn add;
-    void *arg;
-    const char *kind;
-};
-
-static void list_names(const char *key, void *value, void *arg)
-{
-    struct list_ctx *c = arg;
-    struct asset *r = value;
-    (void)key;
-    if (!strcmp(r->kind, c->kind))
-        c->add(r->name, S_IFDIR, c->arg);
-}
-
-int assets_readdir(assets *a, const char *rel, assets_add_fn add, void *arg)
-{
-    static const char *const files[] = {"status", "id", "error", "authorization.json", NULL};
-    struct where w;
-    int rc;
-
-    pthread_mutex_lock(&a->lock);
-    if ((rc = split(a, rel, &w)))
-        goto out;
-    add(".", S_IFDIR, arg);
-    add("..", S_IFDIR, arg);
-    if (w.n == 0) {
-        add("README", S_IFREG, arg);
-        for (int i = 0; a->p && profile_kind(a->p, i); i++)
-            add(profile_kind(a->p, i), S_IFDIR, arg);
-    } else if (w.n == 1 && a->p && profile_has_kind(a->p, w.part[0])) {
-        struct list_ctx c = {add, arg, w.part[0]};
-        strmap_each(a->by_key, list_names, &c);
-    } else if (w.n == 2) {
-        for (int i = 0; files[i]; i++) {
-            char *data;
-            size_t len;
-            if (!small_file(w.r, files[i], &data, &len)) {
-                add(files[i], S_IFREG, arg);
-                free(data);
-            }
-        }
-        if (profile_kind_takes_source(a->p, w.r->kind))
-            add("source", S_IFDIR, arg);
-        if (profile_kind_has(a->p, w.r->kind, "create"))
-            add("create", S_IFREG, arg);
-        if (profile_kind_has(a->p, w.r->kind, "select"))
-            add("select", S_IFREG, arg);
-    } else if (w.n == 3 && !strcmp(w.part[2], "source")) {
-        char *dir = source_dir(a, w.r);
-        DIR *d = dir ? opendir(dir) : NULL;
-        for (struct dirent *e; d && (e = readdir(d)); )
-            if (e->d_name[0] != '.')
-                add(e->d_name, S_IFREG, arg);
-        if (d)
-            closedir(d);
-        free(dir);
-    } else {
-        rc = -ENOTDIR;
-    }
-out:
-    pthread_mutex_unlock(&a->lock);
-    return rc;
-}
-
-int assets_read(assets *a, const char *rel, char *buf, size_t size, off_t off)
-{
-    struct where w;
-    char *data = NULL, *path;
-    size_t len = 0;
-    int rc, fd;
-
-    pthread_mutex_lock(&a->lock);
-    rc = split(a, rel, &w);
-    if (!rc && w.n == 1 && !strcmp(w.part[0], "README")) {
-        const char *text = a->p ? readme_on : readme_off;
-        len = strlen(text);
-        data = strdup(text);
-    } else if (!rc && w.n == 4 && (path = source_file(a, w.r, w.part[3]))) {
-        pthread_mutex_unlock(&a->lock);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        free(path);
-        rc = fd < 0 ? -errno : (int)pread(fd, buf, size, off);
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    } else if (!rc && w.n == 3) {
-        rc = small_file(w.r, w.part[2], &data, &len);
-    } else if (!rc) {
-        rc = -EISDIR;
-    }
-    pthread_mutex_unlock(&a->lock);
-    if (!rc && data) {
-        rc = off >= (off_t)len ? 0 : (int)(len - (size_t)off < size ? len - (size_t)off : size);
-        if (rc > 0)
-            memcpy(buf, data + off, (size_t)rc);
-    }
-    free(data);
-    return rc;
-}
-
-/* ---- the steps, as writes ---- */
-
-/* The record and file a write goes to; refuses what is not writable now. */
-static int writable(assets *a, const char *rel, struct where *w)
-{
-    int rc;
-
-    if (!a->p)
-        return -EPERM;              /* not launched */
-    if ((rc = split(a, rel, w)))
-        return rc;
-    if (w->n < 3)
-        return -EISDIR;
-    if (w->n == 4 || !strcmp(w->part[2], "authorization.json")) {
-        if (strcmp(w->r->state, "draft"))
-            return -EPERM;          /* sent: material and consent are fixed */
-        if (w->n == 4 && (!profile_kind_takes_source(a->p, w->r->kind) ||
-                          strcmp(w->part[2], "source")))
-            return -ENOENT;
-        return 0;
-    }
-    return is_trigger(a, w->r, w->part[2]) ? 0 : -EACCES;
-}
-
-static void reset_buffer(struct asset *r, const char *file)
-{
-    /* An empty buffer, not none: the file exists from its creation on. */
-    if (!strcmp(file, "authorization.json")) {
-        if (!r->auth_draft)
-            r->auth_draft = calloc(1, 1);
-        r->auth_len = 0;
-        r->auth_dirty = true;
-    } else if (!strcmp(file, "select")) {
-        if (!r->select_draft)
-            r->select_draft = calloc(1, 1);
-        r->select_len = 0;
-        r->select_armed = true;
-    } else {
-        r->create_armed = true;
-    }
-}
-
-int assets_open(assets *a, const char *rel, bool write, bool truncate)
-{
-    struct where w;
-    int rc;
-
-    if (!write)
-        return assets_getattr(a, rel, &(struct stat){0});
-    pthread_mutex_lock(&a->lock);
-    rc = writable(a, rel, &w);
-    if (!rc && w.n == 3 && (truncate || strcmp(w.part[2], "authorization.json")))
-        reset_buffer(w.r, w.part[2]);
-    else if (!rc && w.n == 3)
-        w.r->auth_dirty = true;
-    pthread_mutex_unlock(&a->lock);
-    if (!rc && w.n == 4 && truncate)
-        rc = assets_truncate(a, rel, 0);
-    return rc;
-}
-
-int assets_create(assets *a, const char *rel)
-{
-    struct where w;
-    char *path = NULL, *dir = NULL;
-    int rc, fd;
-
-    pthread_mutex_lock(&a->lock);
-    rc = writable(a, rel, &w);
-    if (!rc && w.n == 3)
-        reset_buffer(w.r, w.part[2]);
-    if (!rc && w.n == 4) {
-        dir = source_dir(a, w.r);
-        path = source_file(a, w.r, w.part[3]);
-    }
-    pthread_mutex_unlock(&a->lock);
-    if (!rc && w.n == 4) {
-        rc = !dir || !path ? -EINVAL : mkdirs(dir);
-        if (!rc && (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0)
-            close(fd);
-        else if (!rc)
-            rc = -errno;
-    }
-    free(dir);
-    free(path);
-    return rc;
-}
-
-static int grow_write(char **buf, size_t *len, const char *data, size_t size, off_t off)
-{
-    char *p;
-
-    if (off < 0 || (size_t)off + size > MAX_SMALL)
-        return -EFBIG;
-    if (!(p = realloc(*buf, (size_t)off + size + 1)))
-        return -ENOMEM;
-    if ((size_t)off > *len)
-        memset(p + *len, 0, (size_t)off - *len);
-    memcpy(p + off, data, size);
-    *buf = p;
-    if ((size_t)off + size > *len)
-        *len = (size_t)off + size;
-    return (int)size;
-}
-
-int assets_write(assets *a, const char *rel, const char *buf, size_t size, off_t off)
-{
-    struct where w;
-    char *path = NULL;
-    int rc, fd;
-
-    pthread_mutex_lock(&a->lock);
-    rc = writable(a, rel, &w);
-    if (!rc && w.n == 4)
-        path = source_file(a, w.r, w.part[3]);
-    else if (!rc && !strcmp(w.part[2], "authorization.json")) {
-        rc = grow_write(&w.r->auth_draft, &w.r->auth_len, buf, size, off);
-        w.r->auth_dirty = true;
-    } else if (!rc && !strcmp(w.part[2], "select")) {
-        rc = grow_write(&w.r->select_draft, &w.r->select_len, buf, size, off);
-        w.r->select_armed = true;
-    } else if (!rc) {
-        w.r->create_armed = true;
-        rc = (int)size;             /* what is written to `create` does not matter */
-    }
-    pthread_mutex_unlock(&a->lock);
-    if (path) {
-        if ((size_t)off + size > MAX_SOURCE)
-            rc = -EFBIG;
-        else if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-            rc = -errno;
-        else {
-            rc = (int)pwrite(fd, buf, size, off);
-            if (rc < 0)
-                rc = -errno;
-            close(fd);
-        }
-        free(path);
-    }
-    return rc;
-}
-
-int assets_truncate(assets *a, const char *rel, off_t size)
-{
-    struct where w;
-    char *path = NULL;
-    int rc;
-
-    pthread_mutex_lock(&a->lock);
-    rc = writable(a, rel, &w);
-    if (!rc && w.n == 4)
-        path = source_file(a, w.r, w.part[3]);
-    else if (!rc && size == 0)
-        reset_buffer(w.r, w.part[2]);
-    pthread_mutex_unlock(&a->lock);
-    if (path) {
-        rc = size < 0 || (size_t)size > MAX_SOURCE ? -EFBIG : truncate(path, size) ? -errno : 0;
-        free(path);
-    }
-    return rc;
-}
-
-/* Step 3: the authorization must say who allowed what. Lock held. */
-static int accept_authorization(assets *a, struct asset *r)
-{
-    static const char *const required[] = {"subject", "authorized_by", "usage", NULL};
-    cJSON *root = r->auth_draft ? cJSON_ParseWithLength(r->auth_draft, r->auth_len) : NULL;
-    int rc = 0;
-
-    r->auth_dirty = false;
-    set_str(&r->error, NULL);
-    if (!cJSON_IsObject(root)) {
-        set_str(&r->error, "authorization.json: not a JSON object");
-        rc = -EINVAL;
-    }
-    for (int i = 0; !rc && required[i]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, required[i]);
-        if (!cJSON_IsString(v) || !v->valuestring[0]) {
-            char why[128];
-            snprintf(why, sizeof why, "authorization.json: \"%s\" is required", required[i]);
-            set_str(&r->error, why);
-            rc = -EINVAL;
-        }
-    }
-    if (!rc) {
-        char *text = cJSON_Print(root);
-        set_str(&r->authorization, text);
-        free(text);
-        save(a, r);
-        log_info("asset %s/%s: authorization recorded", r->kind, r->name);
-    }
-    cJSON_Delete(root);
-    return rc;
-}
-
-/* The source files as data: URLs. */
 static cJSON *load_sources(assets *a, const struct asset *r)
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *dir = source_dir(a, r);
+    char *dir = assets_source_dir(a, r);
     DIR *d = dir ? opendir(dir) : NULL;
     cJSON *list = cJSON_CreateArray();
 
@@ -693,14 +194,14 @@ static bool apply_status(assets *a, struct asset *r, const char *word, const cha
     ready = phase == PHASE_ACTIVE;
     log_info("asset %s/%s: %s -> %s%s%s", r->kind, r->name, r->state, names[phase],
              reason ? ": " : "", reason ? reason : "");
-    set_str(&r->state, names[phase]);
-    set_str(&r->reason, phase == PHASE_FAILED ? (reason ? reason : word) : NULL);
-    save(a, r);
+    assets_set_str(&r->state, names[phase]);
+    assets_set_str(&r->reason, phase == PHASE_FAILED ? (reason ? reason : word) : NULL);
+    assets_save(a, r);
     return ready;
 }
 
 /* Step 4 (create): sends material and authorization. Called without the lock. */
-static int send_create(assets *a, const char *key, char *why, size_t why_len)
+int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
 {
     struct profile_vars v = {0};
     struct asset *r;
@@ -753,10 +254,10 @@ static int send_create(assets *a, const char *key, char *why, size_t why_len)
     }
     pthread_mutex_lock(&a->lock);
     if (!rc && (r = strmap_get(a->by_key, key))) {
-        set_str(&r->asset_id, id);
-        set_str(&r->state, "pending");
+        assets_set_str(&r->asset_id, id);
+        assets_set_str(&r->state, "pending");
         if (!apply_status(a, r, word, reason))
-            save(a, r);
+            assets_save(a, r);
         log_info("asset %s: sent, id %s", key, id);
         pthread_cond_signal(&a->wake);
     }
@@ -767,137 +268,19 @@ static int send_create(assets *a, const char *key, char *why, size_t why_len)
     return rc;
 }
 
-int assets_flush(assets *a, const char *rel)
+char *assets_source_dir(assets *a, const struct asset *r)
 {
-    struct where w;
-    char why[512] = "", key[520];
-    bool create = false;
-    int rc = 0;
-
-    pthread_mutex_lock(&a->lock);
-    if (split(a, rel, &w) || w.n != 3 || !a->p) {
-        pthread_mutex_unlock(&a->lock);
-        return 0;
-    }
-    snprintf(key, sizeof key, "%s/%s", w.part[0], w.part[1]);
-    if (!strcmp(w.part[2], "authorization.json") && w.r->auth_dirty) {
-        rc = accept_authorization(a, w.r);
-    } else if (!strcmp(w.part[2], "select") && w.r->select_armed) {
-        /* Step 4 (select): an existing library asset by its id. */
-        char id[IDS_MAX_TASK_ID + 1] = "";
-        size_t n = w.r->select_len < sizeof id - 1 ? w.r->select_len : sizeof id - 1;
-        w.r->select_armed = false;
-        memcpy(id, w.r->select_draft ? w.r->select_draft : "", n);
-        id[n] = '\0';
-        id[strcspn(id, " \t\r\n")] = '\0';
-        if (!w.r->authorization)
-            rc = -EINVAL, snprintf(why, sizeof why, "write authorization.json first");
-        else if (!ids_task_id_ok(id))
-            rc = -EINVAL, snprintf(why, sizeof why, "select: not a usable asset id");
-        else {
-            set_str(&w.r->asset_id, id);
-            set_str(&w.r->state, "pending");
-            set_str(&w.r->reason, NULL);
-            save(a, w.r);
-            pthread_cond_signal(&a->wake);
-        }
-    } else if (!strcmp(w.part[2], "create") && w.r->create_armed) {
-        w.r->create_armed = false;
-        create = true;
-    }
-    pthread_mutex_unlock(&a->lock);
-    if (create)
-        rc = send_create(a, key, why, sizeof why);
-    if (why[0]) {
-        log_info("asset %s: %s", key, why);
-        pthread_mutex_lock(&a->lock);
-        if (split(a, rel, &w) == 0 && w.r)
-            set_str(&w.r->error, why);
-        pthread_mutex_unlock(&a->lock);
-    }
-    return rc;
-}
-
-int assets_unlink(assets *a, const char *rel)
-{
-    struct where w;
     char *path = NULL;
-    int rc;
-
-    pthread_mutex_lock(&a->lock);
-    rc = writable(a, rel, &w);
-    if (!rc && w.n == 4)
-        path = source_file(a, w.r, w.part[3]);
-    else if (!rc)
-        rc = -EPERM;
-    pthread_mutex_unlock(&a->lock);
-    if (path) {
-        rc = unlink(path) ? -errno : 0;
-        free(path);
-    }
-    return rc;
+    return asprintf(&path, "%s/%s/%s/source", a->dir, r->kind, r->name) < 0 ? NULL : path;
 }
 
-int assets_mkdir(assets *a, const char *rel)
+char *assets_source_file(assets *a, const struct asset *r, const char *file)
 {
-    struct where w;
-    int rc;
-
-    if (!a->p)
-        return -EPERM;
-    pthread_mutex_lock(&a->lock);
-    rc = split(a, rel, &w);
-    if (rc == -ENOENT && w.n == 2 && profile_has_kind(a->p, w.part[0]) &&
-        ids_request_name_ok(w.part[1])) {
-        struct asset *r = asset_add(a, w.part[0], w.part[1]);
-        rc = r ? 0 : -ENOMEM;
-        if (r) {
-            save(a, r);
-            log_info("asset %s/%s: draft created", r->kind, r->name);
-        }
-    } else if (!rc) {
-        rc = w.n == 2 ? -EEXIST : -EPERM;
-    } else if (rc == -ENOENT && w.n == 2) {
-        rc = profile_has_kind(a->p, w.part[0]) ? -EINVAL : -ENOENT;
-    }
-    pthread_mutex_unlock(&a->lock);
-    return rc;
-}
-
-int assets_rmdir(assets *a, const char *rel)
-{
-    struct where w;
-    char key[520], *dir = NULL;
-    int rc;
-
-    pthread_mutex_lock(&a->lock);
-    rc = split(a, rel, &w);
-    if (!rc && (w.n != 2 || !a->p))
-        rc = -EPERM;
-    else if (!rc && strcmp(w.r->state, "draft") && strcmp(w.r->state, "failed") &&
-             strcmp(w.r->state, "active"))
-        rc = -EBUSY;                /* being verified */
-    if (!rc) {
-        snprintf(key, sizeof key, "%s/%s", w.part[0], w.part[1]);
-        dir = source_dir(a, w.r);
-        store_asset_delete(a->store, w.r->kind, w.r->name);
-        asset_free(strmap_del(a->by_key, key));
-    }
-    pthread_mutex_unlock(&a->lock);
-    if (dir) {
-        DIR *d = opendir(dir);
-        for (struct dirent *e; d && (e = readdir(d)); ) {
-            char *path = NULL;
-            if (e->d_name[0] != '.' && asprintf(&path, "%s/%s", dir, e->d_name) > 0)
-                unlink(path);
-            free(path);
-        }
-        if (d)
-            closedir(d);
-        rmdir(dir);
-        free(dir);
-    }
-    return rc;
+    char *dir = assets_source_dir(a, r), *path = NULL;
+    if (dir && (!ids_request_name_ok(file) || asprintf(&path, "%s/%s", dir, file) < 0))
+        path = NULL;
+    free(dir);
+    return path;
 }
 
 /* ---- the verification poller ---- */
@@ -943,8 +326,8 @@ static void poll_asset(assets *a, const char *key)
     pthread_mutex_lock(&a->lock);
     if ((r = strmap_get(a->by_key, key))) {
         if (reply.status == 404)
-            ready = apply_status(a, r, NULL, NULL), set_str(&r->state, "failed"),
-            set_str(&r->reason, "the API does not know this asset id"), save(a, r);
+            ready = apply_status(a, r, NULL, NULL), assets_set_str(&r->state, "failed"),
+            assets_set_str(&r->reason, "the API does not know this asset id"), assets_save(a, r);
         else if (reply.status == 200 && root) {
             profile_read_reply(a->p, r->kind, "get", root, &id, &word, &reason);
             ready = apply_status(a, r, word, reason);
