@@ -20,6 +20,13 @@ bool ids_task_id_ok(const char *id);
  * the task-id rules, up to IDS_MAX_NAME bytes, and not starting with '.'. */
 bool ids_request_name_ok(const char *name);
 
+#define IDS_MAX_PART 256
+
+/* Splits "/a/b/c" into at most `max` components of under IDS_MAX_PART
+ * bytes each. Returns the count, or -ENOENT when there are more or one is
+ * too long (such a path cannot name anything in the tree). */
+int ids_split_path(const char *path, char (*parts)[IDS_MAX_PART], int max);
+
 /* True when `data[0..len)` is valid UTF-8 without NUL bytes. */
 bool ids_utf8_ok(const char *data, size_t len);
 

@@ -338,21 +338,30 @@ int api_create_task(api *a, const char *body, char **id, double *retry_after,
     return rc;
 }
 
-int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_t why_len)
+/* `method` on tasks/{id}. 0 with a reply, or a transport error with `why`. */
+static int task_call(api *a, const char *method, const char *id, struct http_reply *reply,
+                     char *why, size_t why_len)
 {
     char *url = task_url(a, id);
+    int rc;
+
+    if (!url)
+        return -ENOMEM;
+    rc = api_call(a, method, url, NULL, reply);
+    free(url);
+    if (rc)
+        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
+    return rc;
+}
+
+int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_t why_len)
+{
     struct http_reply reply;
     int rc;
 
     memset(out, 0, sizeof *out);
-    if (!url)
-        return -ENOMEM;
-    rc = api_call(a, "GET", url, NULL, &reply);
-    free(url);
-    if (rc) {
-        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
+    if ((rc = task_call(a, "GET", id, &reply, why, why_len)))
         return rc;
-    }
     if (reply.status == 200) {
         rc = api_parse_task(reply.body, out, why, why_len);
         if (!rc && strcmp(out->id, id)) {
@@ -370,19 +379,12 @@ int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_
 
 int api_delete_task(api *a, const char *id, char *why, size_t why_len)
 {
-    char *url = task_url(a, id);
     struct http_reply reply;
     cJSON *root;
     int rc;
 
-    if (!url)
-        return -ENOMEM;
-    rc = api_call(a, "DELETE", url, NULL, &reply);
-    free(url);
-    if (rc) {
-        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
+    if ((rc = task_call(a, "DELETE", id, &reply, why, why_len)))
         return rc;
-    }
     root = cJSON_Parse(reply.body);
     if (reply.status >= 200 && reply.status <= 299) {
         rc = root ? 0 : -EPROTO;

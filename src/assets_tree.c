@@ -39,7 +39,7 @@ static const char readme_on[] =
 
 /* rel split: kind / name / file / source file. */
 struct where {
-    char part[4][256];
+    char part[4][IDS_MAX_PART];
     int n;
     struct asset *r;            /* set when kind/name exists (lock held by caller) */
 };
@@ -47,19 +47,8 @@ struct where {
 static int split(assets *a, const char *rel, struct where *w)
 {
     memset(w, 0, sizeof *w);
-    for (const char *p = rel; *p; ) {
-        size_t len;
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        len = strcspn(p, "/");
-        if (w->n == 4 || len >= sizeof w->part[0])
-            return -ENOENT;
-        memcpy(w->part[w->n], p, len);
-        w->part[w->n++][len] = '\0';
-        p += len;
-    }
+    if ((w->n = ids_split_path(rel, w->part, 4)) < 0)
+        return -ENOENT;
     if (w->n >= 2 && a->p) {
         char key[520];
         snprintf(key, sizeof key, "%s/%s", w->part[0], w->part[1]);

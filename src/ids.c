@@ -1,6 +1,7 @@
 /* ids.c — validation of ids, names and text; see ids.h. */
 #include "ids.h"
 
+#include <errno.h>
 #include <string.h>
 
 static bool ids_plain_name_ok(const char *s, size_t max)
@@ -59,4 +60,24 @@ bool ids_utf8_ok(const char *data, size_t len)
         p += extra + 1;
     }
     return true;
+}
+
+int ids_split_path(const char *path, char (*parts)[IDS_MAX_PART], int max)
+{
+    int count = 0;
+
+    for (const char *p = path; *p; ) {
+        size_t len;
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        len = strcspn(p, "/");
+        if (count == max || len >= IDS_MAX_PART)
+            return -ENOENT;
+        memcpy(parts[count], p, len);
+        parts[count++][len] = '\0';
+        p += len;
+    }
+    return count;
 }

@@ -82,26 +82,16 @@ void tree_init(struct fs_context *c)
 /* Splits a path into at most three components and names the node. */
 static int parse_path(const char *path, struct node *n)
 {
-    char parts[3][256];
-    int count = 0;
+    char parts[3][IDS_MAX_PART];
+    int count = ids_split_path(path, parts, 3);
 
     memset(n, 0, sizeof *n);
-    for (const char *p = path; *p; ) {
-        size_t len;
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        len = strcspn(p, "/");
-        if (count == 3 || len >= sizeof parts[0])
-            return -ENOENT;
-        memcpy(parts[count], p, len);
-        parts[count][len] = '\0';
-        if (count == 1 || count == 2)
-            n->leaf = p;
-        count++;
-        p += len;
-    }
+    if (count < 0)
+        return count;
+    /* Paths from the kernel are normalised ("/a/b"): the second component
+     * starts right after the first. */
+    if (count >= 2)
+        n->leaf = path + strlen(parts[0]) + 2;
     if (count == 0)
         return n->kind = NODE_ROOT, 0;
     if (!strcmp(parts[0], "README"))
