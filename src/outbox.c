@@ -452,7 +452,7 @@ static void reject(outbox *o, struct pending *p, const char *why)
 
 static void submit_one(outbox *o, struct pending *p)
 {
-    char why[600] = "", *id = NULL, *resolved = NULL;
+    char why[512] = "", *id = NULL, *resolved = NULL;   /* fits reason[600] with a prefix */
     const char *send = p->body;
     double retry_after = -1;
     int rc;
