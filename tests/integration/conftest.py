@@ -126,7 +126,8 @@ class Mount:
             self.proc.kill()
             self.returncode = self.proc.wait()
         self.log.close()
-        if os.environ.get("SEEDANCEFS_KEEP_LOGS"):
+        if os.environ.get("SEEDANCEFS_KEEP_LOGS") or (self.returncode and self.check_exit):
+            print(f"--- daemon log of {self.mnt} (exit status {self.returncode}) ---")
             print(self.read_log())
         shutil.rmtree(self.dir, ignore_errors=True)
 
