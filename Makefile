@@ -86,6 +86,7 @@ asan: deps
 	SEEDANCEFS_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(PYTEST) -q tests/integration
 
 valgrind: deps
+	command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 	$(MAKE) all unit
 	for t in $(UNIT); do valgrind -q --error-exitcode=99 --leak-check=full $$t || exit 1; done
 	SEEDANCEFS_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full" \

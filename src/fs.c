@@ -30,8 +30,17 @@
 #define MAX_THREADS 64
 #define UNKNOWN_INO 0xffffffffu     /* readdir's d_ino: stat gives the real one */
 
+/* Every open file and directory is on one list, so that those whose
+ * RELEASE the kernel had not yet sent when the session ended (release is
+ * asynchronous: an unmount right after a close can beat it) are freed too. */
+struct tracked {
+    struct tracked *prev, *next;
+    bool is_listing;
+};
+
 /* One open file. */
 struct handle {
+    struct tracked link;            /* first: a tracked * is a handle * */
     char *path;
     enum tree_open_kind kind;
     char id[IDS_MAX_TASK_ID + 1];   /* TREE_OPEN_WAIT: a task id, or a request name */
@@ -53,6 +62,7 @@ struct waiter {
 
 /* A directory listing taken at opendir. */
 struct listing {
+    struct tracked link;            /* first, as in struct handle */
     char **names;
     mode_t *types;
     size_t n, cap;
@@ -71,7 +81,28 @@ static struct {
     pthread_cond_t inval_cond;
     pthread_t notifier;
     bool running, started;
-} fsx = { .lock = PTHREAD_MUTEX_INITIALIZER, .inval_cond = PTHREAD_COND_INITIALIZER };
+    struct tracked open;            /* list head of open files and directories */
+} fsx = { .lock = PTHREAD_MUTEX_INITIALIZER, .inval_cond = PTHREAD_COND_INITIALIZER,
+          .open = { &fsx.open, &fsx.open, false } };
+
+static void track(struct tracked *t, bool is_listing)
+{
+    t->is_listing = is_listing;
+    pthread_mutex_lock(&fsx.lock);
+    t->next = fsx.open.next;
+    t->prev = &fsx.open;
+    fsx.open.next->prev = t;
+    fsx.open.next = t;
+    pthread_mutex_unlock(&fsx.lock);
+}
+
+static void untrack(struct tracked *t)
+{
+    pthread_mutex_lock(&fsx.lock);
+    t->prev->next = t->next;
+    t->next->prev = t->prev;
+    pthread_mutex_unlock(&fsx.lock);
+}
 
 static char *child_path(fuse_ino_t parent, const char *name)
 {
@@ -261,6 +292,7 @@ static struct handle *handle_new(const char *path, enum tree_open_kind kind, con
     fi->keep_cache = kind == TREE_OPEN_KEEP;
     fi->nonseekable = kind == TREE_OPEN_EVENTS;
     fi->fh = (uintptr_t)h;
+    track(&h->link, false);
     return h;
 }
 
@@ -504,6 +536,7 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct handle *h = handle_of(fi);
 
     (void)ino;
+    untrack(&h->link);
     if (h->reader) {
         pthread_mutex_lock(&fsx.lock);
         for (struct handle **p = &fsx.readers; *p; p = &(*p)->next_reader)
@@ -589,6 +622,7 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         return;
     }
     fi->fh = (uintptr_t)l;
+    track(&l->link, true);
     fuse_reply_open(req, fi);
 }
 
@@ -666,8 +700,11 @@ static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 static void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    struct listing *l = (struct listing *)(uintptr_t)fi->fh;
+
     (void)ino;
-    listing_free((struct listing *)(uintptr_t)fi->fh);
+    untrack(&l->link);
+    listing_free(l);
     fuse_reply_err(req, 0);
 }
 
@@ -881,6 +918,21 @@ out_signals:
 out_session:
     fuse_session_destroy(fsx.se);       /* calls destroy (stop_threads) if init ran */
 out:
+    /* Files and directories still open (their RELEASE never came). The
+     * events readers go with events_free below. */
+    while (fsx.open.next != &fsx.open) {
+        struct tracked *t = fsx.open.next;
+        untrack(t);
+        if (t->is_listing) {
+            listing_free((struct listing *)t);
+        } else {
+            struct handle *h = (struct handle *)t;
+            if (h->ph)
+                fuse_pollhandle_destroy(h->ph);
+            free(h->path);
+            free(h);
+        }
+    }
     /* Parked reads that never got an answer die with the session. */
     while (fsx.waiters) {
         struct waiter *w = fsx.waiters;
