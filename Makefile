@@ -89,7 +89,7 @@ valgrind: deps
 	command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 	$(MAKE) all unit
 	for t in $(UNIT); do valgrind -q --error-exitcode=99 --leak-check=full $$t || exit 1; done
-	SEEDANCEFS_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full" \
+	SEEDANCEFS_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --suppressions=$(CURDIR)/tests/valgrind.supp" \
 	    $(PYTEST) -q tests/integration
 
 clean:

@@ -715,6 +715,24 @@ static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
     fuse_reply_statfs(req, &sv);
 }
 
+/* The session ends: every read still parked gets EINTR (libfuse frees a
+ * request only when it is answered). */
+static void answer_parked_reads(void)
+{
+    for (;;) {
+        struct waiter *w;
+        pthread_mutex_lock(&fsx.lock);
+        w = fsx.waiters;
+        if (w && !claim(w))
+            w = NULL;
+        pthread_mutex_unlock(&fsx.lock);
+        if (!w)
+            return;
+        fuse_reply_err(w->req, EINTR);
+        waiter_unref(w);
+    }
+}
+
 /* ---- changes reported by the worker threads ---- */
 
 void fs_on_reject(const char *name, const char *why, void *arg)
@@ -912,6 +930,7 @@ int fs_main(int argc, char **argv, struct fs_context *c)
         status = fuse_session_loop_mt(fsx.se, loop) ? 1 : 0;
         fuse_loop_cfg_destroy(loop);
     }
+    answer_parked_reads();          /* their requests are freed by the reply */
     fuse_session_unmount(fsx.se);
 out_signals:
     fuse_remove_signal_handlers(fsx.se);
