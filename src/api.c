@@ -1,5 +1,6 @@
 /* api.c — endpoints, JSON fields and status words of the Seedance API; see api.h. */
 #include "api.h"
+#include "clock.h"
 #include "ids.h"
 #include "log.h"
 
@@ -23,18 +24,11 @@ struct api {
     unsigned long calls, rate_limited;
 };
 
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Waits (on the calling background thread) until the budget allows a call. */
 static void throttle(api *a)
 {
     for (;;) {
-        double now = now_mono(), wait = 0;
+        double now = clock_mono(), wait = 0;
         pthread_mutex_lock(&a->budget_lock);
         if (a->max_rps > 0) {
             a->tokens += (now - a->refilled_at) * a->max_rps;
@@ -67,8 +61,8 @@ static void note_reply(api *a, const struct http_reply *r)
         return;
     pause = (r->retry_after > 0 ? r->retry_after : 1.0) * (1.0 + 0.25 * rand() / RAND_MAX);
     pthread_mutex_lock(&a->budget_lock);
-    if (now_mono() + pause > a->paused_until)
-        a->paused_until = now_mono() + pause;
+    if (clock_mono() + pause > a->paused_until)
+        a->paused_until = clock_mono() + pause;
     a->rate_limited++;
     pthread_mutex_unlock(&a->budget_lock);
     log_info("API 429: pausing API calls for %.1f s", pause);
@@ -284,7 +278,7 @@ api *api_new(const struct config *cfg, http *h)
     a->http = h;
     a->max_rps = cfg->max_rps;
     a->tokens = cfg->max_rps;
-    a->refilled_at = now_mono();
+    a->refilled_at = clock_mono();
     pthread_mutex_init(&a->budget_lock, NULL);
     a->base = strdup(cfg->api_url);
     if (!a->base || asprintf(&a->tasks_path, "%s%s/contents/generations/tasks",

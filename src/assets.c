@@ -3,6 +3,7 @@
  * steps as file operations). Knows no endpoint path, field name or status
  * word: all of those come through profile.h. */
 #include "assets_internal.h"
+#include "clock.h"
 #include "ids.h"
 #include "log.h"
 #include "strmap.h"
@@ -362,13 +363,7 @@ static void *poller_main(void *arg)
         }
         free(d.keys);
         pthread_mutex_lock(&a->lock);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)a->poll_interval;
-        until.tv_nsec += (long)((a->poll_interval - (time_t)a->poll_interval) * 1e9);
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        clock_deadline(&until, a->poll_interval);
         if (a->running)
             pthread_cond_timedwait(&a->wake, &a->lock, &until);
     }

@@ -1,5 +1,6 @@
 /* outbox.c — the submitter thread and its queue; see outbox.h. */
 #include "outbox.h"
+#include "clock.h"
 #include "log.h"
 #include "strmap.h"
 
@@ -50,31 +51,6 @@ struct outbox {
     bool import;                    /* show tasks created elsewhere */
     double next_import;             /* monotonic */
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double now_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void deadline_in(struct timespec *ts, double seconds)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += (time_t)seconds;
-    ts->tv_nsec += (long)((seconds - floor(seconds)) * 1e9);
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
 
 static void pending_free(struct pending *p)
 {
@@ -146,7 +122,7 @@ static void due_now(const char *key, void *value, void *arg)
 void outbox_kick(void *outbox_arg)
 {
     outbox *o = outbox_arg;
-    double now = now_mono();
+    double now = clock_mono();
 
     pthread_mutex_lock(&o->lock);
     strmap_each(o->pending, due_now, &now);
@@ -172,7 +148,7 @@ static struct pending *pending_new(const struct stored_request *r)
     p->attempts = r->attempts;
     p->wants_last_frame = r->wants_last_frame;
     p->first_sent_at = r->first_sent_at;
-    p->next_attempt = now_mono();
+    p->next_attempt = clock_mono();
     snprintf(p->reason, sizeof p->reason, "%s",
              r->last_error ? r->last_error : "waiting to be sent");
     return p;
@@ -249,7 +225,7 @@ int outbox_wait(outbox *o, const char *name, double seconds, char *why, size_t w
     struct pending *p;
     int rc;
 
-    deadline_in(&until, seconds);
+    clock_deadline(&until, seconds);
     pthread_mutex_lock(&o->lock);
     for (;;) {
         p = strmap_get(o->pending, name);
@@ -352,7 +328,7 @@ static double backoff(int attempts, double retry_after)
 static int record_task(outbox *o, const char *name, const char *id, const char *body,
                        bool wants_last_frame)
 {
-    long long now = (long long)now_wall();
+    long long now = (long long)clock_wall();
     struct stored_task t = {
         .id = id, .name = name, .status = "queued", .api_status = "queued",
         .request_json = body, .wants_last_frame = wants_last_frame,
@@ -417,7 +393,7 @@ static void schedule_retry(outbox *o, struct pending *p, bool maybe_sent, const 
     double delay = backoff(p->attempts, retry_after);
 
     p->state = maybe_sent ? REQ_SENDING : REQ_ACCEPTED;
-    p->next_attempt = now_mono() + delay;
+    p->next_attempt = clock_mono() + delay;
     snprintf(p->reason, sizeof p->reason, "%s; attempt %d, retry in %.1f s%s", why,
              p->attempts, delay, maybe_sent ? " after checking it was not created" : "");
     if (store_request_set_state(o->store, p->name, p->state, p->attempts, why,
@@ -479,7 +455,7 @@ static void submit_one(outbox *o, struct pending *p)
         if (rc == -EAGAIN) {
             pthread_mutex_lock(&o->lock);
             snprintf(p->reason, sizeof p->reason, "held: %s", why);
-            p->next_attempt = now_mono() + BACKOFF_CAP;   /* or sooner, by outbox_kick */
+            p->next_attempt = clock_mono() + BACKOFF_CAP;   /* or sooner, by outbox_kick */
             pthread_mutex_unlock(&o->lock);
         } else {
             reject(o, p, why);
@@ -492,7 +468,7 @@ static void submit_one(outbox *o, struct pending *p)
     pthread_mutex_lock(&o->lock);
     p->attempts++;
     if (!p->first_sent_at)
-        p->first_sent_at = now_wall();
+        p->first_sent_at = clock_wall();
     p->state = REQ_SENDING;
     snprintf(p->reason, sizeof p->reason, "sending (attempt %d)", p->attempts);
     pthread_mutex_unlock(&o->lock);
@@ -616,7 +592,7 @@ static void *submitter_main(void *arg)
 
     pthread_mutex_lock(&o->lock);
     while (o->running) {
-        struct due_ctx d = { .now = now_mono() };
+        struct due_ctx d = { .now = clock_mono() };
         d.earliest = d.now + 3600;
         strmap_each(o->pending, find_due, &d);
         if (!d.next && o->import && d.now >= o->next_import && !any_unsent(o->pending)) {
@@ -632,7 +608,7 @@ static void *submitter_main(void *arg)
             double wake = d.earliest;
             if (o->import && o->next_import < wake)
                 wake = o->next_import;
-            deadline_in(&until, wake > d.now ? wake - d.now : 0);
+            clock_deadline(&until, wake > d.now ? wake - d.now : 0);
             pthread_cond_timedwait(&o->wake, &o->lock, &until);
             continue;
         }

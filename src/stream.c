@@ -1,5 +1,6 @@
 /* stream.c — video.mp4 through an on-disk block cache; see stream.h. */
 #include "stream.h"
+#include "clock.h"
 #include "log.h"
 #include "strmap.h"
 
@@ -342,8 +343,7 @@ static int ensure_block(stream *s, struct video *v, size_t b)
     struct timespec until;
     int rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += WAIT_SECS;
+    clock_deadline(&until, WAIT_SECS);
     pthread_mutex_lock(&s->lock);
     while (!bit(v->have, b) && bit(v->busy, b))
         if (pthread_cond_timedwait(&s->arrived, &s->lock, &until) == ETIMEDOUT) {
@@ -531,8 +531,7 @@ static void pause_downloader(stream *s, double seconds)
 {
     struct timespec until;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)seconds;
+    clock_deadline(&until, seconds);
     pthread_mutex_lock(&s->lock);
     if (s->running)
         pthread_cond_timedwait(&s->work, &s->lock, &until);

@@ -1,5 +1,6 @@
 /* tasks.c — task table and poller thread; see tasks.h. */
 #include "tasks.h"
+#include "clock.h"
 #include "ids.h"
 #include "log.h"
 #include "store.h"
@@ -47,13 +48,6 @@ struct tasks {
     bool running, started;
     int list_mode;              /* 0 untried, 1 works, -1 broken: one GET per task */
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void task_free(struct task *k)
 {
@@ -171,7 +165,7 @@ static int insert_task(tasks *t, struct task *k)
         strmap_del(t->by_id, id);
     }
     if (!rc) {
-        k->next_poll = now_mono() + POLL_FAST_SECS;
+        k->next_poll = clock_mono() + POLL_FAST_SECS;
         pthread_cond_signal(&t->wake);
     }
     pthread_mutex_unlock(&t->lock);
@@ -494,7 +488,7 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
             cancelled = true;
             free(k->status);
             k->status = strdup("cancelled");
-            k->next_poll = now_mono();
+            k->next_poll = clock_mono();
             pthread_cond_signal(&t->wake);
             snap = snapshot(k);
         } else {
@@ -683,7 +677,7 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
 
     k->polls++;
     k->polling = false;
-    k->next_poll = now_mono() + poll_interval_for(t, k);
+    k->next_poll = clock_mono() + poll_interval_for(t, k);
     if (r->rc == -ENOENT && !api_status_terminal(k->api_status)) {
         free(k->api_status);
         k->api_status = strdup("expired");
@@ -799,20 +793,13 @@ static void *poller_main(void *arg)
 
     pthread_mutex_lock(&t->lock);
     while (t->running && d && results) {
-        d->now = now_mono();
+        d->now = clock_mono();
         d->earliest = d->now + t->poll_interval;
         d->n = 0;
         strmap_each(t->by_id, find_earliest, d);
         if (d->earliest > d->now) {
             struct timespec until;
-            double wait = d->earliest - d->now;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += (time_t)wait;
-            until.tv_nsec += (long)((wait - (time_t)wait) * 1e9);
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            clock_deadline(&until, d->earliest - d->now);
             pthread_cond_timedwait(&t->wake, &t->lock, &until);
             continue;
         }
@@ -830,7 +817,7 @@ static void *poller_main(void *arg)
             } else {
                 if (k) {                    /* down or rate limited: next cycle */
                     k->polling = false;
-                    k->next_poll = now_mono() + t->poll_interval;
+                    k->next_poll = clock_mono() + t->poll_interval;
                 }
                 free(results[i].last_frame);
                 api_task_info_free(&results[i].info);
