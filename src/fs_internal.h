@@ -1,0 +1,68 @@
+/* fs_internal.h — what fs.c (the kernel operations) and fs_notify.c
+ * (parked reads, events, kernel invalidation) share. Not a public header. */
+#ifndef SEEDANCEFS_FS_INTERNAL_H
+#define SEEDANCEFS_FS_INTERNAL_H
+
+#include "events.h"
+#include "fs.h"
+#include "ids.h"
+#include "nodes.h"
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+
+struct waiter;
+
+/* Every open file and directory is on one list, so that those whose
+ * RELEASE the kernel had not yet sent when the session ended (release is
+ * asynchronous: an unmount right after a close can beat it) are freed too. */
+struct tracked {
+    struct tracked *prev, *next;
+    bool is_listing;
+};
+
+/* One open file. */
+struct handle {
+    struct tracked link;            /* first: a tracked * is a handle * */
+    char *path;
+    enum tree_open_kind kind;
+    char id[IDS_MAX_TASK_ID + 1];   /* TREE_OPEN_WAIT: a task id, or a request name */
+    bool by_name;
+    events_reader *reader;          /* TREE_OPEN_EVENTS */
+    struct fuse_pollhandle *ph;     /* a poll() waiting for lines */
+    struct handle *next_reader;     /* fsx.readers: open events files */
+};
+
+struct fs_state {
+    struct fs_context *ctx;
+    struct fuse_session *se;
+    nodes *nodes;
+    events *events;
+    pthread_mutex_t lock;           /* waiters, poll handles, notify queue */
+    struct waiter *waiters;         /* parked reads (fs_notify.c) */
+    struct handle *readers;
+    char **inval;                   /* task ids whose kernel caches must go */
+    size_t ninval, inval_cap;
+    pthread_cond_t inval_cond;
+    pthread_t notifier;
+    bool running, started;
+    struct tracked open;            /* list head of open files and directories */
+};
+
+/* The session (one mount per process). */
+extern struct fs_state fsx;
+
+/* Answers a read of `wait` or `events` now, or parks it until a worker
+ * thread can (fs_notify.c). */
+void fs_read_parked(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags);
+
+/* The session ends: parked reads get EINTR. */
+void fs_answer_parked_reads(void);
+
+/* events.h wake-up for the events readers. */
+void fs_on_events_ready(events_reader *r, void *arg);
+
+/* The thread that tells the kernel which cached task files went stale. */
+void *fs_notifier_main(void *arg);
+
+#endif

@@ -1,0 +1,287 @@
+/* fs_notify.c — answers that come later: `wait` and `events` reads parked
+ * until a worker thread can answer them (no FUSE thread is held; Ctrl-C
+ * answers EINTR), poll() wake-ups, and the notifier thread that tells the
+ * kernel which cached task files went stale after a status change. */
+#include "fs_internal.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A read parked until a task is final or an events line arrives. */
+struct waiter {
+    struct waiter *next;
+    fuse_req_t req;
+    struct handle *h;
+    size_t size;
+    bool replied;
+    int refs;                       /* the parking thread + the request */
+};
+
+/* ---- parked reads: wait and events ---- */
+
+static void waiter_unref(struct waiter *w)
+{
+    bool last;
+
+    pthread_mutex_lock(&fsx.lock);
+    last = --w->refs == 0;
+    pthread_mutex_unlock(&fsx.lock);
+    if (last)
+        free(w);
+}
+
+/* Takes `w` off the list so that only the caller replies. Lock held. */
+static bool claim(struct waiter *w)
+{
+    if (w->replied)
+        return false;
+    w->replied = true;
+    for (struct waiter **p = &fsx.waiters; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    return true;
+}
+
+/* The bytes a parked read gets now, or 0 when it must keep waiting. */
+static size_t answer(struct waiter *w, char *buf, size_t size)
+{
+    if (w->h->kind == TREE_OPEN_EVENTS)
+        return events_read(fsx.events, w->h->reader, buf, size);
+    return tree_wait_answer(w->h->id, w->h->by_name, buf, size);
+}
+
+static void reply_answer(struct waiter *w, const char *buf, size_t len)
+{
+    fuse_reply_buf(w->req, buf, len < w->size ? len : w->size);
+    waiter_unref(w);                /* the request's reference */
+}
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+    struct waiter *w = data;
+    bool mine;
+
+    (void)req;
+    pthread_mutex_lock(&fsx.lock);
+    mine = claim(w);
+    pthread_mutex_unlock(&fsx.lock);
+    if (mine) {
+        fuse_reply_err(w->req, EINTR);
+        waiter_unref(w);
+    }
+}
+
+/* Answers every parked read that can be answered now. */
+static void wake_waiters(void)
+{
+    struct waiter *ready = NULL;
+
+    pthread_mutex_lock(&fsx.lock);
+    for (struct waiter *w = fsx.waiters, *next; w; w = next) {
+        next = w->next;
+        w->refs++;
+        w->next = ready;            /* borrow the link: re-linked below if not ready */
+        ready = w;
+    }
+    fsx.waiters = NULL;
+    pthread_mutex_unlock(&fsx.lock);
+
+    for (struct waiter *w = ready, *next; w; w = next) {
+        char buf[4096];
+        size_t len;
+        next = w->next;
+        pthread_mutex_lock(&fsx.lock);
+        if (w->replied) {
+            pthread_mutex_unlock(&fsx.lock);
+            waiter_unref(w);
+            continue;
+        }
+        pthread_mutex_unlock(&fsx.lock);
+        len = answer(w, buf, sizeof buf < w->size ? sizeof buf : w->size);
+        pthread_mutex_lock(&fsx.lock);
+        if (len && !w->replied) {
+            w->replied = true;
+            pthread_mutex_unlock(&fsx.lock);
+            reply_answer(w, buf, len);
+        } else {
+            if (!w->replied) {      /* not yet: park it again */
+                w->next = fsx.waiters;
+                fsx.waiters = w;
+            }
+            pthread_mutex_unlock(&fsx.lock);
+        }
+        waiter_unref(w);            /* the wake's own reference */
+    }
+}
+
+static void park_read(fuse_req_t req, struct handle *h, size_t size)
+{
+    struct waiter *w = calloc(1, sizeof *w);
+    char buf[4096];
+    size_t len;
+
+    if (!w) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    *w = (struct waiter){ .req = req, .h = h, .size = size, .refs = 2 };
+    pthread_mutex_lock(&fsx.lock);
+    w->next = fsx.waiters;
+    fsx.waiters = w;
+    pthread_mutex_unlock(&fsx.lock);
+    /* May call on_interrupt at once when the request is already interrupted. */
+    fuse_req_interrupt_func(req, on_interrupt, w);
+    /* Whatever happened before we were on the list is not missed. */
+    len = answer(w, buf, sizeof buf < size ? sizeof buf : size);
+    pthread_mutex_lock(&fsx.lock);
+    if (len && claim(w)) {
+        pthread_mutex_unlock(&fsx.lock);
+        reply_answer(w, buf, len);
+    } else {
+        pthread_mutex_unlock(&fsx.lock);
+    }
+    waiter_unref(w);                /* the parking thread's reference */
+}
+
+void fs_read_parked(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
+{
+    char buf[4096];
+    size_t len;
+
+    if (h->kind == TREE_OPEN_WAIT && off > 0) {
+        fuse_reply_buf(req, NULL, 0);           /* the status line was read: EOF */
+        return;
+    }
+    if (h->kind == TREE_OPEN_EVENTS && (flags & O_NONBLOCK)) {
+        len = events_read(fsx.events, h->reader, buf, sizeof buf < size ? sizeof buf : size);
+        if (len)
+            fuse_reply_buf(req, buf, len);
+        else
+            fuse_reply_err(req, EAGAIN);
+        return;
+    }
+    park_read(req, h, size);
+}
+
+/* The session ends: every read still parked gets EINTR (libfuse frees a
+ * request only when it is answered). */
+void fs_answer_parked_reads(void)
+{
+    for (;;) {
+        struct waiter *w;
+        pthread_mutex_lock(&fsx.lock);
+        w = fsx.waiters;
+        if (w && !claim(w))
+            w = NULL;
+        pthread_mutex_unlock(&fsx.lock);
+        if (!w)
+            return;
+        fuse_reply_err(w->req, EINTR);
+        waiter_unref(w);
+    }
+}
+
+/* ---- changes reported by the worker threads ---- */
+
+void fs_on_reject(const char *name, const char *why, void *arg)
+{
+    inbox_on_reject(name, why, arg);
+    wake_waiters();                 /* pending/NAME/wait answers "rejected" */
+}
+
+/* events.h wake-up: a reader's buffer turned non-empty. `r` is only a key. */
+void fs_on_events_ready(events_reader *r, void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&fsx.lock);
+    for (struct handle *h = fsx.readers; h; h = h->next_reader)
+        if (h->reader == r && h->ph) {
+            fuse_lowlevel_notify_poll(h->ph);
+            fuse_pollhandle_destroy(h->ph);
+            h->ph = NULL;
+        }
+    pthread_mutex_unlock(&fsx.lock);
+    wake_waiters();
+}
+
+void fs_on_status(const char *id, const char *name, const char *from, const char *to,
+                  void *arg)
+{
+    char *copy;
+
+    (void)arg;
+    if (fsx.events)
+        events_emit(fsx.events, id, name, from, to);
+    if (tree_status_final(to))
+        wake_waiters();
+    /* Our own videos are cached at once; imported ones (maybe thousands)
+     * when first read. */
+    if (!strcmp(to, "succeeded") && name && fsx.ctx)
+        stream_want(id, fsx.ctx->stream);
+    /* The kernel is told by the notifier thread: this may run inside a
+     * handler (rmdir cancels), where a notification could deadlock. */
+    pthread_mutex_lock(&fsx.lock);
+    if (fsx.ninval == fsx.inval_cap) {
+        size_t cap = fsx.inval_cap ? fsx.inval_cap * 2 : 16;
+        char **q = realloc(fsx.inval, cap * sizeof *q);
+        if (q) {
+            fsx.inval = q;
+            fsx.inval_cap = cap;
+        }
+    }
+    if (fsx.ninval < fsx.inval_cap && (copy = strdup(id))) {
+        fsx.inval[fsx.ninval++] = copy;
+        pthread_cond_signal(&fsx.inval_cond);
+    }
+    pthread_mutex_unlock(&fsx.lock);
+}
+
+/* Drops what the kernel caches of tasks/<id>/ and its files. */
+static void invalidate_task(const char *id)
+{
+    static const char *const files[] = {"status", "task.json", "request.json", "error",
+                                        "video.mp4", "last_frame.png", "wait"};
+    char *dir = NULL, *path = NULL;
+    fuse_ino_t ino;
+
+    if (asprintf(&dir, "/tasks/%s", id) < 0)
+        return;
+    if ((ino = nodes_find(fsx.nodes, dir)))
+        fuse_lowlevel_notify_inval_inode(fsx.se, ino, 0, 0);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        if (asprintf(&path, "%s/%s", dir, files[i]) < 0)
+            break;
+        if ((ino = nodes_find(fsx.nodes, path)))
+            fuse_lowlevel_notify_inval_inode(fsx.se, ino, 0, 0);
+        free(path);
+    }
+    free(dir);
+}
+
+void *fs_notifier_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&fsx.lock);
+    while (fsx.running) {
+        char *id;
+        if (!fsx.ninval) {
+            pthread_cond_wait(&fsx.inval_cond, &fsx.lock);
+            continue;
+        }
+        id = fsx.inval[0];
+        memmove(fsx.inval, fsx.inval + 1, --fsx.ninval * sizeof *fsx.inval);
+        pthread_mutex_unlock(&fsx.lock);
+        invalidate_task(id);
+        free(id);
+        pthread_mutex_lock(&fsx.lock);
+    }
+    pthread_mutex_unlock(&fsx.lock);
+    return NULL;
+}
+
