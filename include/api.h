@@ -57,9 +57,6 @@ void api_describe_error(long status, const char *body, char *why, size_t why_len
 api *api_new(const struct config *cfg, http *h);
 void api_free(api *a);
 
-/* API calls made, and 429s received, since start. */
-void api_counters(api *a, unsigned long *calls, unsigned long *rate_limited);
-
 /* POST a task body. Errors as api_parse_create_reply, plus transport errors
  * (-ECONNREFUSED, -ETIMEDOUT, -EIO) which are worth retrying.
  * *retry_after: the server's Retry-After in seconds, or -1. */

@@ -16,6 +16,9 @@ void *strmap_get(const strmap *m, const char *key);
 int strmap_put(strmap *m, const char *key, void *value);  /* 0 or -ENOMEM; replaces */
 void *strmap_del(strmap *m, const char *key);      /* returns the old value */
 size_t strmap_count(const strmap *m);
+/* Calls fn(key) for each entry; fn must not change the map. */
+void strmap_each_key(const strmap *m, void (*fn)(const char *key, void *arg), void *arg);
+
 /* Calls fn for each entry; fn must not change the map. */
 void strmap_each(const strmap *m, void (*fn)(const char *key, void *value, void *arg), void *arg);
 

@@ -39,9 +39,6 @@ typedef void (*tree_add_fn)(const char *name, mode_t type, void *arg);
 
 void tree_init(struct fs_context *c);
 
-/* True for succeeded, failed, cancelled, expired. */
-bool tree_status_final(const char *status);
-
 /* *stable: the answer cannot change without an explicit invalidation, so
  * the kernel may cache it long (finished tasks, README). */
 int tree_getattr(const char *path, struct stat *st, bool *stable);

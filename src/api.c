@@ -21,7 +21,6 @@ struct api {
      * calls a second, and a pause for everyone after a 429. */
     pthread_mutex_t budget_lock;
     double max_rps, tokens, refilled_at, paused_until;
-    unsigned long calls, rate_limited;
 };
 
 /* Waits (on the calling background thread) until the budget allows a call. */
@@ -42,7 +41,6 @@ static void throttle(api *a)
             wait = (1 - a->tokens) / a->max_rps;
         else {
             a->tokens -= a->max_rps > 0;
-            a->calls++;
             pthread_mutex_unlock(&a->budget_lock);
             return;
         }
@@ -63,7 +61,6 @@ static void note_reply(api *a, const struct http_reply *r)
     pthread_mutex_lock(&a->budget_lock);
     if (clock_mono() + pause > a->paused_until)
         a->paused_until = clock_mono() + pause;
-    a->rate_limited++;
     pthread_mutex_unlock(&a->budget_lock);
     log_info("API 429: pausing API calls for %.1f s", pause);
 }
@@ -80,13 +77,7 @@ static int api_call(api *a, const char *method, const char *url, const char *bod
     return rc;
 }
 
-void api_counters(api *a, unsigned long *calls, unsigned long *rate_limited)
-{
-    pthread_mutex_lock(&a->budget_lock);
-    *calls = a->calls;
-    *rate_limited = a->rate_limited;
-    pthread_mutex_unlock(&a->budget_lock);
-}
+
 
 void api_task_info_free(struct task_info *t)
 {

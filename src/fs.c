@@ -60,13 +60,21 @@ static void untrack(struct tracked *t)
     pthread_mutex_unlock(&fsx.lock);
 }
 
+/* "dir/name" ("/name" under the root). NULL on ENOMEM or an over-long name. */
+static char *join_path(const char *dir, const char *name)
+{
+    char *path = NULL;
+
+    if (strlen(name) > 255 ||
+        asprintf(&path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
+        return NULL;
+    return path;
+}
+
 static char *child_path(fuse_ino_t parent, const char *name)
 {
-    char *dir = nodes_path(fsx.nodes, parent), *path = NULL;
+    char *dir = nodes_path(fsx.nodes, parent), *path = dir ? join_path(dir, name) : NULL;
 
-    if (dir && strlen(name) <= 255 &&
-        asprintf(&path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
-        path = NULL;
     free(dir);
     return path;
 }
@@ -484,8 +492,8 @@ static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
         size_t need;
 
         if (plus && strcmp(name, ".") && strcmp(name, "..")) {
-            char *path = NULL;
-            if (asprintf(&path, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
+            char *path = join_path(dir, name);
+            if (!path)
                 break;
             if (entry_for(path, &e)) {          /* gone since opendir */
                 free(path);

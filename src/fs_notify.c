@@ -218,7 +218,7 @@ void fs_on_status(const char *id, const char *name, const char *from, const char
     (void)arg;
     if (fsx.events)
         events_emit(fsx.events, id, name, from, to);
-    if (tree_status_final(to))
+    if (api_status_terminal(to))
         wake_waiters();
     /* Our own videos are cached at once; imported ones (maybe thousands)
      * when first read. */

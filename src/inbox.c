@@ -158,25 +158,11 @@ int inbox_stat(inbox *in, const char *file, struct inbox_stat *st)
     return rc;
 }
 
-struct each_ctx {
-    void (*fn)(const char *file, void *arg);
-    void *arg;
-};
-
-static void each_cb(const char *key, void *value, void *arg)
-{
-    struct each_ctx *c = arg;
-    (void)value;
-    c->fn(key, c->arg);
-}
-
 void inbox_each(inbox *in, void (*fn)(const char *file, void *arg), void *arg)
 {
-    struct each_ctx c = {fn, arg};
-
     pthread_mutex_lock(&in->lock);
-    strmap_each(in->files, each_cb, &c);
-    strmap_each(in->errors, each_cb, &c);
+    strmap_each_key(in->files, fn, arg);
+    strmap_each_key(in->errors, fn, arg);
     pthread_mutex_unlock(&in->lock);
 }
 

@@ -290,24 +290,10 @@ int outbox_view(outbox *o, const char *name, struct outbox_view *v, char **body)
     return rc;
 }
 
-struct each_ctx {
-    void (*fn)(const char *name, void *arg);
-    void *arg;
-};
-
-static void each_cb(const char *key, void *value, void *arg)
-{
-    struct each_ctx *c = arg;
-    (void)value;
-    c->fn(key, c->arg);
-}
-
 void outbox_each(outbox *o, void (*fn)(const char *name, void *arg), void *arg)
 {
-    struct each_ctx c = {fn, arg};
-
     pthread_mutex_lock(&o->lock);
-    strmap_each(o->pending, each_cb, &c);
+    strmap_each_key(o->pending, fn, arg);
     pthread_mutex_unlock(&o->lock);
 }
 

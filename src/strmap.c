@@ -122,6 +122,13 @@ size_t strmap_count(const strmap *m)
     return m->count;
 }
 
+void strmap_each_key(const strmap *m, void (*fn)(const char *key, void *arg), void *arg)
+{
+    for (size_t i = 0; i < m->nbuckets; i++)
+        for (struct strmap_entry *e = m->buckets[i]; e; e = e->next)
+            fn(e->key, arg);
+}
+
 void strmap_each(const strmap *m, void (*fn)(const char *key, void *value, void *arg), void *arg)
 {
     for (size_t i = 0; i < m->nbuckets; i++)

@@ -205,12 +205,6 @@ static int pending_file_bytes(const char *name, enum pending_file f, char **data
     return 0;
 }
 
-bool tree_status_final(const char *status)
-{
-    return !strcmp(status, "succeeded") || !strcmp(status, "failed") ||
-           !strcmp(status, "cancelled") || !strcmp(status, "expired");
-}
-
 int tree_getattr(const char *path, struct stat *st, bool *stable)
 {
     struct fs_context *c = ctx();
@@ -275,7 +269,7 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
     if ((rc = tasks_stat(c->tasks, n.id, &ts)))
         return rc;
     /* A finished task changes no more (its rmdir is invalidated explicitly). */
-    *stable = tree_status_final(ts.status);
+    *stable = api_status_terminal(ts.status);
     if (n.kind == NODE_WAIT) {
         fill_file(st, 0444, 0, ts.created_at, ts.updated_at);
         return 0;
@@ -625,5 +619,5 @@ size_t tree_wait_answer(const char *id, bool by_name, char *buf, size_t size)
     }
     if (tasks_stat(c->tasks, id, &ts))
         return (size_t)snprintf(buf, size, "deleted\n");
-    return tree_status_final(ts.status) ? (size_t)snprintf(buf, size, "%s\n", ts.status) : 0;
+    return api_status_terminal(ts.status) ? (size_t)snprintf(buf, size, "%s\n", ts.status) : 0;
 }
