@@ -45,15 +45,17 @@ void http_reply_free(struct http_reply *r);
 ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t len,
                        char *buf, off_t *total);
 
-/* Receives the bytes of a streamed GET in order; returns non-zero to stop. */
-typedef int (*http_sink_fn)(const char *data, size_t len, void *arg);
+/* Receives the bytes of a streamed GET in order, `at` being their offset in
+ * the file; returns non-zero to stop. */
+typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
 
-/* Streams `url` from byte `off` to the end into `sink` (one attempt, no
- * retry; no overall time limit, only the stall limit). Servers that ignore
- * Range are handled as in http_get_range. `*total` as there. Returns 0 when
- * the body ended or the sink stopped it, else the errors of http_get_range. */
-int http_get_stream(http *h, const char *url, bool auth, off_t off, http_sink_fn sink,
-                    void *arg, off_t *total);
+/* Streams bytes `off`..`last` of `url` (`last` < 0: to the end) into `sink`
+ * (one attempt, no retry; no overall time limit, only the stall limit). A server that ignores Range sends the whole file: the sink
+ * then sees it from `at` = 0 and may take it all or stop. `*total` as in
+ * http_get_range. Returns 0 when the body ended or the sink stopped it, else
+ * the errors of http_get_range. */
+int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last,
+                    http_sink_fn sink, void *arg, off_t *total);
 
 /* Percent-encodes `s` for use as one URL path segment. Caller frees. */
 char *http_escape_segment(const char *s);

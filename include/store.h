@@ -5,7 +5,7 @@
  *             (accepted -> sending -> submitted | rejected), attempts, the
  *             last error and, once known, the task id
  *   tasks     every task seedancefs knows: last task JSON, status, times
- *   cache     which 1 MiB blocks of which video are on disk (a bitmap)
+ *   cache     which blocks of which video are on disk (a bitmap)
  *   assets    real-person / virtual-human assets: state, provider id, authorization
  * Commits that promise something to a user (a request accepted, a task id
  * learned) use synchronous=FULL, so they survive kill -9 and power loss.
@@ -22,7 +22,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 enum request_state { REQ_ACCEPTED, REQ_SENDING, REQ_SUBMITTED, REQ_REJECTED };
 
@@ -53,16 +53,15 @@ struct stored_task {
     long long video_size;       /* -1 unknown */
 };
 
-/* One cache row: `bitmap` has one bit per STORE_BLOCK of the video. */
+/* One cache row: `bitmap` has one bit per `block_size` bytes of the video. */
 struct stored_cache {
     const char *id;
     long long size;
     const unsigned char *bitmap;
     size_t bitmap_len;
     long long last_read;
+    long long block_size;
 };
-
-#define STORE_BLOCK (1u << 20)
 
 /* One asset row. */
 struct stored_asset {

@@ -3,17 +3,20 @@
  *   $ ffprobe mnt/tasks/cgt-.../video.mp4      # reads the end (moov), then the start
  *   $ ls STATE_DIR/videos/                     # cgt-....mp4, sparse until complete
  *
- * Each video is a sparse file STATE_DIR/videos/<id>.mp4 plus a bitmap of the
- * 1 MiB blocks on disk (kept in the store, committed only after the file is
- * fdatasync'd, so after a crash the map never claims bytes that are not
- * there). A reader is served from disk; a missing block is fetched with one
- * range request, and concurrent readers of the same block share that fetch.
- * When a task succeeds (or on mount, for videos not complete yet) a
- * background downloader streams the rest in order, resuming with Range from
- * the first missing block, checking the size against the server's
- * Content-Range/Content-Length. A 401/403 (an expired signed URL) makes it
- * ask the API for a fresh URL once, then EIO. With cache_max set, complete
- * videos least recently read are evicted and fetched again on demand.
+ * The bytes live in video_cache.h's sparse files. A read is served from
+ * disk; missing bytes are fetched by a pool of fetcher threads with range
+ * requests of up to 4 MiB, several in parallel, each streamed into the cache
+ * file so a waiting reader wakes as soon as its bytes land (FUSE threads
+ * only wait for bytes, never sleep on a retry). Concurrent readers of the
+ * same range share one fetch. Read-ahead follows each sequential reader
+ * (up to 4 per video): it starts at 256 KiB, doubles with every read that
+ * continues the last, up to 32 MiB, and stays off for random reads, which
+ * fetch only the 32 KiB granules they touch. A server that ignores Range
+ * (200 with the whole file) gets one request that fills the cache in order.
+ * When a task succeeds (or on mount, for videos not complete yet), or once
+ * a reader has read 8 MiB sequentially, a background downloader fetches the
+ * rest in order. A 401/403 (an expired signed URL) makes a fetch ask the API
+ * for a fresh URL once, then EIO.
  */
 #ifndef SEEDANCEFS_STREAM_H
 #define SEEDANCEFS_STREAM_H

@@ -13,6 +13,7 @@
 #define HTTP_POOL_MAX 16
 #define HTTP_MAX_REPLY (16u << 20)
 #define HTTP_RANGE_ATTEMPTS 3
+#define HTTP_STREAM_BUFFER (128 * 1024)  /* fewer, larger body callbacks */
 
 struct http {
     char *api_key;
@@ -231,12 +232,11 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
     return out->body ? 0 : -ENOMEM;
 }
 
-/* State of one streamed GET: skip bytes before the wanted offset when the
- * server ignored Range, hand the rest to the caller's sink. */
+/* State of one streamed GET: hands the body to the caller's sink with the
+ * file offset of each piece. */
 struct stream_state {
     struct reply_headers *rh;
-    off_t off;
-    off_t skip;
+    off_t off, at;
     http_sink_fn sink;
     void *arg;
     int started, bad_start, sink_stopped, draining;
@@ -257,32 +257,26 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
             s->bad_start = 1;
             return 0;
         }
-        s->skip = s->rh->status == 206 ? 0 : s->off;   /* 200: server ignored Range */
+        s->at = s->rh->status == 206 ? s->off : 0;     /* 200: server ignored Range */
     }
-    if (s->skip) {
-        size_t drop = (off_t)len < s->skip ? len : (size_t)s->skip;
-        s->skip -= drop;
-        if (drop == len)
-            return len;
-        data += drop;
-        len -= drop;
-    }
-    if (s->sink(data, len, s->arg)) {
+    s->at += (off_t)len;
+    if (s->sink(s->at - (off_t)len, data, len, s->arg)) {
         s->sink_stopped = 1;
         /* A 206 ends by itself: let it, so the connection can be reused.
          * A 200 (Range ignored) would run to the end of the file: abort. */
         if (s->rh->status == 206) {
             s->draining = 1;
-            return size * n;
+            return len;
         }
         return 0;
     }
-    return size * n;
+    return len;
 }
 
 /* One GET of bytes off..last (last < 0: to the end), or until the sink stops it. */
 static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t last,
-                          http_sink_fn sink, void *arg, off_t *total, int *transient)
+                          bool no_deadline, http_sink_fn sink, void *arg, off_t *total,
+                          int *transient)
 {
     CURL *c = handle_get(h);
     struct reply_headers rh;
@@ -295,14 +289,15 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
     if (!c)
         return -ENOMEM;
     set_common(h, c, url, auth, &rh);
-    if (last < 0) {
-        /* A whole-body download may take long: only the stall limit applies. */
+    /* A long download may take long on a slow link: only the stall limit applies. */
+    if (no_deadline)
         curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L);
+    if (last < 0)
         snprintf(range, sizeof range, "%lld-", (long long)off);
-    } else {
+    else
         snprintf(range, sizeof range, "%lld-%lld", (long long)off, (long long)last);
-    }
     curl_easy_setopt(c, CURLOPT_RANGE, range);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, HTTP_STREAM_BUFFER);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
     rc = curl_easy_perform(c);
@@ -330,23 +325,30 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
     return result;
 }
 
-int http_get_stream(http *h, const char *url, bool auth, off_t off, http_sink_fn sink,
-                    void *arg, off_t *total)
+int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last,
+                    http_sink_fn sink, void *arg, off_t *total)
 {
     int transient;
-    return stream_attempt(h, url, auth, off, -1, sink, arg, total, &transient);
+    return stream_attempt(h, url, auth, off, last, true, sink, arg, total, &transient);
 }
 
-/* A sink that fills a fixed buffer and stops when it is full. */
+/* A sink that fills a fixed buffer from `off` and stops when it is full. */
 struct buffer_sink {
     char *buf;
+    off_t off;
     size_t want, got;
 };
 
-static int fill_buffer(const char *data, size_t len, void *arg)
+static int fill_buffer(off_t at, const char *data, size_t len, void *arg)
 {
     struct buffer_sink *b = arg;
 
+    if (at + (off_t)len <= b->off)
+        return 0;                   /* before the range (Range ignored): skip */
+    if (at < b->off) {
+        data += b->off - at;
+        len -= (size_t)(b->off - at);
+    }
     if (len > b->want - b->got)
         len = b->want - b->got;
     memcpy(b->buf + b->got, data, len);
@@ -359,7 +361,7 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
 {
     static const long backoff_ms[HTTP_RANGE_ATTEMPTS] = {0, 200, 800};
     int rc = -EIO, transient = 1;
-    struct buffer_sink b = { .buf = buf, .want = len };
+    struct buffer_sink b = { .buf = buf, .off = off, .want = len };
 
     if (len == 0)
         return 0;
@@ -368,8 +370,8 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
         if (i)
             nanosleep(&pause, NULL);
         b.got = 0;
-        rc = stream_attempt(h, url, auth, off, off + (off_t)len - 1, fill_buffer, &b, total,
-                            &transient);
+        rc = stream_attempt(h, url, auth, off, off + (off_t)len - 1, false, fill_buffer, &b,
+                            total, &transient);
     }
     return rc ? rc : (ssize_t)b.got;
 }

@@ -34,6 +34,8 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  kind TEXT NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL, asset_id TEXT,"
     "  authorization TEXT, reason TEXT, created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (kind, name));",
+    /* 2 -> 3: the cache map's unit is stored (rows before this were 1 MiB blocks) */
+    "ALTER TABLE cache ADD COLUMN block_size INTEGER NOT NULL DEFAULT 1048576;",
 };
 
 static const char *const state_names[] = {"accepted", "sending", "submitted", "rejected"};
@@ -397,12 +399,13 @@ int store_cache_put(store *s, const struct stored_cache *c)
     int rc;
 
     pthread_mutex_lock(&s->lock);
-    if ((st = prepare(s, "INSERT OR REPLACE INTO cache (id, size, bitmap, last_read)"
-                         " VALUES (?1, ?2, ?3, ?4)"))) {
+    if ((st = prepare(s, "INSERT OR REPLACE INTO cache (id, size, bitmap, last_read, block_size)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5)"))) {
         bind_text(st, 1, c->id);
         sqlite3_bind_int64(st, 2, c->size);
         bind_blob(st, 3, c->bitmap, c->bitmap_len);
         sqlite3_bind_int64(st, 4, c->last_read);
+        sqlite3_bind_int64(st, 5, c->block_size);
     }
     rc = finish(s, st, "put cache");
     pthread_mutex_unlock(&s->lock);
@@ -428,13 +431,14 @@ int store_cache_load(store *s, void (*fn)(const struct stored_cache *c, void *ar
     int rc = 0, step;
 
     pthread_mutex_lock(&s->lock);
-    st = prepare(s, "SELECT id, size, bitmap, last_read FROM cache");
+    st = prepare(s, "SELECT id, size, bitmap, last_read, block_size FROM cache");
     while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
         struct stored_cache c = {
             .id = column_text(st, 0), .size = sqlite3_column_int64(st, 1),
             .bitmap = sqlite3_column_blob(st, 2),
             .bitmap_len = (size_t)sqlite3_column_bytes(st, 2),
             .last_read = sqlite3_column_int64(st, 3),
+            .block_size = sqlite3_column_int64(st, 4),
         };
         fn(&c, arg);
     }

@@ -1,109 +1,58 @@
-/* stream.c — video.mp4 through an on-disk block cache; see stream.h. */
+/* stream.c — video.mp4 through an on-disk cache: reads, read-ahead and the
+ * fetchers that fill it; see stream.h. The cache file and its map live in
+ * video_cache.c. */
 #include "stream.h"
 #include "clock.h"
 #include "log.h"
 #include "strmap.h"
+#include "video_cache.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define BLOCK STORE_BLOCK
-#define COMMIT_EVERY 16             /* blocks written between map commits */
-#define WAIT_SECS 60                /* longest a reader waits for another's fetch */
+#define G VIDEO_GRANULE
+#define FETCHERS 8                  /* parallel range requests, all readers together */
+#define CHUNK (4u << 20)            /* most one range request asks for */
+#define WINDOW_FIRST (256u << 10)   /* read-ahead after the first sequential read */
+#define WINDOW_MAX (32u << 20)      /* read-ahead of a long sequential reader */
+#define WANT_WHOLE (8u << 20)       /* a reader this far into sequential reading gets
+                                     * the whole video cached in the background */
+#define STALL_SECS 60               /* a reader gives up when no byte came for this long */
+#define FETCH_ATTEMPTS 3            /* tries without progress before a fetch fails */
 #define DOWNLOAD_ATTEMPTS 6
 
-struct video {
-    char *id;
-    int fd;
-    off_t size;
-    size_t nblocks, present;
-    unsigned char *have, *busy;     /* bitmaps: on disk; being fetched */
-    long long last_read;
-    int users, unsaved;
-    bool queued;
+/* One range request waiting for a fetcher: granules [first, end) of v. */
+struct job {
+    struct job *next;
+    struct video *v;
+    size_t first, end;
+};
+
+struct job_list {
+    struct job *head, *tail;
 };
 
 struct stream {
     tasks *tasks;
     http *http;
-    store *store;
-    char *dir;
-    size_t cache_max;
-    pthread_mutex_t lock;
-    pthread_cond_t arrived, work;
-    strmap *videos;                 /* id -> struct video */
-    char **queue;                   /* ids waiting for the downloader */
+    video_cache *cache;
+    pthread_mutex_t *lock;          /* the cache's lock, guarding video state too */
+    pthread_cond_t arrived;         /* bytes landed, or a fetch ended */
+    pthread_cond_t work;            /* jobs or download ids queued; stopping */
+    struct job_list urgent;         /* a reader waits for these bytes */
+    struct job_list ahead;          /* read-ahead */
+    char **queue;                   /* ids waiting for the background downloader */
     size_t queued, queue_cap;
-    pthread_t thread;
+    pthread_t fetchers[FETCHERS], downloader;
+    int nfetchers;
+    bool downloading;               /* the downloader thread runs */
+    long long tick;                 /* orders cursors by last use */
     bool running, started;
 };
-
-static bool bit(const unsigned char *map, size_t i) { return map[i / 8] >> (i % 8) & 1; }
-static void set_bit(unsigned char *map, size_t i) { map[i / 8] |= (unsigned char)(1u << (i % 8)); }
-static void clear_bit(unsigned char *map, size_t i) { map[i / 8] &= (unsigned char)~(1u << (i % 8)); }
-
-static size_t map_bytes(size_t nblocks) { return (nblocks + 7) / 8; }
-
-static char *video_path(stream *s, const char *id)
-{
-    char *path = NULL;
-    return asprintf(&path, "%s/%s.mp4", s->dir, id) < 0 ? NULL : path;
-}
-
-static void video_free(struct video *v)
-{
-    if (!v)
-        return;
-    if (v->fd >= 0)
-        close(v->fd);
-    free(v->id);
-    free(v->have);
-    free(v->busy);
-    free(v);
-}
-
-/* Opens (creating, sparse) the cache file of a video. `have` may be NULL. */
-static struct video *video_open(stream *s, const char *id, off_t size, const unsigned char *have,
-                                size_t have_len)
-{
-    struct video *v = calloc(1, sizeof *v);
-    char *path = video_path(s, id);
-    struct stat st;
-
-    if (!v || !path)
-        goto fail;
-    v->fd = -1;
-    v->id = strdup(id);
-    v->size = size;
-    v->nblocks = (size_t)((size + BLOCK - 1) / BLOCK);
-    v->have = calloc(map_bytes(v->nblocks) + 1, 1);
-    v->busy = calloc(map_bytes(v->nblocks) + 1, 1);
-    if (!v->id || !v->have || !v->busy)
-        goto fail;
-    v->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (v->fd < 0 || fstat(v->fd, &st) || (st.st_size != size && ftruncate(v->fd, size))) {
-        log_info("cache %s: %s: %s", id, path, strerror(errno));
-        goto fail;
-    }
-    /* A map is trusted only for a file of the right size. */
-    if (have && have_len == map_bytes(v->nblocks) && st.st_size == size) {
-        memcpy(v->have, have, have_len);
-        for (size_t i = 0; i < v->nblocks; i++)
-            v->present += bit(v->have, i);
-    }
-    free(path);
-    return v;
-fail:
-    free(path);
-    video_free(v);
-    return NULL;
-}
 
 stream *stream_new(tasks *t, http *h, store *st, const char *state_dir, size_t cache_max)
 {
@@ -113,24 +62,14 @@ stream *stream_new(tasks *t, http *h, store *st, const char *state_dir, size_t c
         return NULL;
     s->tasks = t;
     s->http = h;
-    s->store = st;
-    s->cache_max = cache_max;
-    if (asprintf(&s->dir, "%s/videos", state_dir) < 0 || !(s->videos = strmap_new())) {
+    if (!(s->cache = video_cache_new(st, state_dir, cache_max))) {
         free(s);
         return NULL;
     }
-    if (mkdir(s->dir, 0700) && errno != EEXIST)
-        log_info("cache: %s: %s", s->dir, strerror(errno));
-    pthread_mutex_init(&s->lock, NULL);
+    s->lock = video_cache_lock(s->cache);
     pthread_cond_init(&s->arrived, NULL);
     pthread_cond_init(&s->work, NULL);
     return s;
-}
-
-static void free_video_cb(const char *key, void *value, void *arg)
-{
-    (void)key; (void)arg;
-    video_free(value);
 }
 
 void stream_free(stream *s)
@@ -138,238 +77,318 @@ void stream_free(stream *s)
     if (!s)
         return;
     stream_stop(s);
-    strmap_each(s->videos, free_video_cb, NULL);
-    strmap_free(s->videos);
     for (size_t i = 0; i < s->queued; i++)
         free(s->queue[i]);
     free(s->queue);
-    free(s->dir);
+    video_cache_free(s->cache);
     pthread_cond_destroy(&s->arrived);
     pthread_cond_destroy(&s->work);
-    pthread_mutex_destroy(&s->lock);
     free(s);
-}
-
-/* ---- the map in the store ---- */
-
-/* Makes the blocks written so far durable, then records them. */
-static void commit_map(stream *s, struct video *v)
-{
-    struct stored_cache c;
-    unsigned char *copy;
-    size_t len = map_bytes(v->nblocks);
-
-    if (fdatasync(v->fd))
-        log_info("cache %s: fdatasync: %s", v->id, strerror(errno));
-    pthread_mutex_lock(&s->lock);
-    copy = malloc(len + 1);
-    if (copy)
-        memcpy(copy, v->have, len);
-    c = (struct stored_cache){v->id, v->size, copy, len, v->last_read};
-    v->unsaved = 0;
-    pthread_mutex_unlock(&s->lock);
-    if (copy && store_cache_put(s->store, &c))
-        log_info("cache %s: cannot save the block map", v->id);
-    free(copy);
-}
-
-static void restore_row(const struct stored_cache *c, void *arg)
-{
-    stream *s = arg;
-    struct video *v = video_open(s, c->id, c->size, c->bitmap, c->bitmap_len);
-
-    if (!v)
-        return;
-    v->last_read = c->last_read;
-    if (strmap_put(s->videos, v->id, v))
-        video_free(v);
 }
 
 static void queue_if_incomplete(const char *id, void *arg)
 {
     stream *s = arg;
-    struct video *v;
-    bool complete;
 
-    pthread_mutex_lock(&s->lock);
-    v = strmap_get(s->videos, id);
-    complete = v && v->present == v->nblocks;
-    pthread_mutex_unlock(&s->lock);
-    if (!complete)
+    if (!video_cache_complete(s->cache, id))
         stream_want(id, s);
 }
 
 int stream_restore(stream *s)
 {
-    int rc = store_cache_load(s->store, restore_row, s);
+    int rc = video_cache_restore(s->cache);
 
     tasks_each_video(s->tasks, queue_if_incomplete, s);
     return rc;
 }
 
-/* ---- getting a video and its blocks ---- */
+/* ---- fetching ranges into the cache ---- */
 
-/* The video of `id` with a use count taken, opened if needed. Lock not held. */
-static struct video *video_get(stream *s, const char *id, off_t size)
+/* Where one range request has got to. */
+struct fill {
+    stream *s;
+    struct video *v;
+    off_t start, pos;               /* first byte asked for; next byte expected */
+    size_t next_granule;            /* first granule not yet marked present */
+    bool whole;                     /* the server ignored Range: taking the whole file */
+    int error;
+};
+
+static int fill_sink(off_t at, const char *data, size_t len, void *arg)
 {
-    struct video *v, *fresh = NULL;
+    struct fill *f = arg;
+    struct video *v = f->v;
+    size_t done;
 
-    pthread_mutex_lock(&s->lock);
-    v = strmap_get(s->videos, id);
-    if (v && v->size != size) {
-        log_info("cache %s: size changed from %lld to %lld, starting over", id,
-                 (long long)v->size, (long long)size);
-        v = NULL;       /* the old entry stays until unused; rare */
+    if (at != f->pos) {
+        bool mine;
+        if (at != 0)
+            return f->error = -EIO, 1;
+        /* Range ignored (200, whole file from byte 0): one request fills the
+         * cache in order; readers wait only for the bytes they need. */
+        pthread_mutex_lock(f->s->lock);
+        mine = f->whole || !v->whole_active;
+        v->whole_active = v->ranges_ignored = true;
+        pthread_mutex_unlock(f->s->lock);
+        if (!mine)
+            return f->error = -EAGAIN, 1;       /* another request is taking it all */
+        if (!f->whole)
+            log_info("read %s: the server ignores Range; taking the whole file in order", v->id);
+        f->whole = true;
+        f->pos = 0;
+        f->next_granule = 0;
     }
-    if (v) {
-        v->users++;
-        pthread_mutex_unlock(&s->lock);
-        return v;
+    if (video_write(v, data, len, at))
+        return f->error = -EIO, 1;
+    f->pos += (off_t)len;
+    done = f->pos >= v->size ? v->ngranules : (size_t)(f->pos / G);
+    if (done > f->next_granule) {
+        if (video_arrived(f->s->cache, v, f->next_granule, done))
+            video_commit(f->s->cache, v);
+        f->next_granule = done;
+        pthread_mutex_lock(f->s->lock);
+        pthread_cond_broadcast(&f->s->arrived);
+        pthread_mutex_unlock(f->s->lock);
     }
-    pthread_mutex_unlock(&s->lock);
-    if (!(fresh = video_open(s, id, size, NULL, 0)))
-        return NULL;
-    pthread_mutex_lock(&s->lock);
-    if ((v = strmap_get(s->videos, id)) && v->size == size) {
-        video_free(fresh);              /* another thread opened it first */
-    } else {
-        if (v) {
-            strmap_del(s->videos, id);
-            video_free(v);
-        }
-        v = fresh;
-        if (strmap_put(s->videos, v->id, v)) {
-            pthread_mutex_unlock(&s->lock);
-            video_free(v);
-            return NULL;
-        }
-    }
-    v->users++;
-    pthread_mutex_unlock(&s->lock);
-    return v;
+    return !f->s->running;
 }
 
-static void video_put(stream *s, struct video *v)
-{
-    pthread_mutex_lock(&s->lock);
-    v->users--;
-    pthread_mutex_unlock(&s->lock);
-}
-
-/* Marks block `b` present (its bytes are written). Commits the map now and
- * then. Lock not held. */
-static void block_written(stream *s, struct video *v, size_t b)
-{
-    bool commit;
-
-    pthread_mutex_lock(&s->lock);
-    if (!bit(v->have, b)) {
-        set_bit(v->have, b);
-        v->present++;
-        v->unsaved++;
-    }
-    commit = v->unsaved >= COMMIT_EVERY || (v->present == v->nblocks && v->unsaved);
-    pthread_cond_broadcast(&s->arrived);
-    pthread_mutex_unlock(&s->lock);
-    if (commit)
-        commit_map(s, v);
-}
-
-static int write_block(struct video *v, size_t b, const char *data, size_t len)
-{
-    off_t at = (off_t)b * BLOCK;
-
-    for (size_t done = 0; done < len; ) {
-        ssize_t n = pwrite(v->fd, data + done, len - done, at + (off_t)done);
-        if (n < 0) {
-            log_info("cache %s: write: %s", v->id, strerror(errno));
-            return -EIO;
-        }
-        done += (size_t)n;
-    }
-    return 0;
-}
-
-static size_t block_len(const struct video *v, size_t b)
-{
-    off_t left = v->size - (off_t)b * BLOCK;
-    return left < BLOCK ? (size_t)left : BLOCK;
-}
-
-/* Reads block `b` from the server into the cache file. An expired URL
- * (401/403) is refreshed from the API once. */
-static int fetch_block(stream *s, struct video *v, size_t b)
-{
-    size_t len = block_len(v, b);
-    char *data = malloc(len), *url = NULL;
-    off_t total = -1, size;
-    bool auth;
-    ssize_t got = -EIO;
-    int rc = 0;
-
-    if (!data)
-        return -ENOMEM;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if ((rc = tasks_video(s->tasks, v->id, &url, &auth, &size)))
-            break;
-        got = http_get_range(s->http, url, auth, (off_t)b * BLOCK, len, data, &total);
-        free(url);
-        url = NULL;
-        if (got != -EACCES || attempt)
-            break;
-        log_info("read %s: the video URL was refused, asking the API for a fresh one", v->id);
-        if (tasks_refresh_video_url(s->tasks, v->id))
-            break;
-    }
-    if (!rc && total >= 0 && total != v->size) {
-        log_info("read %s: server says %lld bytes, expected %lld", v->id, (long long)total,
-                 (long long)v->size);
-        rc = -EIO;
-    } else if (!rc && got != (ssize_t)len) {
-        rc = -EIO;
-    } else if (!rc) {
-        rc = write_block(v, b, data, len);
-    }
-    free(data);
-    if (!rc)
-        block_written(s, v, b);
-    return rc == -ENOENT ? -EIO : rc;
-}
-
-/* Returns once block `b` is on disk: already there, fetched here, or
- * fetched by another reader meanwhile (shared, not repeated). */
-static int ensure_block(stream *s, struct video *v, size_t b)
+/* Sleeps up to `seconds` unless the stream is stopping. Never on a FUSE
+ * thread: only fetchers and the downloader back off. Lock not held. */
+static void backoff(stream *s, double seconds)
 {
     struct timespec until;
+
+    clock_deadline(&until, seconds);
+    pthread_mutex_lock(s->lock);
+    if (s->running)
+        pthread_cond_timedwait(&s->work, s->lock, &until);
+    pthread_mutex_unlock(s->lock);
+}
+
+/* Fetches granules [first, end) of `v`, which the caller marked busy, with
+ * one streamed range request (resumed on a cut, the URL refreshed once on
+ * 401/403), then clears busy. A failure is recorded for the waiting readers. */
+static int fetch_range(stream *s, struct video *v, size_t first, size_t end)
+{
+    off_t last = video_granule_end(v, end - 1) - 1;
+    struct fill f = { .s = s, .v = v, .start = (off_t)first * G, .pos = (off_t)first * G,
+                      .next_granule = first };
+    bool refreshed = false;
     int rc = 0;
 
-    clock_deadline(&until, WAIT_SECS);
-    pthread_mutex_lock(&s->lock);
-    while (!bit(v->have, b) && bit(v->busy, b))
-        if (pthread_cond_timedwait(&s->arrived, &s->lock, &until) == ETIMEDOUT) {
+    for (int failures = 0; failures < FETCH_ATTEMPTS && s->running; ) {
+        off_t total = -1, size, from = f.pos;
+        char *url = NULL;
+        bool auth;
+        if ((rc = tasks_video(s->tasks, v->id, &url, &auth, &size)))
+            break;
+        f.error = 0;
+        rc = http_get_stream(s->http, url, auth, f.pos, f.whole ? -1 : last, fill_sink, &f,
+                             &total);
+        free(url);
+        if (!rc && total >= 0 && total != v->size) {
+            log_info("read %s: server says %lld bytes, expected %lld", v->id,
+                     (long long)total, (long long)v->size);
             rc = -EIO;
             break;
         }
-    if (rc || bit(v->have, b)) {
-        pthread_mutex_unlock(&s->lock);
-        return rc;
+        if (f.error == -EAGAIN) {
+            rc = 0;
+            break;
+        }
+        if (!rc)
+            rc = f.error;
+        if (!rc && f.pos <= (f.whole ? v->size - 1 : last) && s->running)
+            rc = -EIO;                          /* the body ended early */
+        if (!rc || !s->running)
+            break;
+        if (rc == -EACCES && !refreshed) {
+            refreshed = true;
+            log_info("read %s: the video URL was refused, asking the API for a fresh one", v->id);
+            if (!tasks_refresh_video_url(s->tasks, v->id))
+                continue;
+        }
+        if (rc == -EACCES || rc == -ENOENT)
+            break;
+        failures = f.pos > from ? 0 : failures + 1;     /* progress resets the count */
+        if (failures < FETCH_ATTEMPTS)
+            backoff(s, 0.2 * (1 << (2 * failures)));    /* 0.2, 0.8 s */
     }
-    set_bit(v->busy, b);
-    pthread_mutex_unlock(&s->lock);
-
-    rc = fetch_block(s, v, b);
-
-    pthread_mutex_lock(&s->lock);
-    clear_bit(v->busy, b);
+    pthread_mutex_lock(s->lock);
+    for (size_t g = first; g < end; g++)
+        clear_bit(v->busy, g);
+    if (f.whole)
+        v->whole_active = false;
+    if (rc) {
+        v->fail_gen++;
+        v->last_error = rc == -EACCES || rc == -ENOENT ? -EIO : rc;
+    }
     pthread_cond_broadcast(&s->arrived);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(s->lock);
     return rc;
+}
+
+static void job_push(struct job_list *l, struct job *j)
+{
+    j->next = NULL;
+    if (l->tail)
+        l->tail->next = j;
+    else
+        l->head = j;
+    l->tail = j;
+}
+
+static struct job *job_pop(struct job_list *l)
+{
+    struct job *j = l->head;
+
+    if (j && !(l->head = j->next))
+        l->tail = NULL;
+    return j;
+}
+
+/* Marks the missing granules in [first, end) that nobody fetches busy and
+ * queues them as range requests of at most CHUNK (no limit once the server
+ * is known to ignore Range: one request brings the rest anyway). Lock held. */
+static void schedule(stream *s, struct video *v, size_t first, size_t end, bool urgent)
+{
+    size_t most = v->ranges_ignored ? v->ngranules : CHUNK / G;
+
+    if (v->whole_active || !s->running)
+        return;
+    if (v->ranges_ignored)
+        end = v->ngranules;
+    for (size_t g = first; g < end; ) {
+        struct job *j;
+        size_t run;
+        if (bit(v->have, g) || bit(v->busy, g)) {
+            g++;
+            continue;
+        }
+        for (run = g; run < end && run - g < most && !bit(v->have, run) && !bit(v->busy, run);
+             run++)
+            set_bit(v->busy, run);
+        if (!(j = malloc(sizeof *j))) {
+            for (size_t b = g; b < run; b++)
+                clear_bit(v->busy, b);
+            return;
+        }
+        *j = (struct job){ .v = v, .first = g, .end = run };
+        v->users++;
+        job_push(urgent ? &s->urgent : &s->ahead, j);
+        pthread_cond_broadcast(&s->work);
+        g = run;
+    }
+}
+
+static void *fetcher_main(void *arg)
+{
+    stream *s = arg;
+
+    pthread_mutex_lock(s->lock);
+    while (s->running) {
+        struct job *j = job_pop(&s->urgent);
+        if (!j)
+            j = job_pop(&s->ahead);
+        if (!j) {
+            pthread_cond_wait(&s->work, s->lock);
+            continue;
+        }
+        pthread_mutex_unlock(s->lock);
+        fetch_range(s, j->v, j->first, j->end);
+        video_put(s->cache, j->v);
+        free(j);
+        pthread_mutex_lock(s->lock);
+    }
+    pthread_mutex_unlock(s->lock);
+    return NULL;
+}
+
+/* ---- reading ---- */
+
+/* Finds the sequential reader this read continues (or recycles the least
+ * recently used cursor for a new one), grows or resets its read-ahead and
+ * queues it. Returns true for a long sequential reader. Lock held. */
+static bool read_ahead(stream *s, struct video *v, off_t off, size_t size)
+{
+    struct cursor *c = NULL, *oldest = &v->cursors[0];
+    off_t end = off + (off_t)size, target;
+
+    for (int i = 0; i < VIDEO_CURSORS; i++) {
+        struct cursor *k = &v->cursors[i];
+        /* Readahead requests of the kernel may arrive out of order on
+         * several FUSE threads: a growing reader gets some slack. */
+        off_t slack = k->window ? (off_t)k->window + (1 << 20) : 0;
+        if (k->used && off >= k->next - slack && off <= k->next + slack) {
+            c = k;
+            break;
+        }
+        if (k->used < oldest->used)
+            oldest = k;
+    }
+    if (!c) {
+        c = oldest;
+        /* A read from byte 0 is how players and probes start: read a little ahead. */
+        *c = (struct cursor){ .next = end, .ahead = end, .window = off ? 0 : WINDOW_FIRST };
+    } else {
+        c->window = c->window ? c->window * 2 : WINDOW_FIRST;
+        if (c->window > WINDOW_MAX)
+            c->window = WINDOW_MAX;
+        if (end > c->next)
+            c->next = end;
+    }
+    c->used = ++s->tick;
+    target = c->next + (off_t)c->window;
+    if (target > v->size)
+        target = v->size;
+    if (c->window && target > c->ahead) {
+        off_t from = c->ahead > end ? c->ahead : end;
+        if (from < target)
+            schedule(s, v, (size_t)(from / G), (size_t)((target + G - 1) / G), false);
+        c->ahead = target;
+    }
+    return c->window >= WANT_WHOLE;
+}
+
+/* Returns once granules [first, end) are on disk, fetching what nobody
+ * fetches; woken as bytes land. Lock held. */
+static int wait_granules(stream *s, struct video *v, size_t first, size_t end)
+{
+    unsigned gen = v->fail_gen;
+    int tries = 1;
+    double since = clock_mono();
+
+    schedule(s, v, first, end, true);
+    for (;;) {
+        struct timespec tick;
+        size_t g = first;
+        while (g < end && bit(v->have, g))
+            g++;
+        if (g == end)
+            return 0;
+        if (!bit(v->busy, g) && !v->whole_active) {
+            /* Nobody fetches it: the fetch failed, or we are stopping. */
+            if (v->fail_gen != gen)
+                return v->last_error ? v->last_error : -EIO;
+            if (!s->running || ++tries > FETCH_ATTEMPTS)
+                return -EIO;
+            schedule(s, v, first, end, true);
+            continue;
+        }
+        if (clock_mono() - (v->arrived_at > since ? v->arrived_at : since) > STALL_SECS) {
+            log_info("read %s: no bytes for %d s, giving up", v->id, STALL_SECS);
+            return -EIO;
+        }
+        clock_deadline(&tick, 1);
+        pthread_cond_timedwait(&s->arrived, s->lock, &tick);
+    }
 }
 
 ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off)
 {
     char *url = NULL;
-    bool auth, complete;
+    bool auth, want_whole = false;
     off_t total;
     struct video *v;
     ssize_t n;
@@ -382,22 +401,20 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
         return 0;
     if ((off_t)size > total - off)
         size = (size_t)(total - off);
-    if (!(v = video_get(s, id, total)))
+    if (!(v = video_get(s->cache, id, total)))
         return -EIO;
-    for (size_t b = (size_t)(off / BLOCK); b <= (size_t)((off + (off_t)size - 1) / BLOCK); b++)
-        if ((rc = ensure_block(s, v, b))) {
-            video_put(s, v);
-            return rc;
-        }
-    n = pread(v->fd, buf, size, off);
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(s->lock);
     v->last_read = time(NULL);
-    complete = v->present == v->nblocks;
-    pthread_mutex_unlock(&s->lock);
-    video_put(s, v);
-    if (!complete)
+    if (v->present < v->ngranules) {
+        want_whole = read_ahead(s, v, off, size);
+        rc = wait_granules(s, v, (size_t)(off / G), (size_t)((off + (off_t)size - 1) / G) + 1);
+    }
+    pthread_mutex_unlock(s->lock);
+    n = rc ? rc : pread(v->fd, buf, size, off);
+    video_put(s->cache, v);
+    if (want_whole)
         stream_want(id, s);     /* a video being watched gets cached whole */
-    return n < 0 ? -EIO : n;
+    return n < 0 && !rc ? -EIO : n;
 }
 
 /* ---- the background downloader ---- */
@@ -407,7 +424,7 @@ void stream_want(const char *id, void *stream_arg)
     stream *s = stream_arg;
     char *copy;
 
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(s->lock);
     for (size_t i = 0; i < s->queued; i++)
         if (!strcmp(s->queue[i], id))
             goto out;
@@ -421,200 +438,87 @@ void stream_want(const char *id, void *stream_arg)
     }
     if ((copy = strdup(id))) {
         s->queue[s->queued++] = copy;
-        pthread_cond_signal(&s->work);
+        pthread_cond_broadcast(&s->work);
     }
 out:
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(s->lock);
 }
 
-/* Collects the streamed body into whole blocks and writes the missing ones. */
-struct download {
-    stream *s;
-    struct video *v;
-    size_t block;               /* block being assembled */
-    char *buf;
-    size_t fill;
-    int error;
-};
-
-static int download_sink(const char *data, size_t len, void *arg)
-{
-    struct download *d = arg;
-
-    while (len) {
-        size_t want = block_len(d->v, d->block) - d->fill, n = len < want ? len : want;
-        bool need;
-        memcpy(d->buf + d->fill, data, n);
-        d->fill += n;
-        data += n;
-        len -= n;
-        if (d->fill < block_len(d->v, d->block))
-            continue;
-        pthread_mutex_lock(&d->s->lock);
-        need = !bit(d->v->have, d->block);
-        bool stop = !d->s->running;
-        pthread_mutex_unlock(&d->s->lock);
-        if (stop)
-            return 1;
-        if (need) {
-            if ((d->error = write_block(d->v, d->block, d->buf, d->fill)))
-                return 1;
-            block_written(d->s, d->v, d->block);
-        }
-        d->fill = 0;
-        if (++d->block == d->v->nblocks)
-            return 1;
-    }
-    return 0;
-}
-
-static size_t first_missing(stream *s, struct video *v)
-{
-    size_t b;
-
-    pthread_mutex_lock(&s->lock);
-    for (b = 0; b < v->nblocks && bit(v->have, b); b++)
-        ;
-    pthread_mutex_unlock(&s->lock);
-    return b;
-}
-
-/* Picks the least recently read unused video other than `keep`, and sums
- * what is cached. */
-struct lru {
-    const char *keep;
-    struct video *victim;
-    size_t total;
-};
-
-static void pick_victim(const char *key, void *value, void *arg)
-{
-    struct lru *l = arg;
-    struct video *v = value;
-    (void)key;
-
-    l->total += v->present * (size_t)BLOCK;
-    if (!v->users && strcmp(v->id, l->keep) &&
-        (!l->victim || v->last_read < l->victim->last_read))
-        l->victim = v;
-}
-
-/* Evicts unused videos, least recently read first, while the cache is over
- * cache_max. Never the video `keep`. */
-static void evict(stream *s, const char *keep)
-{
-    for (;;) {
-        struct lru l = {keep, NULL, 0};
-        char *path;
-
-        if (!s->cache_max)
-            return;
-        pthread_mutex_lock(&s->lock);
-        strmap_each(s->videos, pick_victim, &l);
-        if (l.total <= s->cache_max || !l.victim) {
-            pthread_mutex_unlock(&s->lock);
-            return;
-        }
-        strmap_del(s->videos, l.victim->id);
-        pthread_mutex_unlock(&s->lock);
-        log_info("cache %s: evicted (cache over %zu bytes)", l.victim->id, s->cache_max);
-        if ((path = video_path(s, l.victim->id)))
-            unlink(path);
-        free(path);
-        store_cache_delete(s->store, l.victim->id);
-        video_free(l.victim);
-    }
-}
-
-/* Sleeps up to `seconds` unless the stream is stopping. Lock not held. */
-static void pause_downloader(stream *s, double seconds)
-{
-    struct timespec until;
-
-    clock_deadline(&until, seconds);
-    pthread_mutex_lock(&s->lock);
-    if (s->running)
-        pthread_cond_timedwait(&s->work, &s->lock, &until);
-    pthread_mutex_unlock(&s->lock);
-}
-
-/* Downloads the rest of one video, resuming from its first missing block. */
+/* Fetches the rest of one video chunk by chunk, in order, skipping what
+ * readers are fetching. */
 static void download(stream *s, const char *id)
 {
     char *url = NULL;
-    bool auth, refreshed = false;
-    off_t size, total = -1;
+    bool auth, complete = false;
+    off_t size;
     struct video *v;
-    struct download d = { .s = s };
+    int failures = 0;
 
     if (tasks_video(s->tasks, id, &url, &auth, &size))
         return;
     free(url);
-    if (!(v = video_get(s, id, size)) || !(d.buf = malloc(BLOCK))) {
-        if (v)
-            video_put(s, v);
+    if (!(v = video_get(s->cache, id, size)))
         return;
-    }
-    d.v = v;
-    for (int attempt = 0; attempt < DOWNLOAD_ATTEMPTS && s->running; attempt++) {
-        int rc;
-        d.block = first_missing(s, v);
-        d.fill = 0;
-        d.error = 0;
-        if (d.block == v->nblocks)
+    pthread_mutex_lock(s->lock);
+    while (s->running && failures < DOWNLOAD_ATTEMPTS) {
+        struct timespec tick;
+        size_t g = 0, end;
+        while (g < v->ngranules && (bit(v->have, g) || bit(v->busy, g)))
+            g++;
+        if ((complete = v->present == v->ngranules))
             break;
-        if (tasks_video(s->tasks, id, &url, &auth, &size))
-            break;
-        rc = http_get_stream(s->http, url, auth, (off_t)d.block * BLOCK, download_sink, &d,
-                             &total);
-        free(url);
-        url = NULL;
-        if (!rc && total >= 0 && total != v->size) {
-            log_info("download %s: server says %lld bytes, expected %lld", id,
-                     (long long)total, (long long)v->size);
-            break;
+        if (g == v->ngranules || v->whole_active) {
+            clock_deadline(&tick, 1);           /* the rest is on its way: wait for it */
+            pthread_cond_timedwait(&s->arrived, s->lock, &tick);
+            continue;
         }
-        if (rc == -EACCES && !refreshed) {
-            refreshed = true;
-            log_info("download %s: the video URL was refused, asking the API again", id);
-            if (!tasks_refresh_video_url(s->tasks, id))
-                continue;
+        end = v->ranges_ignored ? v->ngranules : g + CHUNK / G;
+        for (size_t b = g; b < end && b < v->ngranules; b++) {
+            if (bit(v->have, b) || bit(v->busy, b)) {
+                end = b;
+                break;
+            }
+            set_bit(v->busy, b);
         }
-        if (first_missing(s, v) == v->nblocks)
-            break;
-        if (rc || d.error)
-            pause_downloader(s, 1 << attempt);   /* 1, 2, 4 ... s: resume with Range */
+        if (end > v->ngranules)
+            end = v->ngranules;
+        pthread_mutex_unlock(s->lock);
+        if (fetch_range(s, v, g, end)) {
+            failures++;
+            backoff(s, 1 << failures);          /* 2, 4, 8 ... s, then resume */
+        }
+        pthread_mutex_lock(s->lock);
     }
-    if (first_missing(s, v) == v->nblocks) {
-        commit_map(s, v);
+    pthread_mutex_unlock(s->lock);
+    if (complete) {
+        video_commit(s->cache, v);
         log_info("download %s: complete, %lld bytes cached", id, (long long)v->size);
     } else if (s->running) {
         log_info("download %s: incomplete for now; reads fetch what they need", id);
     }
-    free(d.buf);
-    video_put(s, v);
-    evict(s, id);
+    video_put(s->cache, v);
+    video_cache_evict(s->cache, id);
 }
 
 static void *downloader_main(void *arg)
 {
     stream *s = arg;
 
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(s->lock);
     while (s->running) {
         char *id;
         if (!s->queued) {
-            pthread_cond_wait(&s->work, &s->lock);
+            pthread_cond_wait(&s->work, s->lock);
             continue;
         }
         id = s->queue[0];
         memmove(s->queue, s->queue + 1, --s->queued * sizeof *s->queue);
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(s->lock);
         download(s, id);
         free(id);
-        pthread_mutex_lock(&s->lock);
+        pthread_mutex_lock(s->lock);
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(s->lock);
     return NULL;
 }
 
@@ -623,30 +527,54 @@ int stream_start(stream *s)
     int rc;
 
     s->running = true;
-    if ((rc = pthread_create(&s->thread, NULL, downloader_main, s)))
-        return -rc;
     s->started = true;
+    if ((rc = pthread_create(&s->downloader, NULL, downloader_main, s)))
+        goto fail;
+    s->downloading = true;
+    for (; s->nfetchers < FETCHERS; s->nfetchers++)
+        if ((rc = pthread_create(&s->fetchers[s->nfetchers], NULL, fetcher_main, s)))
+            goto fail;
     return 0;
+fail:
+    stream_stop(s);
+    return -rc;
 }
 
-static void commit_if_unsaved(const char *key, void *value, void *arg)
+/* Drops the queued jobs of a stopping stream. */
+static void drop_jobs(stream *s, struct job_list *l)
 {
-    struct video *v = value;
-    (void)key;
-    if (v->unsaved)
-        commit_map(arg, v);
+    for (;;) {
+        struct job *j;
+        pthread_mutex_lock(s->lock);
+        if ((j = job_pop(l)))
+            for (size_t g = j->first; g < j->end; g++)
+                clear_bit(j->v->busy, g);
+        pthread_mutex_unlock(s->lock);
+        if (!j)
+            return;
+        video_put(s->cache, j->v);
+        free(j);
+    }
 }
 
 void stream_stop(stream *s)
 {
     if (!s->started)
         return;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(s->lock);
     s->running = false;
     pthread_cond_broadcast(&s->work);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
+    pthread_cond_broadcast(&s->arrived);
+    pthread_mutex_unlock(s->lock);
+    if (s->downloading)
+        pthread_join(s->downloader, NULL);
+    s->downloading = false;
+    for (int i = 0; i < s->nfetchers; i++)
+        pthread_join(s->fetchers[i], NULL);
+    s->nfetchers = 0;
     s->started = false;
+    drop_jobs(s, &s->urgent);
+    drop_jobs(s, &s->ahead);
     /* FUSE is done too: save what readers fetched since the last commit. */
-    strmap_each(s->videos, commit_if_unsaved, s);
+    video_cache_commit_all(s->cache);
 }

@@ -27,6 +27,11 @@
  * references an asset (asset://ID or character:ID) that is not active is
  * refused with 400.
  *
+ * Bench hooks: --latency-ms N and --rate R emulate a wide-area link for every
+ * response but /sim/ (sim-link.h); GET /files/ is an HTML directory index
+ * and /files/video.mp4 the same bytes with Range and no key, for the peers
+ * the bench compares with (httpdirfs, rclone).
+ *
  * Test hooks: GET /sim/stats (request counters, auth_leaks = Bearer keys
  * that reached the CDN), GET /sim/tasks (every task with its prompt),
  * POST /sim/control {"content_mode": "...", "api_down": bool (503 to every
@@ -50,6 +55,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "sim-link.h"
 
 #define MAX_BODY (80u << 20)
 #define MAX_TASKS 100000
@@ -580,39 +587,9 @@ static bool parse_range(const char *h, size_t size, size_t *from, size_t *to)
     return true;
 }
 
-/* A body that breaks after `cut` bytes, as a dropped connection does. */
-struct cut_body {
-    const char *data;
-    size_t len, cut;
-};
-
-static ssize_t read_cut_body(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    struct cut_body *b = cls;
-    size_t n;
-
-    if (pos >= b->cut)
-        return MHD_CONTENT_READER_END_WITH_ERROR;
-    if (pos >= b->len)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    n = b->len - pos;
-    if (n > max)
-        n = max;
-    if (n > b->cut - pos)
-        n = b->cut - pos;
-    memcpy(buf, b->data + pos, n);
-    return (ssize_t)n;
-}
-
 static struct MHD_Response *body_response(const char *data, size_t len)
 {
-    struct cut_body *b;
-
-    if (sim.cut_after <= 0 || (size_t)sim.cut_after >= len ||
-        !(b = malloc(sizeof *b)))
-        return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
-    *b = (struct cut_body){data, len, (size_t)sim.cut_after};
-    return MHD_create_response_from_callback(len, 64 * 1024, read_cut_body, b, free);
+    return link_body(data, len, sim.cut_after > 0 ? (size_t)sim.cut_after : 0);
 }
 
 static enum MHD_Result serve_blob(struct MHD_Connection *c, const char *data, size_t size,
@@ -713,6 +690,22 @@ static enum MHD_Result cdn(struct MHD_Connection *c, const char *file)
     if (png)
         return serve_blob(c, (const char *)png_1x1, sizeof png_1x1, "image/png", true);
     return serve_blob(c, sim.video, sim.video_len, "video/mp4", true);
+}
+
+/* A plain web directory with the same bytes, for the bench's peers
+ * (httpdirfs, rclone's http backend): an HTML index and the file, no key. */
+static enum MHD_Result files(struct MHD_Connection *c, const char *name)
+{
+    static const char index_html[] =
+        "<html><head><title>Index of /files/</title></head><body><h1>Index of /files/</h1>"
+        "<pre><a href=\"video.mp4\">video.mp4</a></pre></body></html>\n";
+
+    if (!*name)
+        return send_bytes(c, 200, "text/html", index_html, sizeof index_html - 1,
+                          MHD_RESPMEM_PERSISTENT);
+    if (!strcmp(name, "video.mp4"))
+        return serve_blob(c, sim.video, sim.video_len, "video/mp4", true);
+    return send_bytes(c, 404, "text/html", "<html>404</html>", 16, MHD_RESPMEM_PERSISTENT);
 }
 
 /* ---- hooks for tests ---- */
@@ -834,8 +827,12 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
         return all_tasks(c);
     if (!strcmp(url, "/sim/control") && !strcmp(method, "POST"))
         return control(c, up->data, up->len);
+    if (strncmp(url, "/sim/", 5))
+        link_delay();
     if (!strncmp(url, "/cdn/", 5))
         return cdn(c, url + 5);
+    if (!strncmp(url, "/files/", 7))
+        return files(c, url + 7);
     if (!authorized(c))
         return send_error(c, 401, "AuthenticationError", "the API key is missing or invalid",
                           NULL);
@@ -950,6 +947,7 @@ static void usage(FILE *out)
     fputs("usage: seedance-sim [--port N] [--video FILE] [--key KEY]\n"
           "         [--content-mode range|full|redirect] [--queue-ms N] [--run-ms N]\n"
           "         [--url-ttl SECS] [--assets-dialect sim|alt] [--verify-ms N]\n"
+          "         [--latency-ms N] [--rate 200mbit|25MB|BYTES]\n"
           "Listens on 127.0.0.1 (port 0 = any free port) and prints the URL.\n"
           "The key defaults to $SEEDANCE_SIM_KEY, else 'sim-key'.\n", out);
 }
@@ -960,7 +958,7 @@ int main(int argc, char **argv)
         {"port", 1, 0, 'p'}, {"video", 1, 0, 'v'}, {"key", 1, 0, 'k'},
         {"content-mode", 1, 0, 'm'}, {"queue-ms", 1, 0, 'q'}, {"run-ms", 1, 0, 'r'},
         {"url-ttl", 1, 0, 't'}, {"assets-dialect", 1, 0, 'a'}, {"verify-ms", 1, 0, 'V'},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0}
+        {"latency-ms", 1, 0, 'L'}, {"rate", 1, 0, 'R'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}
     };
     const char *video = "build/fixture.mp4";
     struct sockaddr_in addr = { .sin_family = AF_INET };
@@ -968,6 +966,8 @@ int main(int argc, char **argv)
     const union MHD_DaemonInfo *info;
     sigset_t stop;
     int opt, sig;
+    long latency_ms = 0;
+    double rate = 0;
 
     if (getenv("SEEDANCE_SIM_KEY"))
         sim.key = getenv("SEEDANCE_SIM_KEY");
@@ -987,10 +987,18 @@ int main(int argc, char **argv)
         case 't': sim.url_ttl = atol(optarg); break;
         case 'a': sim.assets_alt = !strcmp(optarg, "alt"); break;
         case 'V': sim.verify_ms = atol(optarg); break;
+        case 'L': latency_ms = atol(optarg); break;
+        case 'R':
+            if (!link_parse_rate(optarg, &rate)) {
+                fprintf(stderr, "seedance-sim: bad rate %s (say 200mbit or 25MB)\n", optarg);
+                return 1;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
     }
+    link_configure(latency_ms, rate);
     if (load_video(video) || !(sim.tasks = calloc(MAX_TASKS, sizeof *sim.tasks)))
         return 1;
     addr.sin_port = htons((uint16_t)sim.port);

@@ -30,7 +30,8 @@ static void on_task(const struct stored_task *t, void *arg)
 static void on_cache(const struct stored_cache *c, void *arg)
 {
     (void)arg;
-    cache_seen += c->size == 3000000 && c->bitmap_len == 1 && c->bitmap[0] == 5;
+    cache_seen += c->size == 3000000 && c->bitmap_len == 1 && c->bitmap[0] == 5 &&
+                  c->block_size == 1 << 20;
 }
 
 int main(void)
@@ -51,7 +52,7 @@ int main(void)
                             .api_status = "queued", .video_size = -1};
     CHECK(store_request_submitted(s, "fox", &t) == 0);
     unsigned char map = 5;
-    struct stored_cache c = {"cgt-1", 3000000, &map, 1, 7};
+    struct stored_cache c = {"cgt-1", 3000000, &map, 1, 7, 1 << 20};
     CHECK(store_cache_put(s, &c) == 0);
     store_close(s);
 

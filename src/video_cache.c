@@ -1,0 +1,341 @@
+/* video_cache.c — cache files and their maps; see video_cache.h. */
+#include "video_cache.h"
+#include "clock.h"
+#include "log.h"
+#include "strmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define G VIDEO_GRANULE
+#define COMMIT_BYTES (32u << 20)    /* written between map commits (a crash refetches these) */
+
+struct video_cache {
+    store *store;
+    char *dir;
+    size_t cache_max;
+    pthread_mutex_t lock;
+    strmap *videos;                 /* id -> struct video */
+};
+
+static size_t map_bytes(size_t n) { return (n + 7) / 8; }
+
+static char *video_path(video_cache *c, const char *id)
+{
+    char *path = NULL;
+    return asprintf(&path, "%s/%s.mp4", c->dir, id) < 0 ? NULL : path;
+}
+
+static void video_free(struct video *v)
+{
+    if (!v)
+        return;
+    if (v->fd >= 0)
+        close(v->fd);
+    free(v->id);
+    free(v->have);
+    free(v->busy);
+    free(v);
+}
+
+/* Takes a stored map, converting it when it counts other units. */
+static void load_map(struct video *v, const struct stored_cache *sc)
+{
+    long long unit = sc->block_size;
+    size_t units;
+
+    if (sc->size != v->size || unit <= 0)
+        return;
+    units = (size_t)((v->size + unit - 1) / unit);
+    if (sc->bitmap_len != map_bytes(units))
+        return;
+    for (size_t g = 0; g < v->ngranules; g++) {
+        size_t from = (size_t)((off_t)g * G / unit);
+        size_t to = (size_t)((video_granule_end(v, g) - 1) / unit);
+        bool all = true;
+        for (size_t u = from; u <= to && all; u++)
+            all = bit(sc->bitmap, u);
+        if (all) {
+            set_bit(v->have, g);
+            v->present++;
+        }
+    }
+    if (unit != G && v->present)
+        v->unsaved = 1;             /* save it in today's unit */
+}
+
+/* Opens (creating, sparse) the cache file of a video. `sc` may be NULL. */
+static struct video *video_open(video_cache *c, const char *id, off_t size,
+                                const struct stored_cache *sc)
+{
+    struct video *v = calloc(1, sizeof *v);
+    char *path = video_path(c, id);
+    struct stat st;
+
+    if (!v || !path)
+        goto fail;
+    v->fd = -1;
+    v->id = strdup(id);
+    v->size = size;
+    v->ngranules = (size_t)((size + G - 1) / G);
+    v->have = calloc(map_bytes(v->ngranules) + 1, 1);
+    v->busy = calloc(map_bytes(v->ngranules) + 1, 1);
+    if (!v->id || !v->have || !v->busy)
+        goto fail;
+    v->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (v->fd < 0 || fstat(v->fd, &st) || (st.st_size != size && ftruncate(v->fd, size))) {
+        log_info("cache %s: %s: %s", id, path, strerror(errno));
+        goto fail;
+    }
+    /* A map is trusted only for a file of the right size. */
+    if (sc && st.st_size == size)
+        load_map(v, sc);
+    free(path);
+    return v;
+fail:
+    free(path);
+    video_free(v);
+    return NULL;
+}
+
+video_cache *video_cache_new(store *st, const char *state_dir, size_t cache_max)
+{
+    video_cache *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    c->store = st;
+    c->cache_max = cache_max;
+    if (asprintf(&c->dir, "%s/videos", state_dir) < 0 || !(c->videos = strmap_new())) {
+        free(c);
+        return NULL;
+    }
+    if (mkdir(c->dir, 0700) && errno != EEXIST)
+        log_info("cache: %s: %s", c->dir, strerror(errno));
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+static void free_video_cb(const char *key, void *value, void *arg)
+{
+    (void)key; (void)arg;
+    video_free(value);
+}
+
+void video_cache_free(video_cache *c)
+{
+    if (!c)
+        return;
+    strmap_each(c->videos, free_video_cb, NULL);
+    strmap_free(c->videos);
+    free(c->dir);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+pthread_mutex_t *video_cache_lock(video_cache *c)
+{
+    return &c->lock;
+}
+
+static void restore_row(const struct stored_cache *sc, void *arg)
+{
+    video_cache *c = arg;
+    struct video *v = video_open(c, sc->id, sc->size, sc);
+
+    if (!v)
+        return;
+    v->last_read = sc->last_read;
+    if (strmap_put(c->videos, v->id, v))
+        video_free(v);
+}
+
+int video_cache_restore(video_cache *c)
+{
+    return store_cache_load(c->store, restore_row, c);
+}
+
+bool video_cache_complete(video_cache *c, const char *id)
+{
+    struct video *v;
+    bool complete;
+
+    pthread_mutex_lock(&c->lock);
+    v = strmap_get(c->videos, id);
+    complete = v && v->present == v->ngranules;
+    pthread_mutex_unlock(&c->lock);
+    return complete;
+}
+
+/* Takes `v` out of the map; freed now if unused, else by its last user. Lock held. */
+static void video_drop(video_cache *c, struct video *v)
+{
+    strmap_del(c->videos, v->id);
+    if (v->users)
+        v->orphan = true;
+    else
+        video_free(v);
+}
+
+struct video *video_get(video_cache *c, const char *id, off_t size)
+{
+    struct video *v, *fresh;
+
+    pthread_mutex_lock(&c->lock);
+    v = strmap_get(c->videos, id);
+    if (v && v->size == size) {
+        v->users++;
+        pthread_mutex_unlock(&c->lock);
+        return v;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (!(fresh = video_open(c, id, size, NULL)))
+        return NULL;
+    pthread_mutex_lock(&c->lock);
+    if ((v = strmap_get(c->videos, id)) && v->size == size) {
+        video_free(fresh);              /* another thread opened it first */
+    } else {
+        if (v) {
+            log_info("cache %s: size changed from %lld to %lld, starting over", id,
+                     (long long)v->size, (long long)size);
+            video_drop(c, v);
+        }
+        v = fresh;
+        if (strmap_put(c->videos, v->id, v)) {
+            pthread_mutex_unlock(&c->lock);
+            video_free(v);
+            return NULL;
+        }
+    }
+    v->users++;
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
+void video_put(video_cache *c, struct video *v)
+{
+    bool gone;
+
+    pthread_mutex_lock(&c->lock);
+    gone = --v->users == 0 && v->orphan;
+    pthread_mutex_unlock(&c->lock);
+    if (gone)
+        video_free(v);
+}
+
+off_t video_granule_end(const struct video *v, size_t g)
+{
+    off_t end = (off_t)(g + 1) * G;
+    return end < v->size ? end : v->size;
+}
+
+int video_write(struct video *v, const char *data, size_t len, off_t at)
+{
+    for (size_t done = 0; done < len; ) {
+        ssize_t n = pwrite(v->fd, data + done, len - done, at + (off_t)done);
+        if (n < 0) {
+            log_info("cache %s: write: %s", v->id, strerror(errno));
+            return -EIO;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+bool video_arrived(video_cache *c, struct video *v, size_t first, size_t end)
+{
+    bool due;
+
+    pthread_mutex_lock(&c->lock);
+    for (size_t g = first; g < end; g++)
+        if (!bit(v->have, g)) {
+            set_bit(v->have, g);
+            v->present++;
+            v->unsaved += (size_t)(video_granule_end(v, g) - (off_t)g * G);
+        }
+    v->arrived_at = clock_mono();
+    due = v->unsaved >= COMMIT_BYTES || (v->present == v->ngranules && v->unsaved);
+    pthread_mutex_unlock(&c->lock);
+    return due;
+}
+
+void video_commit(video_cache *c, struct video *v)
+{
+    struct stored_cache sc;
+    unsigned char *copy;
+    size_t len = map_bytes(v->ngranules);
+
+    if (fdatasync(v->fd))
+        log_info("cache %s: fdatasync: %s", v->id, strerror(errno));
+    pthread_mutex_lock(&c->lock);
+    if ((copy = malloc(len + 1)))
+        memcpy(copy, v->have, len);
+    sc = (struct stored_cache){v->id, v->size, copy, len, v->last_read, G};
+    v->unsaved = 0;
+    pthread_mutex_unlock(&c->lock);
+    if (copy && store_cache_put(c->store, &sc))
+        log_info("cache %s: cannot save the block map", v->id);
+    free(copy);
+}
+
+static void commit_if_unsaved(const char *key, void *value, void *arg)
+{
+    struct video *v = value;
+    (void)key;
+    if (v->unsaved)
+        video_commit(arg, v);
+}
+
+void video_cache_commit_all(video_cache *c)
+{
+    strmap_each(c->videos, commit_if_unsaved, c);
+}
+
+/* Picks the least recently read unused video other than `keep`, and sums
+ * what is cached. */
+struct lru {
+    const char *keep;
+    struct video *victim;
+    size_t total;
+};
+
+static void pick_victim(const char *key, void *value, void *arg)
+{
+    struct lru *l = arg;
+    struct video *v = value;
+    (void)key;
+
+    l->total += v->present * (size_t)G;
+    if (!v->users && strcmp(v->id, l->keep) &&
+        (!l->victim || v->last_read < l->victim->last_read))
+        l->victim = v;
+}
+
+void video_cache_evict(video_cache *c, const char *keep)
+{
+    for (;;) {
+        struct lru l = {keep, NULL, 0};
+        char *path;
+
+        if (!c->cache_max)
+            return;
+        pthread_mutex_lock(&c->lock);
+        strmap_each(c->videos, pick_victim, &l);
+        if (l.total <= c->cache_max || !l.victim) {
+            pthread_mutex_unlock(&c->lock);
+            return;
+        }
+        strmap_del(c->videos, l.victim->id);
+        pthread_mutex_unlock(&c->lock);
+        log_info("cache %s: evicted (cache over %zu bytes)", l.victim->id, c->cache_max);
+        if ((path = video_path(c, l.victim->id)))
+            unlink(path);
+        free(path);
+        store_cache_delete(c->store, l.victim->id);
+        video_free(l.victim);
+    }
+}
