@@ -40,6 +40,9 @@ $(B)/seedance-sim: $(wildcard tests/sim/*.c tests/sim/*.h) | $(B)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) -o $@ \
 	    $(filter %.c,$^) $(SIMLIBS)
+$(B)/bench-memfs: tests/bench/memfs.c | $(B)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 $(B)/unit/%: tests/unit/%.c tests/unit/check.h $(B)/libseedancefs.a | $(B)/unit
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libseedancefs.a $(LDLIBS)

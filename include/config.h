@@ -30,6 +30,7 @@ struct config {
     long timeout;           /* seconds for one API call */
     size_t max_request;     /* largest request file accepted, bytes */
     size_t cache_max;       /* video cache bound in bytes, 0 = none */
+    size_t readahead;       /* kernel read-ahead of the mount, bytes (0 = leave it) */
     double submit_wait;     /* seconds close() waits for the API's first answer */
     double max_rps;         /* API calls per second, all threads together (0 = no limit) */
     int import;             /* show tasks created elsewhere */

@@ -14,6 +14,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_FOREGROUND, KEY_DEBUG };
 struct raw_options {
     char *api_url, *dialect, *key_file, *state_dir, *model, *resolutions;
     char *poll_interval, *timeout, *max_request, *cache_max, *submit_wait, *max_rps, *import, *assets_profile;
+    char *readahead;
     int help, version, foreground, debug, extra_nonopt;
     char *mountpoint;
 };
@@ -27,6 +28,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("max_request=%s", max_request), OPT("cache_max=%s", cache_max),
     OPT("submit_wait=%s", submit_wait), OPT("max_rps=%s", max_rps),
     OPT("import=%s", import), OPT("assets_profile=%s", assets_profile),
+    OPT("readahead=%s", readahead),
     FUSE_OPT_KEY("-h", KEY_HELP),       FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),    FUSE_OPT_KEY("--version", KEY_VERSION),
     FUSE_OPT_KEY("-f", KEY_FOREGROUND), FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -66,6 +68,8 @@ static const char usage_text[] =
 "                         answer before returning with the request queued (default 5)\n"
 "  -o max_rps=N           API calls per second, all together (default 10, 0 = no limit)\n"
 "  -o import=0|1          show tasks created elsewhere with this key (default 1)\n"
+"  -o readahead=SIZE     the kernel's read-ahead for this mount (default 1M; the\n"
+"                         kernel's own is 128K); set in /sys/class/bdi, needs root\n"
 "  -o assets_profile=FILE the asset API profile (JSON); without it assets/ says\n"
 "                         the capability is not launched\n"
 "  plus the usual FUSE options (allow_other, ...)\n";
@@ -249,6 +253,12 @@ static int convert_options(struct config *cfg, struct raw_options *raw, FILE *er
         fprintf(err, "seedancefs: cache_max must be a size like 500M or 10G\n");
         return -1;
     }
+    cfg->readahead = 1u << 20;
+    if (raw->readahead && (config_parse_size(raw->readahead, &cfg->readahead) ||
+                           cfg->readahead > (64u << 20))) {
+        fprintf(err, "seedancefs: readahead must be a size up to 64M\n");
+        return -1;
+    }
     cfg->submit_wait = 5.0;
     if (raw->submit_wait) {
         cfg->submit_wait = strtod(raw->submit_wait, &end);
@@ -316,6 +326,7 @@ static void raw_free(struct raw_options *raw)
     free(raw->model); free(raw->resolutions); free(raw->poll_interval);
     free(raw->timeout); free(raw->max_request); free(raw->cache_max); free(raw->submit_wait);
     free(raw->max_rps); free(raw->import); free(raw->assets_profile);
+    free(raw->readahead);
 }
 
 int config_parse(struct config *cfg, int argc, char **argv,

@@ -14,6 +14,7 @@
 #include "events.h"
 #include "ids.h"
 #include "log.h"
+#include "mount_tune.h"
 #include "nodes.h"
 
 #include <errno.h>
@@ -39,7 +40,7 @@ struct listing {
 };
 
 struct fs_state fsx = { .lock = PTHREAD_MUTEX_INITIALIZER, .inval_cond = PTHREAD_COND_INITIALIZER,
-          .open = { &fsx.open, &fsx.open, false } };
+          .open = { &fsx.open, &fsx.open, false }, .tuned = PTHREAD_ONCE_INIT };
 
 static void track(struct tracked *t, bool is_listing)
 {
@@ -96,10 +97,27 @@ static int entry_for(const char *path, struct fuse_entry_param *e)
     return 0;
 }
 
+/* Raises the mount's read-ahead (fewer, larger READs for sequential
+ * readers). Only after INIT: its reply resets the bdi's read-ahead, so this
+ * runs on the first request that follows. */
+static void tune_mount(void)
+{
+    size_t readahead = fsx.ctx->cfg->readahead;
+    int rc;
+
+    if (!readahead || !fsx.abs_mountpoint)
+        return;
+    if ((rc = mount_set_readahead(fsx.abs_mountpoint, readahead)))
+        log_info("cannot set the mount's read-ahead to %zu KiB: %s (kernel default kept)",
+                 readahead / 1024, strerror(-rc));
+}
+
 static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fuse_entry_param e;
     char *path = child_path(parent, name);
+
+    pthread_once(&fsx.tuned, tune_mount);
     int rc = path ? entry_for(path, &e) : -ENOENT;
 
     free(path);
@@ -140,6 +158,8 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
     char *path = nodes_path(fsx.nodes, ino);
     (void)fi;
+
+    pthread_once(&fsx.tuned, tune_mount);
     reply_attr(req, ino, path);
     free(path);
 }
@@ -305,6 +325,29 @@ static struct handle *handle_of(struct fuse_file_info *fi)
     return (struct handle *)(uintptr_t)fi->fh;
 }
 
+/* Answers a video read straight from the cache file: libfuse splices it
+ * to the kernel, no copy through our memory. False when the file is not a
+ * video (nothing was answered). */
+static bool reply_slice(fuse_req_t req, const char *path, size_t size, off_t off)
+{
+    struct stream_slice slice;
+    int n = tree_read_slice(path, size, off, &slice);
+
+    if (n == -ENOTSUP)
+        return false;
+    if (n < 0) {
+        fuse_reply_err(req, -n);
+    } else {
+        struct fuse_bufvec data = FUSE_BUFVEC_INIT(slice.len);
+        data.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+        data.buf[0].fd = slice.fd;
+        data.buf[0].pos = slice.off;
+        fuse_reply_data(req, &data, FUSE_BUF_SPLICE_MOVE);
+        tree_slice_done(&slice);
+    }
+    return true;
+}
+
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
@@ -317,6 +360,8 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fs_read_parked(req, h, size, off, fi->flags);
         return;
     }
+    if (h->kind == TREE_OPEN_KEEP && reply_slice(req, h->path, size, off))
+        return;
     if (!(buf = malloc(size ? size : 1))) {
         fuse_reply_err(req, ENOMEM);
         return;
@@ -557,6 +602,11 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
      * with EEXIST before anything is truncated. */
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    /* Video reads are spliced from the cache file (reply_slice). */
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+        conn->want |= FUSE_CAP_SPLICE_WRITE;
+    if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+        conn->want |= FUSE_CAP_SPLICE_MOVE;
     fsx.running = true;
     if (!pthread_create(&fsx.notifier, NULL, fs_notifier_main, NULL))
         fsx.started = true;
@@ -600,6 +650,7 @@ static const struct fuse_lowlevel_ops ll_ops = {
     .poll = ll_poll,
 };
 
+
 int fs_main(int argc, char **argv, struct fs_context *c)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -619,6 +670,8 @@ int fs_main(int argc, char **argv, struct fs_context *c)
         goto out;                   /* libfuse printed why (e.g. an unknown option) */
     if (fuse_set_signal_handlers(fsx.se))
         goto out_session;
+    /* Resolved now: after mounting, a lookup there would wait on ourselves. */
+    fsx.abs_mountpoint = realpath(opts.mountpoint, NULL);
     if (fuse_session_mount(fsx.se, opts.mountpoint))
         goto out_signals;
     fuse_daemonize(opts.foreground);
@@ -658,6 +711,8 @@ out:
     free(fsx.inval);
     events_free(fsx.events);
     nodes_free(fsx.nodes);
+    free(fsx.abs_mountpoint);
+    fsx.abs_mountpoint = NULL;
     free(opts.mountpoint);
     fuse_opt_free_args(&args);
     return status;

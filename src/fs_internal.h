@@ -47,6 +47,8 @@ struct fs_state {
     pthread_t notifier;
     bool running, started;
     struct tracked open;            /* list head of open files and directories */
+    char *abs_mountpoint;           /* resolved before mounting, for mount_tune */
+    pthread_once_t tuned;
 };
 
 /* The session (one mount per process). */

@@ -104,21 +104,49 @@ int stream_restore(stream *s)
 
 /* ---- fetching ranges into the cache ---- */
 
-/* Where one range request has got to. */
+/* Where one range request has got to. Bytes are staged and written in
+ * whole STAGE-sized, page-aligned pieces: partial-page writes made the
+ * kernel zero and lock far more than it copied. */
+#define STAGE (256u << 10)
 struct fill {
     stream *s;
     struct video *v;
-    off_t start, pos;               /* first byte asked for; next byte expected */
-    size_t next_granule;            /* first granule not yet marked present */
+    off_t start, pos;               /* first byte asked for; next byte received */
+    off_t staged_at;                /* file offset of stage[0] */
+    size_t staged;
+    char *stage;
     bool whole;                     /* the server ignored Range: taking the whole file */
     int error;
 };
+
+/* Writes the staged bytes and marks the granules they complete. */
+static int flush_stage(struct fill *f)
+{
+    struct video *v = f->v;
+    off_t end = f->staged_at + (off_t)f->staged;
+    size_t first = (size_t)(f->staged_at / G), done = end >= v->size ? v->ngranules
+                                                                     : (size_t)(end / G);
+
+    if (!f->staged)
+        return 0;
+    if (video_write(v, f->stage, f->staged, f->staged_at))
+        return f->error = -EIO;
+    f->staged_at = end;
+    f->staged = 0;
+    if (done > first) {
+        if (video_arrived(f->s->cache, v, first, done))
+            video_commit(f->s->cache, v);
+        pthread_mutex_lock(f->s->lock);
+        pthread_cond_broadcast(&f->s->arrived);
+        pthread_mutex_unlock(f->s->lock);
+    }
+    return 0;
+}
 
 static int fill_sink(off_t at, const char *data, size_t len, void *arg)
 {
     struct fill *f = arg;
     struct video *v = f->v;
-    size_t done;
 
     if (at != f->pos) {
         bool mine;
@@ -135,21 +163,21 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
         if (!f->whole)
             log_info("read %s: the server ignores Range; taking the whole file in order", v->id);
         f->whole = true;
-        f->pos = 0;
-        f->next_granule = 0;
+        f->pos = f->staged_at = 0;
+        f->staged = 0;
     }
-    if (video_write(v, data, len, at))
-        return f->error = -EIO, 1;
     f->pos += (off_t)len;
-    done = f->pos >= v->size ? v->ngranules : (size_t)(f->pos / G);
-    if (done > f->next_granule) {
-        if (video_arrived(f->s->cache, v, f->next_granule, done))
-            video_commit(f->s->cache, v);
-        f->next_granule = done;
-        pthread_mutex_lock(f->s->lock);
-        pthread_cond_broadcast(&f->s->arrived);
-        pthread_mutex_unlock(f->s->lock);
+    while (len) {
+        size_t n = STAGE - f->staged < len ? STAGE - f->staged : len;
+        memcpy(f->stage + f->staged, data, n);
+        f->staged += n;
+        data += n;
+        len -= n;
+        if (f->staged == STAGE && flush_stage(f))
+            return 1;
     }
+    if (f->pos >= v->size && flush_stage(f))
+        return 1;
     return !f->s->running;
 }
 
@@ -173,20 +201,24 @@ static int fetch_range(stream *s, struct video *v, size_t first, size_t end)
 {
     off_t last = video_granule_end(v, end - 1) - 1;
     struct fill f = { .s = s, .v = v, .start = (off_t)first * G, .pos = (off_t)first * G,
-                      .next_granule = first };
+                      .staged_at = (off_t)first * G, .stage = malloc(STAGE) };
     bool refreshed = false;
-    int rc = 0;
+    int rc = f.stage ? 0 : -ENOMEM;
 
-    for (int failures = 0; failures < FETCH_ATTEMPTS && s->running; ) {
-        off_t total = -1, size, from = f.pos;
+    for (int failures = 0; !rc && failures < FETCH_ATTEMPTS && s->running; ) {
+        off_t total = -1, size, from;
         char *url = NULL;
         bool auth;
         if ((rc = tasks_video(s->tasks, v->id, &url, &auth, &size)))
             break;
         f.error = 0;
+        f.pos = f.staged_at + (off_t)f.staged;
+        from = f.pos;
         rc = http_get_stream(s->http, url, auth, f.pos, f.whole ? -1 : last, fill_sink, &f,
                              &total);
         free(url);
+        if (!f.error && f.staged)
+            flush_stage(&f);            /* keep what arrived before a cut */
         if (!rc && total >= 0 && total != v->size) {
             log_info("read %s: server says %lld bytes, expected %lld", v->id,
                      (long long)total, (long long)v->size);
@@ -215,6 +247,7 @@ static int fetch_range(stream *s, struct video *v, size_t first, size_t end)
         if (failures < FETCH_ATTEMPTS)
             backoff(s, 0.2 * (1 << (2 * failures)));    /* 0.2, 0.8 s */
     }
+    free(f.stage);
     pthread_mutex_lock(s->lock);
     for (size_t g = first; g < end; g++)
         clear_bit(v->busy, g);
@@ -275,6 +308,8 @@ static void schedule(stream *s, struct video *v, size_t first, size_t end, bool 
             return;
         }
         *j = (struct job){ .v = v, .first = g, .end = run };
+        log_debug("fetch %s: bytes %lld.. (%zu KiB)%s", v->id, (long long)g * G,
+                  (run - g) * G / 1024, urgent ? ", a reader waits" : "");
         v->users++;
         job_push(urgent ? &s->urgent : &s->ahead, j);
         pthread_cond_broadcast(&s->work);
@@ -342,7 +377,10 @@ static bool read_ahead(stream *s, struct video *v, off_t off, size_t size)
     target = c->next + (off_t)c->window;
     if (target > v->size)
         target = v->size;
-    if (c->window && target > c->ahead) {
+    /* Top up in batches of at least half a window: a request per kernel
+     * read would cost a round trip per 128 KiB. */
+    if (c->window && target > c->ahead &&
+        (c->ahead - c->next < (off_t)c->window / 2 || target == v->size)) {
         off_t from = c->ahead > end ? c->ahead : end;
         if (from < target)
             schedule(s, v, (size_t)(from / G), (size_t)((target + G - 1) / G), false);
@@ -385,16 +423,17 @@ static int wait_granules(stream *s, struct video *v, size_t first, size_t end)
     }
 }
 
-ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off)
+ssize_t stream_read_slice(stream *s, const char *id, size_t size, off_t off,
+                          struct stream_slice *out)
 {
     char *url = NULL;
     bool auth, want_whole = false;
     off_t total;
     struct video *v;
-    ssize_t n;
     int rc = tasks_video(s->tasks, id, &url, &auth, &total);
 
     free(url);
+    *out = (struct stream_slice){ .fd = -1 };
     if (rc)
         return rc;
     if (off >= total || size == 0)
@@ -410,11 +449,32 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
         rc = wait_granules(s, v, (size_t)(off / G), (size_t)((off + (off_t)size - 1) / G) + 1);
     }
     pthread_mutex_unlock(s->lock);
-    n = rc ? rc : pread(v->fd, buf, size, off);
-    video_put(s->cache, v);
     if (want_whole)
         stream_want(id, s);     /* a video being watched gets cached whole */
-    return n < 0 && !rc ? -EIO : n;
+    if (rc) {
+        video_put(s->cache, v);
+        return rc;
+    }
+    *out = (struct stream_slice){ .fd = v->fd, .off = off, .len = size, .pin = v };
+    return (ssize_t)size;
+}
+
+void stream_slice_done(stream *s, struct stream_slice *slice)
+{
+    if (slice->pin)
+        video_put(s->cache, slice->pin);
+    slice->pin = NULL;
+}
+
+ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off)
+{
+    struct stream_slice slice;
+    ssize_t n = stream_read_slice(s, id, size, off, &slice);
+
+    if (n > 0 && (n = pread(slice.fd, buf, slice.len, slice.off)) < 0)
+        n = -EIO;
+    stream_slice_done(s, &slice);
+    return n;
 }
 
 /* ---- the background downloader ---- */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #define G VIDEO_GRANULE
-#define COMMIT_BYTES (32u << 20)    /* written between map commits (a crash refetches these) */
+#define COMMIT_BYTES (1024u << 20)    /* written between map commits (a crash refetches these) */
 
 struct video_cache {
     store *store;
