@@ -45,19 +45,5 @@ void stream_want(const char *id, void *stream_arg);
  * count (0 at end of file), -ENOENT when the task has no video, or -EIO. */
 ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off);
 
-/* The same bytes left where they are, so FUSE can splice them from the
- * cache file instead of copying them through a buffer: `len` bytes at `off`
- * of `fd`, valid until stream_slice_done. */
-struct stream_slice {
-    int fd;
-    off_t off;
-    size_t len;
-    struct video *pin;
-};
-
-/* As stream_read; on success (>= 0) call stream_slice_done. */
-ssize_t stream_read_slice(stream *s, const char *id, size_t size, off_t off,
-                          struct stream_slice *out);
-void stream_slice_done(stream *s, struct stream_slice *slice);
 
 #endif

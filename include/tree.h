@@ -55,11 +55,6 @@ int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, 
 size_t tree_wait_answer(const char *id, bool by_name, char *buf, size_t size);
 int tree_read(const char *path, char *buf, size_t size, off_t off);
 
-/* A video.mp4 read left in the cache file (stream_read_slice), for splicing.
- * -ENOTSUP for every other file: use tree_read. */
-int tree_read_slice(const char *path, size_t size, off_t off, struct stream_slice *out);
-void tree_slice_done(struct stream_slice *slice);
-
 /* requests/ only. */
 int tree_create(const char *path);
 int tree_write(const char *path, const char *buf, size_t size, off_t off);

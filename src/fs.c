@@ -325,29 +325,6 @@ static struct handle *handle_of(struct fuse_file_info *fi)
     return (struct handle *)(uintptr_t)fi->fh;
 }
 
-/* Answers a video read straight from the cache file: libfuse splices it
- * to the kernel, no copy through our memory. False when the file is not a
- * video (nothing was answered). */
-static bool reply_slice(fuse_req_t req, const char *path, size_t size, off_t off)
-{
-    struct stream_slice slice;
-    int n = tree_read_slice(path, size, off, &slice);
-
-    if (n == -ENOTSUP)
-        return false;
-    if (n < 0) {
-        fuse_reply_err(req, -n);
-    } else {
-        struct fuse_bufvec data = FUSE_BUFVEC_INIT(slice.len);
-        data.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-        data.buf[0].fd = slice.fd;
-        data.buf[0].pos = slice.off;
-        fuse_reply_data(req, &data, FUSE_BUF_SPLICE_MOVE);
-        tree_slice_done(&slice);
-    }
-    return true;
-}
-
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
@@ -360,8 +337,6 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fs_read_parked(req, h, size, off, fi->flags);
         return;
     }
-    if (h->kind == TREE_OPEN_KEEP && reply_slice(req, h->path, size, off))
-        return;
     if (!(buf = malloc(size ? size : 1))) {
         fuse_reply_err(req, ENOMEM);
         return;
@@ -602,11 +577,6 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
      * with EEXIST before anything is truncated. */
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-    /* Video reads are spliced from the cache file (reply_slice). */
-    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-        conn->want |= FUSE_CAP_SPLICE_WRITE;
-    if (conn->capable & FUSE_CAP_SPLICE_MOVE)
-        conn->want |= FUSE_CAP_SPLICE_MOVE;
     fsx.running = true;
     if (!pthread_create(&fsx.notifier, NULL, fs_notifier_main, NULL))
         fsx.started = true;

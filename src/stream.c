@@ -423,17 +423,16 @@ static int wait_granules(stream *s, struct video *v, size_t first, size_t end)
     }
 }
 
-ssize_t stream_read_slice(stream *s, const char *id, size_t size, off_t off,
-                          struct stream_slice *out)
+ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off)
 {
     char *url = NULL;
     bool auth, want_whole = false;
     off_t total;
     struct video *v;
+    ssize_t n;
     int rc = tasks_video(s->tasks, id, &url, &auth, &total);
 
     free(url);
-    *out = (struct stream_slice){ .fd = -1 };
     if (rc)
         return rc;
     if (off >= total || size == 0)
@@ -449,32 +448,11 @@ ssize_t stream_read_slice(stream *s, const char *id, size_t size, off_t off,
         rc = wait_granules(s, v, (size_t)(off / G), (size_t)((off + (off_t)size - 1) / G) + 1);
     }
     pthread_mutex_unlock(s->lock);
+    n = rc ? rc : pread(v->fd, buf, size, off);
+    video_put(s->cache, v);
     if (want_whole)
         stream_want(id, s);     /* a video being watched gets cached whole */
-    if (rc) {
-        video_put(s->cache, v);
-        return rc;
-    }
-    *out = (struct stream_slice){ .fd = v->fd, .off = off, .len = size, .pin = v };
-    return (ssize_t)size;
-}
-
-void stream_slice_done(stream *s, struct stream_slice *slice)
-{
-    if (slice->pin)
-        video_put(s->cache, slice->pin);
-    slice->pin = NULL;
-}
-
-ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off)
-{
-    struct stream_slice slice;
-    ssize_t n = stream_read_slice(s, id, size, off, &slice);
-
-    if (n > 0 && (n = pread(slice.fd, buf, slice.len, slice.off)) < 0)
-        n = -EIO;
-    stream_slice_done(s, &slice);
-    return n;
+    return n < 0 && !rc ? -EIO : n;
 }
 
 /* ---- the background downloader ---- */

@@ -441,25 +441,6 @@ static int copy_slice(const char *src, size_t len, char *buf, size_t size, off_t
     return (int)n;
 }
 
-int tree_read_slice(const char *path, size_t size, off_t off, struct stream_slice *out)
-{
-    struct node n;
-    int rc;
-
-    if (assets_rel(path))
-        return -ENOTSUP;
-    if ((rc = parse_path(path, &n)))
-        return rc;
-    if (n.kind != NODE_VIDEO)
-        return -ENOTSUP;
-    return (int)stream_read_slice(ctx()->stream, n.id, size, off, out);
-}
-
-void tree_slice_done(struct stream_slice *slice)
-{
-    stream_slice_done(ctx()->stream, slice);
-}
-
 int tree_read(const char *path, char *buf, size_t size, off_t off)
 {
     struct fs_context *c = ctx();

@@ -106,7 +106,6 @@ static struct {
     int ntasks;
     unsigned long seq;
     long long creates, gets, lists, lists_by_id, deletes, content_requests, auth_leaks;
-    long long bytes_served;
 } sim = { .key = "sim-key", .queue_ms = 300, .run_ms = 700, .url_ttl = 86400, .verify_ms = 1000,
           .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -622,9 +621,6 @@ static enum MHD_Result serve_blob(struct MHD_Connection *c, const char *data, si
     MHD_add_response_header(r, "Content-Type", type);
     if (honour_range)
         MHD_add_response_header(r, "Accept-Ranges", "bytes");
-    pthread_mutex_lock(&sim.lock);
-    sim.bytes_served += (long long)(to - from + 1);
-    pthread_mutex_unlock(&sim.lock);
     ret = MHD_queue_response(c, partial ? 206 : 200, r);
     MHD_destroy_response(r);
     return ret;
@@ -722,7 +718,7 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "deletes", (double)sim.deletes);
     cJSON_AddNumberToObject(o, "content_requests", (double)sim.content_requests);
     cJSON_AddNumberToObject(o, "auth_leaks", (double)sim.auth_leaks);
-    cJSON_AddNumberToObject(o, "bytes_served", (double)sim.bytes_served);
+    cJSON_AddNumberToObject(o, "bytes_served", (double)link_bytes_sent());
     cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
     cJSON_AddNumberToObject(o, "video_size", (double)sim.video_len);
     cJSON_AddNumberToObject(o, "asset_creates", (double)sim.asset_creates);
@@ -831,6 +827,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
         link_delay();
     if (!strncmp(url, "/cdn/", 5))
         return cdn(c, url + 5);
+    if (!strcmp(url, "/files"))             /* httpdirfs drops the trailing '/' */
+        return files(c, "");
     if (!strncmp(url, "/files/", 7))
         return files(c, url + 7);
     if (!authorized(c))

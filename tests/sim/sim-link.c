@@ -10,11 +10,13 @@
 #include <time.h>
 
 #define PACE_CHUNK (16 * 1024)      /* bytes a paced body hands out at a time */
+#define CHUNK (256 * 1024)          /* and an unpaced one */
 
 static struct {
     long latency_ms;
     double rate;                    /* bytes per second, 0 = unpaced */
     double free_at;                 /* when the link finishes what it was given */
+    long long sent;
     pthread_mutex_t lock;
 } link_state = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -101,17 +103,22 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
     if (b->paced)
         link_send(n);
     memcpy(buf, b->data + pos, n);
+    __atomic_fetch_add(&link_state.sent, (long long)n, __ATOMIC_RELAXED);
     return (ssize_t)n;
 }
 
 struct MHD_Response *link_body(const char *data, size_t len, size_t cut)
 {
     bool cuts = cut > 0 && cut < len, paced = link_state.rate > 0;
-    struct body *b;
+    struct body *b = malloc(sizeof *b);
 
-    if ((!cuts && !paced) || !(b = malloc(sizeof *b)))
-        return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    if (!b)
+        return NULL;
     *b = (struct body){data, len, cuts ? cut : len, paced};
-    return MHD_create_response_from_callback(len, paced ? PACE_CHUNK : 64 * 1024, read_body, b,
-                                             free);
+    return MHD_create_response_from_callback(len, paced ? PACE_CHUNK : CHUNK, read_body, b, free);
+}
+
+long long link_bytes_sent(void)
+{
+    return __atomic_load_n(&link_state.sent, __ATOMIC_RELAXED);
 }

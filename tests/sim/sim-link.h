@@ -30,4 +30,8 @@ void link_delay(void);
  * `cut` bytes when 0 < cut < len, paced when a rate is set. */
 struct MHD_Response *link_body(const char *data, size_t len, size_t cut);
 
+/* Body bytes handed to the network so far (not the sizes promised: a client
+ * that hangs up early is not charged for the rest). */
+long long link_bytes_sent(void);
+
 #endif
