@@ -38,6 +38,9 @@ int stream_restore(stream *s);
 int stream_start(stream *s);
 void stream_stop(stream *s);
 
+/* True when every byte of the task's video is in the cache. */
+bool stream_complete(stream *s, const char *id);
+
 /* Queues a background download of the task's video (a tasks_hook_fn). */
 void stream_want(const char *id, void *stream_arg);
 

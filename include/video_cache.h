@@ -44,9 +44,11 @@ struct video {
     long long last_read;            /* wall seconds, for eviction */
     size_t unsaved;                 /* bytes on disk the stored map does not list */
     int users;
+    int fetching;                   /* range requests in flight (stream.c) */
     bool orphan;                    /* replaced (size changed): freed by its last user */
     bool ranges_ignored;            /* the server answers Range with the whole file */
     bool whole_active;              /* a request is taking the whole file in order */
+    bool announced;                 /* "complete" was logged */
     unsigned fail_gen;              /* counts failed fetches */
     int last_error;
     double arrived_at;              /* monotonic time bytes last landed */

@@ -17,6 +17,9 @@
 #define G VIDEO_GRANULE
 #define FETCHERS 8                  /* parallel range requests, all readers together */
 #define CHUNK (4u << 20)            /* most one range request asks for */
+#define PER_VIDEO 4                 /* range requests in flight for one video: enough to
+                                     * hide a round trip, few enough that its writers do
+                                     * not queue on the file's inode lock */
 #define WINDOW_FIRST (256u << 10)   /* read-ahead after the first sequential read */
 #define WINDOW_MAX (32u << 20)      /* read-ahead of a long sequential reader */
 #define WANT_WHOLE (8u << 20)       /* a reader this far into sequential reading gets
@@ -94,6 +97,11 @@ static void queue_if_incomplete(const char *id, void *arg)
         stream_want(id, s);
 }
 
+bool stream_complete(stream *s, const char *id)
+{
+    return video_cache_complete(s->cache, id);
+}
+
 int stream_restore(stream *s)
 {
     int rc = video_cache_restore(s->cache);
@@ -104,35 +112,31 @@ int stream_restore(stream *s)
 
 /* ---- fetching ranges into the cache ---- */
 
-/* Where one range request has got to. Bytes are staged and written in
- * whole STAGE-sized, page-aligned pieces: partial-page writes made the
- * kernel zero and lock far more than it copied. */
-#define STAGE (256u << 10)
+/* Where one range request has got to. Bytes go to the cache file in whole
+ * pages straight from curl's buffer; only a page's worth is held back when
+ * a piece ends mid-page (partial-page writes made the kernel zero and lock
+ * far more than it copied). */
+#define PAGE 4096
 struct fill {
     stream *s;
     struct video *v;
-    off_t start, pos;               /* first byte asked for; next byte received */
-    off_t staged_at;                /* file offset of stage[0] */
-    size_t staged;
-    char *stage;
+    off_t pos;                      /* next byte expected */
+    off_t written;                  /* bytes before this are in the file */
+    char tail[PAGE];                /* bytes written..pos, less than a page */
     bool whole;                     /* the server ignored Range: taking the whole file */
     int error;
 };
 
-/* Writes the staged bytes and marks the granules they complete. */
-static int flush_stage(struct fill *f)
+/* Writes `len` bytes at f->written and marks the granules now complete. */
+static int fill_write(struct fill *f, const char *data, size_t len)
 {
     struct video *v = f->v;
-    off_t end = f->staged_at + (off_t)f->staged;
-    size_t first = (size_t)(f->staged_at / G), done = end >= v->size ? v->ngranules
-                                                                     : (size_t)(end / G);
+    size_t first = (size_t)(f->written / G), done;
 
-    if (!f->staged)
-        return 0;
-    if (video_write(v, f->stage, f->staged, f->staged_at))
+    if (video_write(v, data, len, f->written))
         return f->error = -EIO;
-    f->staged_at = end;
-    f->staged = 0;
+    f->written += (off_t)len;
+    done = f->written >= v->size ? v->ngranules : (size_t)(f->written / G);
     if (done > first) {
         if (video_arrived(f->s->cache, v, first, done))
             video_commit(f->s->cache, v);
@@ -147,6 +151,7 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
 {
     struct fill *f = arg;
     struct video *v = f->v;
+    size_t held = (size_t)(f->pos - f->written), n;
 
     if (at != f->pos) {
         bool mine;
@@ -163,21 +168,29 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
         if (!f->whole)
             log_info("read %s: the server ignores Range; taking the whole file in order", v->id);
         f->whole = true;
-        f->pos = f->staged_at = 0;
-        f->staged = 0;
+        f->pos = f->written = 0;
+        held = 0;
     }
     f->pos += (off_t)len;
-    while (len) {
-        size_t n = STAGE - f->staged < len ? STAGE - f->staged : len;
-        memcpy(f->stage + f->staged, data, n);
-        f->staged += n;
+    if (held) {                                 /* complete the held page first */
+        n = PAGE - held < len ? PAGE - held : len;
+        memcpy(f->tail + held, data, n);
+        held += n;
         data += n;
         len -= n;
-        if (f->staged == STAGE && flush_stage(f))
-            return 1;
+        if (held == PAGE || f->pos >= v->size) {
+            if (fill_write(f, f->tail, held))
+                return 1;
+            held = 0;
+        }
     }
-    if (f->pos >= v->size && flush_stage(f))
-        return 1;
+    if ((n = f->pos >= v->size ? len : len / PAGE * PAGE) && !held) {
+        if (fill_write(f, data, n))
+            return 1;
+        data += n;
+        len -= n;
+    }
+    memcpy(f->tail + held, data, len);          /* less than a page */
     return !f->s->running;
 }
 
@@ -200,38 +213,36 @@ static void backoff(stream *s, double seconds)
 static int fetch_range(stream *s, struct video *v, size_t first, size_t end)
 {
     off_t last = video_granule_end(v, end - 1) - 1;
-    struct fill f = { .s = s, .v = v, .start = (off_t)first * G, .pos = (off_t)first * G,
-                      .staged_at = (off_t)first * G, .stage = malloc(STAGE) };
-    bool refreshed = false;
-    int rc = f.stage ? 0 : -ENOMEM;
+    struct fill *f = malloc(sizeof *f);
+    bool refreshed = false, whole = false;
+    int rc = f ? 0 : -ENOMEM;
 
-    for (int failures = 0; !rc && failures < FETCH_ATTEMPTS && s->running; ) {
+    if (f)
+        *f = (struct fill){ .s = s, .v = v, .pos = (off_t)first * G, .written = (off_t)first * G };
+    for (int failures = 0; f && failures < FETCH_ATTEMPTS && s->running; ) {
         off_t total = -1, size, from;
         char *url = NULL;
         bool auth;
         if ((rc = tasks_video(s->tasks, v->id, &url, &auth, &size)))
             break;
-        f.error = 0;
-        f.pos = f.staged_at + (off_t)f.staged;
-        from = f.pos;
-        rc = http_get_stream(s->http, url, auth, f.pos, f.whole ? -1 : last, fill_sink, &f,
+        f->error = 0;
+        from = f->pos;
+        rc = http_get_stream(s->http, url, auth, f->pos, f->whole ? -1 : last, fill_sink, f,
                              &total);
         free(url);
-        if (!f.error && f.staged)
-            flush_stage(&f);            /* keep what arrived before a cut */
         if (!rc && total >= 0 && total != v->size) {
             log_info("read %s: server says %lld bytes, expected %lld", v->id,
                      (long long)total, (long long)v->size);
             rc = -EIO;
             break;
         }
-        if (f.error == -EAGAIN) {
+        if (f->error == -EAGAIN) {
             rc = 0;
             break;
         }
         if (!rc)
-            rc = f.error;
-        if (!rc && f.pos <= (f.whole ? v->size - 1 : last) && s->running)
+            rc = f->error;
+        if (!rc && f->pos <= (f->whole ? v->size - 1 : last) && s->running)
             rc = -EIO;                          /* the body ended early */
         if (!rc || !s->running)
             break;
@@ -243,15 +254,16 @@ static int fetch_range(stream *s, struct video *v, size_t first, size_t end)
         }
         if (rc == -EACCES || rc == -ENOENT)
             break;
-        failures = f.pos > from ? 0 : failures + 1;     /* progress resets the count */
+        failures = f->pos > from ? 0 : failures + 1;     /* progress resets the count */
         if (failures < FETCH_ATTEMPTS)
             backoff(s, 0.2 * (1 << (2 * failures)));    /* 0.2, 0.8 s */
     }
-    free(f.stage);
+    whole = f && f->whole;
+    free(f);
     pthread_mutex_lock(s->lock);
     for (size_t g = first; g < end; g++)
         clear_bit(v->busy, g);
-    if (f.whole)
+    if (whole)
         v->whole_active = false;
     if (rc) {
         v->fail_gen++;
@@ -272,13 +284,28 @@ static void job_push(struct job_list *l, struct job *j)
     l->tail = j;
 }
 
+/* The first job whose video has fewer than `most` requests in flight
+ * (parallel writers of one file contend on its inode lock). Lock held. */
+static struct job *job_take(struct job_list *l, int most)
+{
+    struct job *prev = NULL, *j;
+
+    for (j = l->head; j && j->v->fetching >= most; j = j->next)
+        prev = j;
+    if (!j)
+        return NULL;
+    if (prev)
+        prev->next = j->next;
+    else
+        l->head = j->next;
+    if (l->tail == j)
+        l->tail = prev;
+    return j;
+}
+
 static struct job *job_pop(struct job_list *l)
 {
-    struct job *j = l->head;
-
-    if (j && !(l->head = j->next))
-        l->tail = NULL;
-    return j;
+    return job_take(l, 1 << 30);
 }
 
 /* Marks the missing granules in [first, end) that nobody fetches busy and
@@ -323,15 +350,20 @@ static void *fetcher_main(void *arg)
 
     pthread_mutex_lock(s->lock);
     while (s->running) {
-        struct job *j = job_pop(&s->urgent);
+        struct job *j = job_take(&s->urgent, PER_VIDEO);
         if (!j)
-            j = job_pop(&s->ahead);
+            j = job_take(&s->ahead, PER_VIDEO);
         if (!j) {
             pthread_cond_wait(&s->work, s->lock);
             continue;
         }
+        j->v->fetching++;
         pthread_mutex_unlock(s->lock);
         fetch_range(s, j->v, j->first, j->end);
+        pthread_mutex_lock(s->lock);
+        j->v->fetching--;
+        pthread_cond_broadcast(&s->work);       /* its next job may go now */
+        pthread_mutex_unlock(s->lock);
         video_put(s->cache, j->v);
         free(j);
         pthread_mutex_lock(s->lock);
@@ -528,7 +560,8 @@ static void download(stream *s, const char *id)
         pthread_mutex_lock(s->lock);
     }
     pthread_mutex_unlock(s->lock);
-    if (complete) {
+    if (complete && !v->announced) {
+        v->announced = true;
         video_commit(s->cache, v);
         log_info("download %s: complete, %lld bytes cached", id, (long long)v->size);
     } else if (s->running) {
