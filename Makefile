@@ -3,7 +3,7 @@
 #   make            build/seedancefs, build/seedance-sim, build/libseedancefs.a
 #   make check      install missing Debian packages, unit + integration tests
 #   make demo       start the simulator, mount, submit an example, show the result
-#   make bench      throughput figures against curl and a local file
+#   make bench      stream, offline and scale figures against their limits and peers
 #   make crash      200 randomized kill -9 trials (lost/duplicated/corrupt counts)
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make valgrind   the integration suite with the daemon under valgrind
@@ -26,7 +26,7 @@ PYTEST  ?= pytest-3
 PYTHON  ?= /usr/bin/python3
 
 .PHONY: all check unit integration crash crash-quick demo bench asan valgrind deps clean
-all: $(B)/seedancefs $(B)/seedance-sim $(B)/fixture.mp4
+all: $(B)/seedancefs $(B)/seedance-sim $(B)/fixture.mp4 $(B)/bench-memfs
 
 $(B)/obj/%.o: src/%.c $(wildcard include/*.h) | $(B)/obj
 	@echo "  CC      $@"
@@ -79,7 +79,8 @@ demo: deps
 	$(MAKE) all
 	scripts/demo.sh
 
-bench: deps
+bench:
+	scripts/install-deps.sh --bench
 	$(MAKE) all
 	tests/bench/run.sh
 

@@ -9,9 +9,10 @@
  * file so a waiting reader wakes as soon as its bytes land (FUSE threads
  * only wait for bytes, never sleep on a retry). Concurrent readers of the
  * same range share one fetch. Read-ahead follows each sequential reader
- * (up to 4 per video): it starts at 256 KiB, doubles with every read that
- * continues the last, up to 32 MiB, and stays off for random reads, which
- * fetch only the 32 KiB granules they touch. A server that ignores Range
+ * (up to 4 per video): twice what the reader has read in a row, at least
+ * 256 KiB, at most 32 MiB; it stays off for random reads, which fetch only
+ * the 32 KiB granules they touch. While a video is not complete it is
+ * opened with direct I/O (one page cache fewer to fill, see tree.c). A server that ignores Range
  * (200 with the whole file) gets one request that fills the cache in order.
  * When a task succeeds (or on mount, for videos not complete yet), or once
  * a reader has read 8 MiB sequentially, a background downloader fetches the

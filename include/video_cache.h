@@ -28,6 +28,7 @@
 
 /* One sequential reader of a video, as far as read-ahead can tell. */
 struct cursor {
+    off_t start;                /* where its sequential run began */
     off_t next;                 /* where it is expected to read next */
     off_t ahead;                /* read-ahead queued up to here */
     size_t window;              /* read-ahead size; 0 = random access */
@@ -52,6 +53,7 @@ struct video {
     unsigned fail_gen;              /* counts failed fetches */
     int last_error;
     double arrived_at;              /* monotonic time bytes last landed */
+    pthread_mutex_t write_lock;     /* one writer at a time (video_write) */
 };
 
 typedef struct video_cache video_cache;
@@ -80,7 +82,9 @@ void video_put(video_cache *c, struct video *v);
 /* Byte just past granule `g`. */
 off_t video_granule_end(const struct video *v, size_t g);
 
-/* Writes bytes at `at` of the cache file. 0 or -EIO. */
+/* Writes bytes at `at` of the cache file, one writer per video at a time:
+ * parallel pwrites of one file queue on its inode lock, where the kernel
+ * spins (a whole core, on a 2-core machine) instead of sleeping. 0 or -EIO. */
 int video_write(struct video *v, const char *data, size_t len, off_t at);
 
 /* Marks granules [first, end) present (their bytes are written). Returns

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages seedancefs needs to build, test and demo,
 # only when one is missing (apt-get update first, as a fresh machine needs).
+# --bench adds the peers make bench compares with (httpdirfs, rclone).
 set -e
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libcjson-dev
       libmicrohttpd-dev libsqlite3-dev ffmpeg python3-pytest curl inotify-tools"
+[ "$1" = "--bench" ] && PKGS="$PKGS httpdirfs rclone"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

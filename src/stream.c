@@ -20,7 +20,7 @@
 #define PER_VIDEO 4                 /* range requests in flight for one video: enough to
                                      * hide a round trip, few enough that its writers do
                                      * not queue on the file's inode lock */
-#define WINDOW_FIRST (256u << 10)   /* read-ahead after the first sequential read */
+#define WINDOW_FIRST (256u << 10)   /* read-ahead of a run's first reads */
 #define WINDOW_MAX (32u << 20)      /* read-ahead of a long sequential reader */
 #define WANT_WHOLE (8u << 20)       /* a reader this far into sequential reading gets
                                      * the whole video cached in the background */
@@ -397,13 +397,18 @@ static bool read_ahead(stream *s, struct video *v, off_t off, size_t size)
     if (!c) {
         c = oldest;
         /* A read from byte 0 is how players and probes start: read a little ahead. */
-        *c = (struct cursor){ .next = end, .ahead = end, .window = off ? 0 : WINDOW_FIRST };
+        *c = (struct cursor){ .start = off, .next = end, .ahead = end,
+                              .window = off ? 0 : WINDOW_FIRST };
     } else {
-        c->window = c->window ? c->window * 2 : WINDOW_FIRST;
-        if (c->window > WINDOW_MAX)
-            c->window = WINDOW_MAX;
+        /* The window is twice what the run has read so far: probes that
+         * read a few small pieces fetch little, long readers a lot. */
         if (end > c->next)
             c->next = end;
+        c->window = 2 * (size_t)(c->next - c->start);
+        if (c->window < WINDOW_FIRST)
+            c->window = WINDOW_FIRST;
+        if (c->window > WINDOW_MAX)
+            c->window = WINDOW_MAX;
     }
     c->used = ++s->tick;
     target = c->next + (off_t)c->window;
@@ -418,7 +423,7 @@ static bool read_ahead(stream *s, struct video *v, off_t off, size_t size)
             schedule(s, v, (size_t)(from / G), (size_t)((target + G - 1) / G), false);
         c->ahead = target;
     }
-    return c->window >= WANT_WHOLE;
+    return c->next - c->start >= (off_t)WANT_WHOLE;
 }
 
 /* Returns once granules [first, end) are on disk, fetching what nobody

@@ -36,6 +36,7 @@ static void video_free(struct video *v)
         return;
     if (v->fd >= 0)
         close(v->fd);
+    pthread_mutex_destroy(&v->write_lock);
     free(v->id);
     free(v->have);
     free(v->busy);
@@ -79,6 +80,7 @@ static struct video *video_open(video_cache *c, const char *id, off_t size,
     if (!v || !path)
         goto fail;
     v->fd = -1;
+    pthread_mutex_init(&v->write_lock, NULL);
     v->id = strdup(id);
     v->size = size;
     v->ngranules = (size_t)((size + G - 1) / G);
@@ -235,15 +237,20 @@ off_t video_granule_end(const struct video *v, size_t g)
 
 int video_write(struct video *v, const char *data, size_t len, off_t at)
 {
+    int rc = 0;
+
+    pthread_mutex_lock(&v->write_lock);
     for (size_t done = 0; done < len; ) {
         ssize_t n = pwrite(v->fd, data + done, len - done, at + (off_t)done);
         if (n < 0) {
             log_info("cache %s: write: %s", v->id, strerror(errno));
-            return -EIO;
+            rc = -EIO;
+            break;
         }
         done += (size_t)n;
     }
-    return 0;
+    pthread_mutex_unlock(&v->write_lock);
+    return rc;
 }
 
 bool video_arrived(video_cache *c, struct video *v, size_t first, size_t end)

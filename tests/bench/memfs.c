@@ -111,8 +111,8 @@ int main(int argc, char **argv)
     }
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "direct_io") || !strcmp(argv[i], "-odirect_io")) {
-            direct_io = 1;
-            argv[i] = (char *)"-odefault_permissions";
+            direct_io = 1;          /* ours, not libfuse's: a plain "ro" stands in */
+            argv[i] = (char *)(argv[i][0] == '-' ? "-oro" : "ro");
         }
     if ((fd = open(argv[1], O_RDONLY)) < 0 || fstat(fd, &st) || !(size = (size_t)st.st_size) ||
         !(data = malloc(size)) || read(fd, data, size) != (ssize_t)size) {
