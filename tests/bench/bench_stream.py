@@ -98,6 +98,18 @@ def touch_memory(gib):
                     "for i in range(0, len(b), 4096): b[i] = 1"], check=True)
 
 
+def quiesce(sim, timeout=300):
+    """Waits until the server sends nothing for a second (a background
+    download of an earlier step would be counted in the next one)."""
+    end, last = time.monotonic() + timeout, -1
+    while time.monotonic() < end:
+        now = sim.stats()["bytes_served"]
+        if now == last:
+            return
+        last = now
+        time.sleep(1)
+
+
 def drop_caches():
     subprocess.run("sync; echo 3 > /proc/sys/vm/drop_caches", shell=True, check=False)
 
@@ -373,6 +385,7 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
             moov = next((n for kind, _, n in mp4_boxes(body) if kind == "moov"), 0)
             ffprobe(body)
             t_local = ffprobe(body)                 # local, page cache warm
+            quiesce(sim)
             before = served()
             t_ours = ffprobe(fresh.take())
             fetched = served() - before
@@ -399,6 +412,7 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
         # stays incomplete, so its opens bypass the page cache: warm reads
         # are FUSE round trips. On a complete video they hit the page cache.
         path = fresh.take()
+        quiesce(sim)
         drop_caches()
         before = served()
         cold = random_reads(path, size, seed=2)
