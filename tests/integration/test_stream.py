@@ -121,3 +121,17 @@ def test_mount_read_ahead_is_raised(start_sim, start_mount):
         with open(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb") as f:
             assert f.read().strip() == want
         mount.unmount()
+
+
+def test_connections_cut_mid_range_resume_where_they_broke(tmp_path, start_sim, start_mount):
+    body = body_file(tmp_path, 16)
+    data = open(body, "rb").read()
+    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0")
+    mount, video = mount_with_imported_video(sim, start_mount, len(data))
+    sim.control(cut_after=700_000)              # every body breaks after 700 kB
+    before = sim.stats()
+    with open(video, "rb") as f:
+        assert f.read() == data
+    fetched, requests = fetched_since(sim, before)
+    assert requests >= len(data) // 700_000, "each break resumed with a new range"
+    assert fetched <= len(data) * 1.1, "resumed where it broke, not from the start"
