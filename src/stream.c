@@ -4,7 +4,6 @@
 #include "stream.h"
 #include "clock.h"
 #include "log.h"
-#include "strmap.h"
 #include "video_cache.h"
 
 #include <errno.h>
@@ -202,8 +201,8 @@ static void backoff(stream *s, double seconds)
 
     clock_deadline(&until, seconds);
     pthread_mutex_lock(s->lock);
-    if (s->running)
-        pthread_cond_timedwait(&s->work, s->lock, &until);
+    while (s->running && pthread_cond_timedwait(&s->work, s->lock, &until) != ETIMEDOUT)
+        ;                           /* woken for new jobs: keep backing off */
     pthread_mutex_unlock(s->lock);
 }
 
