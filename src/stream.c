@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #define G VIDEO_GRANULE
-#define FETCHERS 8                  /* parallel range requests, all readers together */
+#define FETCHERS 12                 /* parallel range requests, all readers together */
 #define CHUNK (4u << 20)            /* most one range request asks for */
 #define PER_VIDEO 4                 /* range requests in flight for one video: enough to
                                      * hide a round trip, few enough that its writers do
@@ -425,6 +425,27 @@ static bool read_ahead(stream *s, struct video *v, off_t off, size_t size)
     return c->next - c->start >= (off_t)WANT_WHOLE;
 }
 
+/* Moves the queued read-ahead job of `v` that holds granule `g` to the
+ * urgent list: a reader now waits for it, and with many readers urgent jobs
+ * would keep it waiting. Lock held. */
+static void promote(stream *s, struct video *v, size_t g)
+{
+    struct job *prev = NULL;
+
+    for (struct job *j = s->ahead.head; j; prev = j, j = j->next) {
+        if (j->v != v || g < j->first || g >= j->end)
+            continue;
+        if (prev)
+            prev->next = j->next;
+        else
+            s->ahead.head = j->next;
+        if (s->ahead.tail == j)
+            s->ahead.tail = prev;
+        job_push(&s->urgent, j);
+        return;
+    }
+}
+
 /* Returns once granules [first, end) are on disk, fetching what nobody
  * fetches; woken as bytes land. Lock held. */
 static int wait_granules(stream *s, struct video *v, size_t first, size_t end)
@@ -434,6 +455,9 @@ static int wait_granules(stream *s, struct video *v, size_t first, size_t end)
     double since = clock_mono();
 
     schedule(s, v, first, end, true);
+    for (size_t g = first; g < end; g++)
+        if (!bit(v->have, g) && bit(v->busy, g))
+            promote(s, v, g);
     for (;;) {
         struct timespec tick;
         size_t g = first;
