@@ -283,6 +283,18 @@ static void job_push(struct job_list *l, struct job *j)
     l->tail = j;
 }
 
+/* Takes `j` (after `prev`, NULL at the head) out of `l`. */
+static struct job *job_unlink(struct job_list *l, struct job *prev, struct job *j)
+{
+    if (prev)
+        prev->next = j->next;
+    else
+        l->head = j->next;
+    if (l->tail == j)
+        l->tail = prev;
+    return j;
+}
+
 /* The first job whose video has fewer than `most` requests in flight
  * (parallel writers of one file contend on its inode lock). Lock held. */
 static struct job *job_take(struct job_list *l, int most)
@@ -291,15 +303,7 @@ static struct job *job_take(struct job_list *l, int most)
 
     for (j = l->head; j && j->v->fetching >= most; j = j->next)
         prev = j;
-    if (!j)
-        return NULL;
-    if (prev)
-        prev->next = j->next;
-    else
-        l->head = j->next;
-    if (l->tail == j)
-        l->tail = prev;
-    return j;
+    return j ? job_unlink(l, prev, j) : NULL;
 }
 
 static struct job *job_pop(struct job_list *l)
@@ -432,18 +436,11 @@ static void promote(stream *s, struct video *v, size_t g)
 {
     struct job *prev = NULL;
 
-    for (struct job *j = s->ahead.head; j; prev = j, j = j->next) {
-        if (j->v != v || g < j->first || g >= j->end)
-            continue;
-        if (prev)
-            prev->next = j->next;
-        else
-            s->ahead.head = j->next;
-        if (s->ahead.tail == j)
-            s->ahead.tail = prev;
-        job_push(&s->urgent, j);
-        return;
-    }
+    for (struct job *j = s->ahead.head; j; prev = j, j = j->next)
+        if (j->v == v && g >= j->first && g < j->end) {
+            job_push(&s->urgent, job_unlink(&s->ahead, prev, j));
+            return;
+        }
 }
 
 /* Returns once granules [first, end) are on disk, fetching what nobody
