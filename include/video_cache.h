@@ -50,6 +50,7 @@ struct video {
     bool ranges_ignored;            /* the server answers Range with the whole file */
     bool whole_active;              /* a request is taking the whole file in order */
     bool announced;                 /* "complete" was logged */
+    bool commit_queued;             /* waiting for the committer thread */
     unsigned fail_gen;              /* counts failed fetches */
     int last_error;
     double arrived_at;              /* monotonic time bytes last landed */
@@ -94,6 +95,14 @@ bool video_arrived(video_cache *c, struct video *v, size_t first, size_t end);
 /* Makes the bytes written so far durable, then saves the map. Lock not held. */
 void video_commit(video_cache *c, struct video *v);
 void video_cache_commit_all(video_cache *c);
+
+/* Has the committer thread run video_commit for `v` soon: fdatasync of tens
+ * of MiB takes long enough to stall the fetch that would wait for it. */
+void video_commit_soon(video_cache *c, struct video *v);
+
+/* The committer thread. Stop commits what is queued, then returns. */
+int video_cache_start(video_cache *c);
+void video_cache_stop(video_cache *c);
 
 /* Evicts unused videos, least recently read first, while the cache is over
  * cache_max. Never the video `keep`. */

@@ -138,7 +138,7 @@ static int fill_write(struct fill *f, const char *data, size_t len)
     done = f->written >= v->size ? v->ngranules : (size_t)(f->written / G);
     if (done > first) {
         if (video_arrived(f->s->cache, v, first, done))
-            video_commit(f->s->cache, v);
+            video_commit_soon(f->s->cache, v);
         pthread_mutex_lock(f->s->lock);
         pthread_cond_broadcast(&f->s->arrived);
         pthread_mutex_unlock(f->s->lock);
@@ -624,7 +624,8 @@ int stream_start(stream *s)
 
     s->running = true;
     s->started = true;
-    if ((rc = pthread_create(&s->downloader, NULL, downloader_main, s)))
+    if ((rc = -video_cache_start(s->cache)) ||
+        (rc = pthread_create(&s->downloader, NULL, downloader_main, s)))
         goto fail;
     s->downloading = true;
     for (; s->nfetchers < FETCHERS; s->nfetchers++)
@@ -671,6 +672,7 @@ void stream_stop(stream *s)
     s->started = false;
     drop_jobs(s, &s->urgent);
     drop_jobs(s, &s->ahead);
+    video_cache_stop(s->cache);         /* after the fetchers: commits what they queued */
     /* FUSE is done too: save what readers fetched since the last commit. */
     video_cache_commit_all(s->cache);
 }

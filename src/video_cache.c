@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #define G VIDEO_GRANULE
-#define COMMIT_BYTES (1024u << 20)    /* written between map commits (a crash refetches these) */
+#define COMMIT_BYTES (256u << 20)     /* written between map commits (a crash refetches these) */
 
 struct video_cache {
     store *store;
@@ -20,6 +20,11 @@ struct video_cache {
     size_t cache_max;
     pthread_mutex_t lock;
     strmap *videos;                 /* id -> struct video */
+    pthread_cond_t commit_work;
+    struct video **commits;         /* queued for the committer, each with a use */
+    size_t ncommits, commits_cap;
+    pthread_t committer;
+    bool committing;                /* the committer thread runs */
 };
 
 static size_t map_bytes(size_t n) { return (n + 7) / 8; }
@@ -119,6 +124,7 @@ video_cache *video_cache_new(store *st, const char *state_dir, size_t cache_max)
     if (mkdir(c->dir, 0700) && errno != EEXIST)
         log_info("cache: %s: %s", c->dir, strerror(errno));
     pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->commit_work, NULL);
     return c;
 }
 
@@ -132,9 +138,12 @@ void video_cache_free(video_cache *c)
 {
     if (!c)
         return;
+    video_cache_stop(c);
     strmap_each(c->videos, free_video_cb, NULL);
     strmap_free(c->videos);
+    free(c->commits);
     free(c->dir);
+    pthread_cond_destroy(&c->commit_work);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -287,6 +296,77 @@ void video_commit(video_cache *c, struct video *v)
     if (copy && store_cache_put(c->store, &sc))
         log_info("cache %s: cannot save the block map", v->id);
     free(copy);
+}
+
+void video_commit_soon(video_cache *c, struct video *v)
+{
+    pthread_mutex_lock(&c->lock);
+    if (!v->commit_queued && c->committing) {
+        if (c->ncommits == c->commits_cap) {
+            size_t cap = c->commits_cap ? c->commits_cap * 2 : 8;
+            struct video **q = realloc(c->commits, cap * sizeof *q);
+            if (!q) {
+                pthread_mutex_unlock(&c->lock);
+                return;                 /* the next due commit, or stop, saves it */
+            }
+            c->commits = q;
+            c->commits_cap = cap;
+        }
+        v->commit_queued = true;
+        v->users++;
+        c->commits[c->ncommits++] = v;
+        pthread_cond_signal(&c->commit_work);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Commits queued maps until stopped, then what is still queued. */
+static void *committer_main(void *arg)
+{
+    video_cache *c = arg;
+
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        struct video *v;
+        if (!c->ncommits) {
+            if (!c->committing)
+                break;
+            pthread_cond_wait(&c->commit_work, &c->lock);
+            continue;
+        }
+        v = c->commits[0];
+        memmove(c->commits, c->commits + 1, --c->ncommits * sizeof *c->commits);
+        v->commit_queued = false;
+        pthread_mutex_unlock(&c->lock);
+        video_commit(c, v);
+        video_put(c, v);
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+int video_cache_start(video_cache *c)
+{
+    int rc;
+
+    c->committing = true;
+    if ((rc = pthread_create(&c->committer, NULL, committer_main, c))) {
+        c->committing = false;
+        return -rc;
+    }
+    return 0;
+}
+
+void video_cache_stop(video_cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool was = c->committing;
+    c->committing = false;
+    pthread_cond_signal(&c->commit_work);
+    pthread_mutex_unlock(&c->lock);
+    if (was)
+        pthread_join(c->committer, NULL);
 }
 
 static void commit_if_unsaved(const char *key, void *value, void *arg)
