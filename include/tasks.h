@@ -90,7 +90,8 @@ void tasks_each(tasks *t, void (*fn)(const char *id, const char *name, void *arg
 int tasks_id_by_name(tasks *t, const char *name, char *id);
 
 /* Where the video of a succeeded task is read from, and its size.
- * -ENOENT unless video.mp4 exists. Caller frees *url. */
+ * -ENOENT unless video.mp4 exists. Caller frees *url; with `url` NULL only
+ * the size is looked up (`auth` may then be NULL too). */
 int tasks_video(tasks *t, const char *id, char **url, bool *auth, off_t *size);
 
 /* rmdir: asks the API to cancel (queued) or delete (finished) the task.

@@ -311,13 +311,23 @@ static struct job *job_pop(struct job_list *l)
     return job_take(l, 1 << 30);
 }
 
-/* Marks the missing granules in [first, end) that nobody fetches busy and
- * queues them as range requests of at most CHUNK (no limit once the server
- * is known to ignore Range: one request brings the rest anyway). Lock held. */
+/* Marks busy the run of missing granules nobody fetches that starts at `g`
+ * (one of them), up to `end` and at most CHUNK long (no limit once the
+ * server is known to ignore Range: one request brings the rest anyway).
+ * Returns the end of the run. Lock held. */
+static size_t claim_run(struct video *v, size_t g, size_t end)
+{
+    size_t most = v->ranges_ignored ? v->ngranules : CHUNK / G, run;
+
+    for (run = g; run < end && run - g < most && !bit(v->have, run) && !bit(v->busy, run); run++)
+        set_bit(v->busy, run);
+    return run;
+}
+
+/* Claims the missing granules in [first, end) that nobody fetches and
+ * queues them as range requests (claim_run). Lock held. */
 static void schedule(stream *s, struct video *v, size_t first, size_t end, bool urgent)
 {
-    size_t most = v->ranges_ignored ? v->ngranules : CHUNK / G;
-
     if (v->whole_active || !s->running)
         return;
     if (v->ranges_ignored)
@@ -329,9 +339,7 @@ static void schedule(stream *s, struct video *v, size_t first, size_t end, bool 
             g++;
             continue;
         }
-        for (run = g; run < end && run - g < most && !bit(v->have, run) && !bit(v->busy, run);
-             run++)
-            set_bit(v->busy, run);
+        run = claim_run(v, g, end);
         if (!(j = malloc(sizeof *j))) {
             for (size_t b = g; b < run; b++)
                 clear_bit(v->busy, b);
@@ -482,14 +490,12 @@ static int wait_granules(stream *s, struct video *v, size_t first, size_t end)
 
 ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off)
 {
-    char *url = NULL;
-    bool auth, want_whole = false;
+    bool want_whole = false;
     off_t total;
     struct video *v;
     ssize_t n;
-    int rc = tasks_video(s->tasks, id, &url, &auth, &total);
+    int rc = tasks_video(s->tasks, id, NULL, NULL, &total);
 
-    free(url);
     if (rc)
         return rc;
     if (off >= total || size == 0)
@@ -543,15 +549,13 @@ out:
  * readers are fetching. */
 static void download(stream *s, const char *id)
 {
-    char *url = NULL;
-    bool auth, complete = false;
+    bool complete = false;
     off_t size;
     struct video *v;
     int failures = 0;
 
-    if (tasks_video(s->tasks, id, &url, &auth, &size))
+    if (tasks_video(s->tasks, id, NULL, NULL, &size))
         return;
-    free(url);
     if (!(v = video_get(s->cache, id, size)))
         return;
     pthread_mutex_lock(s->lock);
@@ -567,16 +571,7 @@ static void download(stream *s, const char *id)
             pthread_cond_timedwait(&s->arrived, s->lock, &tick);
             continue;
         }
-        end = v->ranges_ignored ? v->ngranules : g + CHUNK / G;
-        for (size_t b = g; b < end && b < v->ngranules; b++) {
-            if (bit(v->have, b) || bit(v->busy, b)) {
-                end = b;
-                break;
-            }
-            set_bit(v->busy, b);
-        }
-        if (end > v->ngranules)
-            end = v->ngranules;
+        end = claim_run(v, g, v->ngranules);
         pthread_mutex_unlock(s->lock);
         if (fetch_range(s, v, g, end)) {
             failures++;

@@ -444,11 +444,12 @@ int tasks_video(tasks *t, const char *id, char **url, bool *auth, off_t *size)
     struct task *k;
     int rc = -ENOENT;
 
-    *url = NULL;
+    if (url)
+        *url = NULL;
     pthread_mutex_lock(&t->lock);
     if ((k = strmap_get(t->by_id, id)) && !strcmp(k->status, "succeeded") && k->video_size >= 0) {
         *size = k->video_size;
-        rc = api_video_source(t->api, k->id, k->video_url, url, auth);
+        rc = url ? api_video_source(t->api, k->id, k->video_url, url, auth) : 0;
     }
     pthread_mutex_unlock(&t->lock);
     return rc;

@@ -18,6 +18,16 @@ def body_file(tmp_path, mib, seed=7):
     return str(path)
 
 
+def imported_body(tmp_path, start_sim, start_mount, mib, *sim_args):
+    """A random MIB-MiB body at a simulator, and a mount showing it as the video
+    of a task made elsewhere: (sim, mount, video path, the bytes)."""
+    body = body_file(tmp_path, mib)
+    data = open(body, "rb").read()
+    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0", *sim_args)
+    mount, video = mount_with_imported_video(sim, start_mount, len(data))
+    return sim, mount, video, data
+
+
 def mount_with_imported_video(sim, start_mount, size):
     """A task made by "another client" before the mount (so nothing fetches
     its video before the test does): the mount and its video.mp4 path."""
@@ -42,10 +52,7 @@ def fetched_since(sim, before):
 
 
 def test_random_reads_fetch_only_the_granules_they_touch(tmp_path, start_sim, start_mount):
-    body = body_file(tmp_path, 16)
-    data = open(body, "rb").read()
-    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0")
-    mount, video = mount_with_imported_video(sim, start_mount, len(data))
+    sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 16)
     before = sim.stats()
     rng = random.Random(3)
     with open(video, "rb", buffering=0) as f:
@@ -57,11 +64,8 @@ def test_random_reads_fetch_only_the_granules_they_touch(tmp_path, start_sim, st
 
 
 def test_concurrent_readers_of_one_range_share_its_fetch(tmp_path, start_sim, start_mount):
-    body = body_file(tmp_path, 16)
-    data = open(body, "rb").read()
-    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0",
-                    "--latency-ms", "200")              # all eight ask before bytes arrive
-    mount, video = mount_with_imported_video(sim, start_mount, len(data))
+    sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 16,
+                                            "--latency-ms", "200")  # all ask before bytes come
     before = sim.stats()
     off, results, go = 8 << 20, [None] * 8, threading.Barrier(8)
 
@@ -80,10 +84,7 @@ def test_concurrent_readers_of_one_range_share_its_fetch(tmp_path, start_sim, st
 
 
 def test_cold_sequential_read_goes_out_as_bounded_ranges(tmp_path, start_sim, start_mount):
-    body = body_file(tmp_path, 32)
-    data = open(body, "rb").read()
-    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0")
-    mount, video = mount_with_imported_video(sim, start_mount, len(data))
+    sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 32)
     before = sim.stats()
     with open(video, "rb") as f:
         assert f.read() == data
@@ -124,10 +125,7 @@ def test_mount_read_ahead_is_raised(start_sim, start_mount):
 
 
 def test_connections_cut_mid_range_resume_where_they_broke(tmp_path, start_sim, start_mount):
-    body = body_file(tmp_path, 16)
-    data = open(body, "rb").read()
-    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0")
-    mount, video = mount_with_imported_video(sim, start_mount, len(data))
+    sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 16)
     sim.control(cut_after=700_000)              # every body breaks after 700 kB
     before = sim.stats()
     with open(video, "rb") as f:
