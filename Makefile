@@ -28,7 +28,7 @@ PYTHON  ?= /usr/bin/python3
 .PHONY: all check unit integration crash crash-quick demo bench asan valgrind deps clean
 all: $(B)/seedancefs $(B)/seedance-sim $(B)/fixture.mp4 $(B)/bench-memfs
 
-$(B)/obj/%.o: src/%.c $(wildcard include/*.h) | $(B)/obj
+$(B)/obj/%.o: src/%.c $(wildcard include/*.h src/*.h) | $(B)/obj
 	@echo "  CC      $@"
 	@$(CC) $(CFLAGS) -c -o $@ $<
 $(B)/libseedancefs.a: $(LIB_OBJ)

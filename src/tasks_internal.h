@@ -1,0 +1,53 @@
+/* tasks_internal.h — what the task table (tasks.c) and its poller
+ * (task_poller.c) share. Not a public header. */
+#ifndef SEEDANCEFS_TASKS_INTERNAL_H
+#define SEEDANCEFS_TASKS_INTERNAL_H
+
+#include "strmap.h"
+#include "tasks.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define POLL_FAST_SECS 0.5      /* a new task's first polls come this soon */
+
+struct task {
+    char *id, *name;
+    char *status;               /* shown: held at "running" until the video is sized */
+    char *api_status;           /* as the API last said (normalised) */
+    char *task_json, *request_json, *error, *video_url, *last_frame_url;
+    char *last_frame;
+    size_t last_frame_len;
+    int last_frame_failures;
+    bool wants_last_frame;
+    long long created_at, updated_at;
+    off_t video_size;
+    double next_poll;           /* monotonic seconds */
+    int polls;
+    bool polling;               /* a poll of this task is in flight */
+};
+
+struct tasks {
+    api *api;
+    store *store;
+    tasks_status_fn on_status;  /* called when a status word changes */
+    void *on_status_arg;
+    double poll_interval;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    strmap *by_id, *by_name;
+    pthread_t poller;
+    bool running, started;
+    int list_mode;              /* 0 untried, 1 works, -1 broken: one GET per task */
+};
+
+/* strdup that passes NULL through. */
+char *tasks_dup(const char *s);
+
+/* A copy of the durable part of `k`, taken under the lock ... */
+struct stored_task *tasks_snapshot(const struct task *k);
+
+/* ... and written to the store after it (frees `s`; NULL is a no-op). */
+void tasks_persist(tasks *t, struct stored_task *s);
+
+#endif
