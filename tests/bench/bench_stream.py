@@ -17,7 +17,10 @@ prints, side by side:
     round trips, and vs 1.1 x (moov + 1 MiB);
   - ffmpeg -ss <middle> -frames:v 1, cold and warm;
   - 1000 random 4 KiB preads: p50/p99 latency and bytes fetched, cold and warm;
-  - daemon RSS after each, and with 20 concurrent readers of different videos.
+  - daemon RSS after each, and with 20 concurrent readers of different videos;
+  - on loopback, what a cold read costs the whole machine in CPU seconds per
+    GB, and the ceiling that receiving (curl) plus delivering (memfs) alone
+    puts on any daemon with this many cores.
 Peers run only when installed (Debian: httpdirfs, rclone); a peer's read is
 cut after --peer-cap seconds and its rate computed from what it got.
 Each figure is also printed as a ratio to its limit. Nothing is asserted.
@@ -108,6 +111,29 @@ def quiesce(sim, timeout=300):
             return
         last = now
         time.sleep(1)
+
+
+def cpu_busy():
+    """Seconds of CPU this machine has spent busy (all processes and the
+    kernel; not idle, not waiting for I/O, not taken by the hypervisor)."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq = map(int, f.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds per GB moved while the block runs: what a read costs the
+    whole machine (server, client, daemon, kernel), not just one process."""
+
+    def __enter__(self):
+        self.start = cpu_busy()
+        return self
+
+    def __exit__(self, *exc):
+        self.used = cpu_busy() - self.start
+
+    def per_gb(self, nbytes):
+        return self.used / (nbytes / 1e9)
 
 
 def drop_caches():
@@ -315,12 +341,14 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
         # cold sequential (median of `repeat` never-read videos), then warm:
         # the same file again, best of 3 (complete now: page cache kept
         # across opens), then O_DIRECT so that every read reaches the daemon
-        colds, warms = [], []
+        colds, warms, cpu_ours = [], [], []
         for _ in range(repeat):
             drop_caches()
             video = fresh.take()
-            t, _ = read_seq(video)
+            with CpuMeter() as cpu:
+                t, _ = read_seq(video)
             colds.append(size / MB / t)
+            cpu_ours.append(cpu.per_gb(size))
         rss_cold = rss_mb(pid)
         for _ in range(3):
             t, _ = read_seq(video)
@@ -328,11 +356,13 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
         ours_cold, ours_warm = statistics.median(colds), max(warms)
         ours_direct = read_direct(video)
         complete_video = video
-        curls = []
+        curls, cpu_curl = [], []
         for _ in range(repeat):
             drop_caches()
-            curls.append(size / MB / timed_cmd(["curl", "-s", "-o", "/dev/null",
-                                                files_url + "video.mp4"], cap=900))
+            with CpuMeter() as cpu:
+                curls.append(size / MB / timed_cmd(["curl", "-s", "-o", "/dev/null",
+                                                    files_url + "video.mp4"], cap=900))
+            cpu_curl.append(cpu.per_gb(size))
         curl = statistics.median(curls)
         peer_cold, peer_warm, peer_random = {}, {}, {}
         for name, start in peers.items():
@@ -345,16 +375,18 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
                 peer_warm[name] = n / MB / t
             finally:
                 p.stop()
-        fs_cold = fs_warm = fs_direct = fs_lat = fs_rt_lat = float("nan")
+        fs_cold = fs_warm = fs_direct = fs_lat = fs_rt_lat = cpu_fs = float("nan")
         if not link_args:
             m = memfs(body)
             try:
-                fs_colds = []
+                fs_colds, cpu_fss = [], []
                 for _ in range(repeat):
                     drop_caches()
-                    t, _ = read_seq(m.file)
+                    with CpuMeter() as cpu:
+                        t, _ = read_seq(m.file)
                     fs_colds.append(size / MB / t)
-                fs_cold = statistics.median(fs_colds)
+                    cpu_fss.append(cpu.per_gb(size))
+                fs_cold, cpu_fs = statistics.median(fs_colds), statistics.median(cpu_fss)
                 fs_warm = max(size / MB / read_seq(m.file)[0] for _ in range(3))
                 fs_direct = read_direct(m.file)
                 fs_lat = pct(random_reads(m.file, size, seed=2), 0.5)
@@ -371,6 +403,17 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
         table.add("  curl direct MB/s", curl, "", float("nan"))
         if fs_cold == fs_cold:
             table.add("  bench-memfs cold MB/s", fs_cold, "", float("nan"))
+            # Any caching daemon must receive the bytes (curl's cost, the
+            # server's included) and deliver them through FUSE (memfs's
+            # cost, the reader's included): on this many cores, that alone
+            # caps the cold rate, whatever the daemon does besides.
+            receive_deliver = statistics.median(cpu_curl) + cpu_fs
+            table.add("  cold: CPU s per GB, whole machine", statistics.median(cpu_ours),
+                      "curl+memfs", receive_deliver, None, False)
+            table.add("  cold: CPU ceiling, receive+deliver MB/s",
+                      os.cpu_count() * 1000 / receive_deliver, "0.9 x limit", 0.9 * cold_limit)
+            table.add("  cold: seedancefs at full CPU MB/s",
+                      os.cpu_count() * 1000 / statistics.median(cpu_ours), "", float("nan"))
         subprocess.run(["cat", body], stdout=subprocess.DEVNULL)
         local = max(size / MB / read_seq(body)[0] for _ in range(3))
         if fs_warm == fs_warm:
