@@ -22,7 +22,8 @@ prints, side by side:
     GB, and the ceiling that receiving (curl) plus delivering (memfs) alone
     puts on any daemon with this many cores.
 Peers run only when installed (Debian: httpdirfs, rclone); a peer's read is
-cut after --peer-cap seconds and its rate computed from what it got.
+cut after --peer-cap seconds and its rate computed from what it got (an
+ffmpeg run cut that way shows nan).
 Each figure is also printed as a ratio to its limit. Nothing is asserted.
 
 This machine is a VM whose memory is slow the first time a page is touched;
@@ -188,6 +189,32 @@ def random_reads(path, size, count=1000, block=4096, seed=1, cap=None):
     return lat
 
 
+def concurrent_readers(paths, pid, cap=None):
+    """(peak RSS MB of `pid`, total MB/s) while one thread per path reads it
+    to the end (or for `cap` seconds)."""
+    peak, got, done = [0.0], [], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_mb(pid))
+            time.sleep(0.05)
+
+    def read(path):
+        got.append(read_seq(path, cap=cap)[1])
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    t = time.perf_counter()
+    readers = [threading.Thread(target=read, args=(p,)) for p in paths]
+    for r in readers:
+        r.start()
+    for r in readers:
+        r.join()
+    elapsed = time.perf_counter() - t
+    done.set()
+    sampler.join()
+    return peak[0], sum(got) / MB / elapsed
+
+
 def pct(lat, p):
     return lat[min(len(lat) - 1, int(len(lat) * p))] * 1e6 if lat else float("nan")
 
@@ -206,9 +233,9 @@ def ffprobe(path):
     return timed_cmd(["ffprobe", "-v", "error", "-show_format", "-show_streams", path])
 
 
-def ffmpeg_seek(path, at):
+def ffmpeg_seek(path, at, cap=120):
     return timed_cmd(["ffmpeg", "-v", "error", "-ss", str(at), "-i", path, "-frames:v", "1",
-                      "-f", "null", "-"])
+                      "-f", "null", "-"], cap)
 
 
 def rss_mb(pid):
@@ -447,8 +474,18 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
             warm_seek = ffmpeg_seek(seek_path, middle)
             ffmpeg_seek(body, middle)
             local_seek = ffmpeg_seek(body, middle)
-            table.add(f"ffmpeg -ss {middle} cold s", cold_seek, "local", local_seek)
-            table.add(f"ffmpeg -ss {middle} warm s", warm_seek, "local", local_seek)
+            peer_seek = {}
+            for name, start in peers.items():
+                p = start(files_url)
+                try:
+                    peer_seek[name] = (ffmpeg_seek(p.file, middle, args.peer_cap),
+                                       ffmpeg_seek(p.file, middle, args.peer_cap))
+                finally:
+                    p.stop()
+            table.add(f"ffmpeg -ss {middle} cold s", cold_seek, "local", local_seek,
+                      {k: v[0] for k, v in peer_seek.items()}, False)
+            table.add(f"ffmpeg -ss {middle} warm s", warm_seek, "local", local_seek,
+                      {k: v[1] for k, v in peer_seek.items()}, False)
             table.add("daemon RSS MB after ffprobe/ffmpeg", rss_mb(pid), "budget", 64.0)
 
         # 1000 random 4 KiB reads, cold then warm (same offsets). The video
@@ -491,29 +528,22 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
         table.add("  local file random 4K p50 us", pct(local_lat, 0.5), "", float("nan"))
         table.add("daemon RSS MB after random reads", rss_mb(pid), "budget", 64.0)
 
-        # 20 concurrent readers of different videos
+        # 20 concurrent readers of different videos (for a peer: of the
+        # server's 20 names for the same bytes, each cached apart)
         if args.concurrent and is_mp4:
-            peak = [0.0]
-            paths = [fresh.take() for _ in range(20)]
-            done = threading.Event()
-
-            def sample():
-                while not done.is_set():
-                    peak[0] = max(peak[0], rss_mb(pid))
-                    time.sleep(0.05)
-            sampler = threading.Thread(target=sample)
-            sampler.start()
-            t = time.perf_counter()
-            readers = [threading.Thread(target=read_seq, args=(p,)) for p in paths]
-            for r in readers:
-                r.start()
-            for r in readers:
-                r.join()
-            elapsed = time.perf_counter() - t
-            done.set()
-            sampler.join()
-            table.add("20 readers: peak daemon RSS MB", peak[0], "budget", 64.0)
-            table.add("20 readers: total MB/s", 20 * size / MB / elapsed, "curl", curl)
+            peak, rate = concurrent_readers([fresh.take() for _ in range(20)], pid)
+            peer_peak, peer_rate = {}, {}
+            for name, start in peers.items():
+                drop_caches()
+                p = start(files_url)
+                try:
+                    paths = [os.path.join(p.mnt, f"copy-{i:02d}.mp4") for i in range(1, 21)]
+                    peer_peak[name], peer_rate[name] = concurrent_readers(
+                        paths, p.proc.pid, args.peer_cap)
+                finally:
+                    p.stop()
+            table.add("20 readers: peak daemon RSS MB", peak, "budget", 64.0, peer_peak, False)
+            table.add("20 readers: total MB/s", rate, "curl", curl, peer_rate)
     finally:
         if mount:
             mount.unmount()

@@ -29,8 +29,9 @@
  *
  * Bench hooks: --latency-ms N and --rate R emulate a wide-area link for every
  * response but /sim/ (sim-link.h); GET /files/ is an HTML directory index
- * and /files/video.mp4 the same bytes with Range and no key, for the peers
- * the bench compares with (httpdirfs, rclone).
+ * and /files/video.mp4 (and copy-01.mp4 .. copy-20.mp4) the same bytes
+ * with Range and no key, for the peers the bench compares with (httpdirfs,
+ * rclone).
  *
  * Test hooks: GET /sim/stats (request counters, auth_leaks = Bearer keys
  * that reached the CDN), GET /sim/tasks (every task with its prompt),
@@ -688,18 +689,40 @@ static enum MHD_Result cdn(struct MHD_Connection *c, const char *file)
     return serve_blob(c, sim.video, sim.video_len, "video/mp4", true);
 }
 
+#define FILE_COPIES 20     /* copy-01.mp4 .. copy-20.mp4: the bench's concurrent readers */
+
+static char files_index[2048];
+
+static void build_files_index(void)
+{
+    size_t n = (size_t)snprintf(files_index, sizeof files_index,
+                                "<html><head><title>Index of /files/</title></head><body>"
+                                "<h1>Index of /files/</h1><pre>"
+                                "<a href=\"video.mp4\">video.mp4</a>\n");
+
+    for (int i = 1; i <= FILE_COPIES && n < sizeof files_index; i++)
+        n += (size_t)snprintf(files_index + n, sizeof files_index - n,
+                              "<a href=\"copy-%02d.mp4\">copy-%02d.mp4</a>\n", i, i);
+    if (n < sizeof files_index)
+        snprintf(files_index + n, sizeof files_index - n, "</pre></body></html>\n");
+}
+
 /* A plain web directory with the same bytes, for the bench's peers
- * (httpdirfs, rclone's http backend): an HTML index and the file, no key. */
+ * (httpdirfs, rclone's http backend): an HTML index, video.mp4 and
+ * FILE_COPIES more names for it (a peer caches each name apart), no key. */
 static enum MHD_Result files(struct MHD_Connection *c, const char *name)
 {
-    static const char index_html[] =
-        "<html><head><title>Index of /files/</title></head><body><h1>Index of /files/</h1>"
-        "<pre><a href=\"video.mp4\">video.mp4</a></pre></body></html>\n";
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    int copy = 0, end = 0;
 
-    if (!*name)
-        return send_bytes(c, 200, "text/html", index_html, sizeof index_html - 1,
+    if (!*name) {
+        pthread_once(&once, build_files_index);
+        return send_bytes(c, 200, "text/html", files_index, strlen(files_index),
                           MHD_RESPMEM_PERSISTENT);
-    if (!strcmp(name, "video.mp4"))
+    }
+    if (!strcmp(name, "video.mp4") ||
+        (sscanf(name, "copy-%2d.mp4%n", &copy, &end) == 1 && end == (int)strlen(name) &&
+         copy >= 1 && copy <= FILE_COPIES))
         return serve_blob(c, sim.video, sim.video_len, "video/mp4", true);
     return send_bytes(c, 404, "text/html", "<html>404</html>", 16, MHD_RESPMEM_PERSISTENT);
 }
