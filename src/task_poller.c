@@ -128,6 +128,16 @@ static int poll_by_list(tasks *t, char **ids, int n, struct poll_result *r, bool
     return done;
 }
 
+static bool still_running(tasks *t)
+{
+    bool running;
+
+    pthread_mutex_lock(&t->lock);
+    running = t->running;
+    pthread_mutex_unlock(&t->lock);
+    return running;
+}
+
 /* Polls ids[0..n): by list where it works, else (or for ids the list did
  * not return) one GET each. */
 static void poll_many(tasks *t, char **ids, int n, const off_t *sizes, const bool *frames,
@@ -139,16 +149,23 @@ static void poll_many(tasks *t, char **ids, int n, const off_t *sizes, const boo
         memset(&r[i], 0, sizeof r[i]);
     if (covered && (n > 1 || t->list_mode > 0) && t->list_mode >= 0)
         poll_by_list(t, ids, n, r, covered);
-    for (int i = 0; i < n && t->running; i++) {
+    for (int i = 0; i < n; i++) {
         char why[512];
         if (covered && covered[i])
             continue;
+        if (!still_running(t)) {    /* unmounting: the rest wait for the next mount */
+            r[i].rc = -ECANCELED;
+            continue;
+        }
         r[i].rc = api_get_task(t->api, ids[i], &r[i].info, why, sizeof why);
         if (r[i].rc)
             log_info("poll %s: %s", ids[i], why);
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        if (!r[i].rc && !r[i].info.status)
+            r[i].rc = -ENOMEM;      /* a parsed reply always has one */
         finish_poll(t, sizes[i], frames[i], &r[i]);
+    }
     free(covered);
 }
 

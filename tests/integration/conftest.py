@@ -117,6 +117,8 @@ class Mount:
         subprocess.run(["fusermount3", "-u", "-z", self.mnt], stderr=subprocess.DEVNULL)
 
     def unmount(self):
+        if not os.path.isdir(self.dir):
+            return                          # unmounted before
         if os.path.ismount(self.mnt):
             if subprocess.run(["fusermount3", "-u", self.mnt]).returncode:
                 subprocess.run(["fusermount3", "-u", "-z", self.mnt])

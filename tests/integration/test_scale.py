@@ -68,3 +68,18 @@ def test_429_storm_slows_the_poller_instead_of_failing_tasks(start_sim, start_mo
     assert mount.wait_status("storm", timeout=90) == "succeeded\n"
     assert "pausing API calls" in mount.read_log()
     assert os.path.exists(mount.path("by-name", "storm", "video.mp4"))
+
+
+def test_unmount_in_the_middle_of_one_get_per_task_polling_exits_cleanly(start_sim, start_mount):
+    # The poller stops between two GETs; the tasks it did not reach yet
+    # wait for the next mount instead of being applied as empty polls.
+    sim = start_sim("--queue-ms", "0", "--run-ms", "3600000")
+    ids = [create_elsewhere(sim, f"long {i}") for i in range(60)]
+    mount = start_mount(sim, "max_rps=5")
+    wait_until(lambda: len(os.listdir(mount.path("tasks"))) == len(ids), timeout=30,
+               what="import of 60 tasks")
+    sim.control(list_broken=True)
+    wait_until(lambda: sim.stats()["gets"] >= 3, timeout=30, what="one GET per task")
+    mount.unmount()
+    assert mount.returncode == 0
+    assert sim.stats()["gets"] < len(ids)       # it stopped mid-cycle
