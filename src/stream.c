@@ -21,6 +21,8 @@
                                      * not queue on the file's inode lock */
 #define WINDOW_FIRST (256u << 10)   /* read-ahead of a run's first reads */
 #define WINDOW_MAX (32u << 20)      /* read-ahead of a long sequential reader */
+#define TAIL_FIRST (64u << 10)      /* a read from byte 0 also fetches this much of the
+                                     * end, where a moov-at-end MP4 keeps its index */
 #define WANT_WHOLE (8u << 20)       /* a reader this far into sequential reading gets
                                      * the whole video cached in the background */
 #define STALL_SECS 60               /* a reader gives up when no byte came for this long */
@@ -392,6 +394,7 @@ static bool read_ahead(stream *s, struct video *v, off_t off, size_t size)
 {
     struct cursor *c = NULL, *oldest = &v->cursors[0];
     off_t end = off + (off_t)size, target;
+    bool opening = false;           /* a new reader from byte 0 */
 
     for (int i = 0; i < VIDEO_CURSORS; i++) {
         struct cursor *k = &v->cursors[i];
@@ -407,9 +410,11 @@ static bool read_ahead(stream *s, struct video *v, off_t off, size_t size)
     }
     if (!c) {
         c = oldest;
-        /* A read from byte 0 is how players and probes start: read a little ahead. */
+        /* A read from byte 0 is how players and probes start: read a little
+         * ahead (see `opening` below). */
         *c = (struct cursor){ .start = off, .next = end, .ahead = end,
                               .window = off ? 0 : WINDOW_FIRST };
+        opening = off == 0;
     } else {
         /* The window is twice what the run has read so far: probes that
          * read a few small pieces fetch little, long readers a lot. */
@@ -429,11 +434,16 @@ static bool read_ahead(stream *s, struct video *v, off_t off, size_t size)
      * read would cost a round trip per 128 KiB. */
     if (c->window && target > c->ahead &&
         (c->ahead - c->next < (off_t)c->window / 2 || target == v->size)) {
-        off_t from = c->ahead > end ? c->ahead : end;
+        /* An opening read rides along in its read-ahead's request. */
+        off_t from = opening ? off : c->ahead > end ? c->ahead : end;
         if (from < target)
-            schedule(s, v, (size_t)(from / G), (size_t)((target + G - 1) / G), false);
+            schedule(s, v, (size_t)(from / G), (size_t)((target + G - 1) / G), opening);
         c->ahead = target;
     }
+    /* An opening reader reads the end next when a moov-at-end MP4 keeps its
+     * index there: fetch it now, one round trip instead of two. */
+    if (opening && v->size > (off_t)TAIL_FIRST)
+        schedule(s, v, (size_t)((v->size - (off_t)TAIL_FIRST) / G), v->ngranules, false);
     return c->next - c->start >= (off_t)WANT_WHOLE;
 }
 

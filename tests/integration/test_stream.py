@@ -114,6 +114,24 @@ def test_server_ignoring_range_is_read_once_in_order_and_ffprobe_works(start_sim
     assert "ignores Range" in mount.read_log()
 
 
+def test_ffprobe_of_a_cold_moov_at_end_video_asks_for_head_and_tail_together(start_sim,
+                                                                            start_mount):
+    # The fixture keeps its index (moov) at the end, as ffmpeg writes by
+    # default. ffprobe reads the head, then the moov: the first read asks
+    # for the end too, so the second costs no round trip of its own.
+    size = os.path.getsize(FIXTURE)
+    sim = start_sim("--queue-ms", "0", "--run-ms", "0")
+    mount, video = mount_with_imported_video(sim, start_mount, size)
+    before = sim.stats()
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name",
+                            "-of", "csv=p=0", video], capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr
+    assert "h264" in probe.stdout and "aac" in probe.stdout
+    fetched, requests = fetched_since(sim, before)
+    assert requests == 2, f"{requests} range requests"
+    assert fetched < size / 4
+
+
 def test_mount_read_ahead_is_raised(start_sim, start_mount):
     sim = start_sim()
     for option, want in (("readahead=1M", "1024"), ("readahead=256K", "256")):
