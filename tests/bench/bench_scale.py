@@ -13,7 +13,6 @@ another client would), mounts seedancefs (which imports them), and prints:
     list calls per cycle.
 Benchmarks report; they assert nothing about time.
 """
-import json
 import math
 import os
 import shutil
@@ -21,22 +20,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from conftest import KEY, Mount, Sim, wait_until  # noqa: E402
+from conftest import Mount, Sim, create_elsewhere, wait_until  # noqa: E402
 
 FINISHED, IN_FLIGHT, WINDOW = 9800, 200, 30.0
 
 
 def create(sim, n, prompt):
-    url = sim.url + "/seedance/api/v3/contents/generations/tasks"
-    body = json.dumps({"model": "doubao-seedance-2-0-260128",
-                       "content": [{"type": "text", "text": prompt}]}).encode()
     for _ in range(n):
-        req = urllib.request.Request(url, data=body, method="POST", headers={
-            "Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
-        urllib.request.urlopen(req, timeout=5).read()
+        create_elsewhere(sim, prompt, timeout=5)
 
 
 def timed(cmd, repeat=3):

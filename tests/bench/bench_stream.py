@@ -31,7 +31,6 @@ the bench touches some memory once first and drops the page cache before
 each cold read, so cold figures measure the contenders, not the hypervisor.
 """
 import argparse
-import json
 import mmap
 import os
 import random
@@ -43,11 +42,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from conftest import BUILD, KEY, Mount, Sim, wait_until  # noqa: E402
+from conftest import BUILD, Mount, Sim, create_elsewhere, wait_until  # noqa: E402
 
 DATA = os.environ.get("SEEDANCEFS_BENCH_DATA", "/var/tmp/seedancefs-bench")
 MB = 1e6
@@ -249,7 +247,7 @@ def rss_mb(pid):
 # ---- contenders ----
 
 class FuseProcess:
-    """A FUSE filesystem process mounted on a fresh directory."""
+    """A FUSE filesystem process mounted on a fresh directory; `with` stops it."""
 
     def __init__(self, argv_for, ready_file, name):
         self.dir = tempfile.mkdtemp(prefix=f"sdfs-bench-{name}-")
@@ -266,6 +264,12 @@ class FuseProcess:
         except Exception:
             self.stop()
             raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
     def stop(self):
         if os.path.ismount(self.mnt):
@@ -298,16 +302,7 @@ def rclone(url):
 
 
 def create_tasks(sim, n):
-    url = sim.url + "/seedance/api/v3/contents/generations/tasks"
-    body = json.dumps({"model": "doubao-seedance-2-0-260128",
-                       "content": [{"type": "text", "text": "bench"}]}).encode()
-    ids = []
-    for _ in range(n):
-        req = urllib.request.Request(url, data=body, method="POST", headers={
-            "Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            ids.append(json.load(r)["id"])
-    return ids
+    return [create_elsewhere(sim, "bench", timeout=30) for _ in range(n)]
 
 
 class Fresh:
@@ -394,18 +389,14 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
         peer_cold, peer_warm, peer_random = {}, {}, {}
         for name, start in peers.items():
             drop_caches()
-            p = start(files_url)
-            try:
+            with start(files_url) as p:
                 t, n = read_seq(p.file, cap=args.peer_cap)
                 peer_cold[name] = n / MB / t
                 t, n = read_seq(p.file, cap=args.peer_cap)
                 peer_warm[name] = n / MB / t
-            finally:
-                p.stop()
         fs_cold = fs_warm = fs_direct = fs_lat = fs_rt_lat = cpu_fs = float("nan")
         if not link_args:
-            m = memfs(body)
-            try:
+            with memfs(body) as m:
                 fs_colds, cpu_fss = [], []
                 for _ in range(repeat):
                     drop_caches()
@@ -417,13 +408,8 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
                 fs_warm = max(size / MB / read_seq(m.file)[0] for _ in range(3))
                 fs_direct = read_direct(m.file)
                 fs_lat = pct(random_reads(m.file, size, seed=2), 0.5)
-            finally:
-                m.stop()
-            m = memfs(body, direct_io=True)
-            try:
+            with memfs(body, direct_io=True) as m:
                 fs_rt_lat = pct(random_reads(m.file, size, seed=2), 0.5)
-            finally:
-                m.stop()
         cold_limit = min(curl, fs_cold) if fs_cold == fs_cold else curl
         table.add("cold sequential MB/s", ours_cold,
                   "min(curl,memfs)" if fs_cold == fs_cold else "curl", cold_limit, peer_cold)
@@ -463,11 +449,8 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
             table.add("  ffprobe MB fetched", fetched / MB, "1.1x(moov+1MiB)",
                       1.1 * (moov + (1 << 20)) / MB)
             for name, start in peers.items():
-                p = start(files_url)
-                try:
+                with start(files_url) as p:
                     table.rows[-2][4][name] = ffprobe(p.file)
-                finally:
-                    p.stop()
             middle = 30
             seek_path = fresh.take()
             cold_seek = ffmpeg_seek(seek_path, middle)
@@ -476,12 +459,9 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
             local_seek = ffmpeg_seek(body, middle)
             peer_seek = {}
             for name, start in peers.items():
-                p = start(files_url)
-                try:
+                with start(files_url) as p:
                     peer_seek[name] = (ffmpeg_seek(p.file, middle, args.peer_cap),
                                        ffmpeg_seek(p.file, middle, args.peer_cap))
-                finally:
-                    p.stop()
             table.add(f"ffmpeg -ss {middle} cold s", cold_seek, "local", local_seek,
                       {k: v[0] for k, v in peer_seek.items()}, False)
             table.add(f"ffmpeg -ss {middle} warm s", warm_seek, "local", local_seek,
@@ -503,13 +483,10 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
         subprocess.run(["cat", body], stdout=subprocess.DEVNULL)
         local_lat = random_reads(body, size, seed=2)
         for name, start in peers.items():
-            p = start(files_url)
-            try:
+            with start(files_url) as p:
                 b0 = served()
                 lat = random_reads(p.file, size, seed=2, cap=args.peer_cap)
                 peer_random[name] = (pct(lat, 0.5), (served() - b0) / (len(lat) * 4096))
-            finally:
-                p.stop()
         table.add("random 4K cold p50 us", pct(cold, 0.5), "-", float("nan"),
                   {k: v[0] for k, v in peer_random.items()}, False)
         table.add("random 4K cold p99 us", pct(cold, 0.99), "-", float("nan"))
@@ -535,13 +512,10 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
             peer_peak, peer_rate = {}, {}
             for name, start in peers.items():
                 drop_caches()
-                p = start(files_url)
-                try:
+                with start(files_url) as p:
                     paths = [os.path.join(p.mnt, f"copy-{i:02d}.mp4") for i in range(1, 21)]
                     peer_peak[name], peer_rate[name] = concurrent_readers(
                         paths, p.proc.pid, args.peer_cap)
-                finally:
-                    p.stop()
             table.add("20 readers: peak daemon RSS MB", peak, "budget", 64.0, peer_peak, False)
             table.add("20 readers: total MB/s", rate, "curl", curl, peer_rate)
     finally:

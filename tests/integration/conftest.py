@@ -32,6 +32,17 @@ def wait_until(predicate, timeout=20.0, interval=0.05, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def create_elsewhere(sim, prompt, timeout=10):
+    """Another client of the same account creates a task at `sim`: its id."""
+    req = urllib.request.Request(
+        sim.url + "/seedance/api/v3/contents/generations/tasks", method="POST",
+        data=json.dumps({"model": "doubao-seedance-2-0-260128",
+                         "content": [{"type": "text", "text": prompt}]}).encode(),
+        headers={"Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.load(r)["id"]
+
+
 class Sim:
     def __init__(self, args=()):
         self.proc = subprocess.Popen(

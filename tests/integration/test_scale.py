@@ -1,20 +1,7 @@
 """Frugal polling, import of tasks made elsewhere, rate limits."""
-import json
 import os
-import urllib.request
 
-from conftest import KEY, wait_until
-
-
-def create_elsewhere(sim, prompt):
-    """Another client of the same account creates a task."""
-    req = urllib.request.Request(
-        sim.url + "/seedance/api/v3/contents/generations/tasks", method="POST",
-        data=json.dumps({"model": "doubao-seedance-2-0-260128",
-                         "content": [{"type": "text", "text": prompt}]}).encode(),
-        headers={"Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as r:
-        return json.load(r)["id"]
+from conftest import create_elsewhere, wait_until
 
 
 def test_tasks_created_elsewhere_appear_in_tasks(sim, start_mount):

@@ -2,14 +2,12 @@
 fetched — random reads fetch their granules, concurrent readers share a
 fetch, sequential reads go out as parallel bounded ranges, a server that
 ignores Range is read once, in order."""
-import json
 import os
 import random
 import subprocess
 import threading
-import urllib.request
 
-from conftest import FIXTURE, KEY, wait_until
+from conftest import FIXTURE, create_elsewhere, wait_until
 
 
 def body_file(tmp_path, mib, seed=7):
@@ -31,18 +29,20 @@ def imported_body(tmp_path, start_sim, start_mount, mib, *sim_args):
 def mount_with_imported_video(sim, start_mount, size):
     """A task made by "another client" before the mount (so nothing fetches
     its video before the test does): the mount and its video.mp4 path."""
-    req = urllib.request.Request(
-        sim.url + "/seedance/api/v3/contents/generations/tasks", method="POST",
-        data=json.dumps({"model": "doubao-seedance-2-0-260128",
-                         "content": [{"type": "text", "text": "elsewhere"}]}).encode(),
-        headers={"Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        task_id = json.load(r)["id"]
+    task_id = create_elsewhere(sim, "elsewhere")
     mount = start_mount(sim)
     video = mount.path("tasks", task_id, "video.mp4")
     wait_until(lambda: os.path.exists(video) and os.path.getsize(video) == size, timeout=30,
                what="imported task with its video")
     return mount, video
+
+
+def probe_codecs(video):
+    """ffprobe on the mounted video finds both streams of the fixture."""
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name",
+                            "-of", "csv=p=0", video], capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr
+    assert "h264" in probe.stdout and "aac" in probe.stdout
 
 
 def fetched_since(sim, before):
@@ -102,10 +102,7 @@ def test_server_ignoring_range_is_read_once_in_order_and_ffprobe_works(start_sim
     sim = start_sim("--content-mode", "full", "--queue-ms", "0", "--run-ms", "0")
     mount, video = mount_with_imported_video(sim, start_mount, size)
     before = sim.stats()
-    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name",
-                            "-of", "csv=p=0", video], capture_output=True, text=True, timeout=60)
-    assert probe.returncode == 0, probe.stderr
-    assert "h264" in probe.stdout and "aac" in probe.stdout
+    probe_codecs(video)
     with open(video, "rb") as f, open(FIXTURE, "rb") as g:
         assert f.read() == g.read()
     fetched, requests = fetched_since(sim, before)
@@ -123,10 +120,7 @@ def test_ffprobe_of_a_cold_moov_at_end_video_asks_for_head_and_tail_together(sta
     sim = start_sim("--queue-ms", "0", "--run-ms", "0")
     mount, video = mount_with_imported_video(sim, start_mount, size)
     before = sim.stats()
-    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name",
-                            "-of", "csv=p=0", video], capture_output=True, text=True, timeout=60)
-    assert probe.returncode == 0, probe.stderr
-    assert "h264" in probe.stdout and "aac" in probe.stdout
+    probe_codecs(video)
     fetched, requests = fetched_since(sim, before)
     assert requests == 2, f"{requests} range requests"
     assert fetched < size / 4
