@@ -416,14 +416,14 @@ int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, 
         return rc;
     if (S_ISDIR(st.st_mode))
         return -EISDIR;
-    if (n.kind == NODE_VIDEO || (n.kind == NODE_TASK_FILE && n.file == TASK_LAST_FRAME) ||
-        n.kind == NODE_README)
-        *kind = TREE_OPEN_KEEP;     /* immutable once it exists */
     if (n.kind == NODE_VIDEO && !stream_complete(ctx()->stream, n.id))
         /* Not all on disk yet: bypass the page cache, so cold bytes are not
          * copied into two page caches (ours and the kernel's for this file);
          * measured 2x faster cold. Once complete, opens keep the cache. */
         *kind = TREE_OPEN_DIRECT;
+    else if (n.kind == NODE_VIDEO || (n.kind == NODE_TASK_FILE && n.file == TASK_LAST_FRAME) ||
+             n.kind == NODE_README)
+        *kind = TREE_OPEN_KEEP;     /* immutable once it exists */
     else if (n.kind == NODE_WAIT)
         *kind = TREE_OPEN_WAIT;
     else if (n.kind == NODE_EVENTS)
