@@ -21,13 +21,15 @@
 typedef struct events events;
 typedef struct events_reader events_reader;
 
-/* Called, without locks held, when a reader's buffer turns non-empty. */
-typedef void (*events_wake_fn)(events_reader *r, void *arg);
+/* Called once per line, without locks held, when at least one reader's
+ * buffer turned non-empty: the callee asks events_pending of the readers
+ * it waits on (however many; there is no cap). */
+typedef void (*events_wake_fn)(void *arg);
 
 events *events_new(events_wake_fn wake, void *arg);
 void events_free(events *e);
 
-/* Appends one line to every open reader's buffer and wakes those that were empty. */
+/* Appends one line to every open reader's buffer; wakes when one was empty. */
 void events_emit(events *e, const char *id, const char *name, const char *from, const char *to);
 
 events_reader *events_open(events *e);

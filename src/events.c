@@ -66,8 +66,8 @@ void events_emit(events *e, const char *id, const char *name, const char *from, 
     char line[512], stamp[32];
     time_t now = time(NULL);
     struct tm tm;
-    events_reader *woken[64];
-    int n = 0, len;
+    bool woken = false;
+    int len;
 
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -78,16 +78,13 @@ void events_emit(events *e, const char *id, const char *name, const char *from, 
     for (events_reader *r = e->readers; r; r = r->next) {
         if (r->len + (size_t)len > EVENTS_BUFFER)
             make_room(r, (size_t)len);
-        if (r->len == 0 && n < 64)
-            woken[n++] = r;
+        woken |= r->len == 0;
         memcpy(r->buf + r->len, line, (size_t)len);
         r->len += (size_t)len;
     }
     pthread_mutex_unlock(&e->lock);
-    /* Readers are closed only by events_close from a FUSE release, which
-     * the kernel does not send while a read or poll of that file is pending. */
-    for (int i = 0; i < n; i++)
-        e->wake(woken[i], e->wake_arg);
+    if (woken)
+        e->wake(e->wake_arg);
 }
 
 events_reader *events_open(events *e)

@@ -22,6 +22,7 @@
 #include <fuse_lowlevel.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -257,6 +258,7 @@ static struct handle *handle_new(const char *path, enum tree_open_kind kind, con
         free(h);
         return NULL;
     }
+    h->refs = 1;
     h->kind = kind;
     h->by_name = by_name;
     if (id)
@@ -367,6 +369,21 @@ static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     reply_status(req, tree_flush(handle_of(fi)->path));
 }
 
+void fs_handle_unref(struct handle *h)
+{
+    bool last;
+
+    pthread_mutex_lock(&fsx.lock);
+    last = --h->refs == 0;
+    pthread_mutex_unlock(&fsx.lock);
+    if (!last)
+        return;
+    if (h->reader)
+        events_close(fsx.events, h->reader);
+    free(h->path);
+    free(h);
+}
+
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct handle *h = handle_of(fi);
@@ -384,10 +401,8 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
             fuse_pollhandle_destroy(h->ph);
         h->ph = NULL;
         pthread_mutex_unlock(&fsx.lock);
-        events_close(fsx.events, h->reader);
     }
-    free(h->path);
-    free(h);
+    fs_handle_unref(h);             /* a parked read's wake-up may still hold it */
     fuse_reply_err(req, 0);
 }
 
@@ -555,10 +570,8 @@ static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void stop_threads(void)
 {
-    outbox_stop(fsx.ctx->outbox);
-    assets_stop(fsx.ctx->assets);
-    stream_stop(fsx.ctx->stream);
-    tasks_stop(fsx.ctx->tasks);
+    if (fsx.ctx->stop_threads)
+        fsx.ctx->stop_threads(fsx.ctx);
     if (fsx.started) {
         pthread_mutex_lock(&fsx.lock);
         fsx.running = false;
@@ -572,18 +585,25 @@ static void stop_threads(void)
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
     struct fs_context *c = userdata;
+    int rc;
 
     /* O_TRUNC arrives with open(), so `cp` onto an accepted request fails
      * with EEXIST before anything is truncated. */
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
     fsx.running = true;
-    if (!pthread_create(&fsx.notifier, NULL, fs_notifier_main, NULL))
+    if ((rc = -pthread_create(&fsx.notifier, NULL, fs_notifier_main, NULL)))
+        log_info("init: cannot start the notifier thread: %s", strerror(-rc));
+    else
         fsx.started = true;
-    if (tasks_start(c->tasks) || outbox_start(c->outbox) || stream_start(c->stream) ||
-        assets_start(c->assets) || !fsx.started)
-        log_info("init: cannot start the background threads");
-    log_info("mounted %s on %s", c->cfg->api_url, c->cfg->mountpoint);
+    /* Without the submitter a close() would accept what nobody sends. */
+    if (rc || (c->start_threads && (rc = c->start_threads(c)))) {
+        fsx.failed = true;
+        fuse_session_exit(fsx.se);
+        return;
+    }
+    log_info("mounted %s on %s (pid %ld)", c->cfg->api_url, c->cfg->mountpoint,
+             (long)getpid());
 }
 
 static void ll_destroy(void *userdata)
@@ -621,8 +641,16 @@ static const struct fuse_lowlevel_ops ll_ops = {
 };
 
 
+/* SIGHUP reopens the log (log rotation); libfuse would end the session. */
+static void reopen_log(int sig)
+{
+    (void)sig;
+    log_request_reopen();
+}
+
 int fs_main(int argc, char **argv, struct fs_context *c)
 {
+    struct sigaction on_hup = { .sa_handler = reopen_log, .sa_flags = SA_RESTART };
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
     struct fuse_cmdline_opts opts = {0};
     struct fuse_loop_config *loop = NULL;
@@ -638,13 +666,14 @@ int fs_main(int argc, char **argv, struct fs_context *c)
         goto out;
     if (!(fsx.se = fuse_session_new(&args, &ll_ops, sizeof ll_ops, c)))
         goto out;                   /* libfuse printed why (e.g. an unknown option) */
-    if (fuse_set_signal_handlers(fsx.se))
+    if (fuse_set_signal_handlers(fsx.se) || sigaction(SIGHUP, &on_hup, NULL))
         goto out_session;
     /* Resolved now: after mounting, a lookup there would wait on ourselves. */
     fsx.abs_mountpoint = realpath(opts.mountpoint, NULL);
     if (fuse_session_mount(fsx.se, opts.mountpoint))
         goto out_signals;
-    fuse_daemonize(opts.foreground);
+    /* Detaching happened in main.c, before SQLite and threads: only the
+     * working directory changes (daemon_ready), once init succeeded. */
     if (opts.singlethread) {
         status = fuse_session_loop(fsx.se) ? 1 : 0;
     } else if ((loop = fuse_loop_cfg_create())) {
@@ -653,6 +682,8 @@ int fs_main(int argc, char **argv, struct fs_context *c)
         status = fuse_session_loop_mt(fsx.se, loop) ? 1 : 0;
         fuse_loop_cfg_destroy(loop);
     }
+    if (fsx.failed)
+        status = 1;
     fs_answer_parked_reads();          /* their requests are freed by the reply */
     fuse_session_unmount(fsx.se);
 out_signals:

@@ -21,9 +21,12 @@ struct tracked {
     bool is_listing;
 };
 
-/* One open file. */
+/* One open file. Freed when its last reference goes: the open file's
+ * (dropped by RELEASE) and one per parked read of it (a wake-up may still
+ * be answering a read that Ctrl-C already ended when the file is closed). */
 struct handle {
     struct tracked link;            /* first: a tracked * is a handle * */
+    int refs;                       /* under fsx.lock */
     char *path;
     enum tree_open_kind kind;
     char id[IDS_MAX_TASK_ID + 1];   /* TREE_OPEN_WAIT: a task id, or a request name */
@@ -46,6 +49,8 @@ struct fs_state {
     pthread_cond_t inval_cond;
     pthread_t notifier;
     bool running, started;
+    bool closing;                   /* the session ended: parked reads get EINTR at once */
+    bool failed;                    /* init could not start the threads: exit 1 */
     struct tracked open;            /* list head of open files and directories */
     char *abs_mountpoint;           /* resolved before mounting, for mount_tune */
     pthread_once_t tuned;
@@ -58,11 +63,15 @@ extern struct fs_state fsx;
  * thread can (fs_notify.c). */
 void fs_read_parked(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags);
 
-/* The session ends: parked reads get EINTR. */
+/* Drops a reference to `h`; the last one frees it. Takes fsx.lock. */
+void fs_handle_unref(struct handle *h);
+
+/* The session ends: parked reads get EINTR, and so does every read parked
+ * from now on. */
 void fs_answer_parked_reads(void);
 
 /* events.h wake-up for the events readers. */
-void fs_on_events_ready(events_reader *r, void *arg);
+void fs_on_events_ready(void *arg);
 
 /* The thread that tells the kernel which cached task files went stale. */
 void *fs_notifier_main(void *arg);

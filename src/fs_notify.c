@@ -18,7 +18,7 @@ struct waiter {
     struct handle *h;
     size_t size;
     bool replied;
-    int refs;                       /* the parking thread + the request */
+    int refs;                       /* the parking thread + the request + wakes */
 };
 
 /* ---- parked reads: wait and events ---- */
@@ -30,8 +30,10 @@ static void waiter_unref(struct waiter *w)
     pthread_mutex_lock(&fsx.lock);
     last = --w->refs == 0;
     pthread_mutex_unlock(&fsx.lock);
-    if (last)
+    if (last) {
+        fs_handle_unref(w->h);      /* the waiter's reference to the open file */
         free(w);
+    }
 }
 
 /* Takes `w` off the list so that only the caller replies. Lock held. */
@@ -62,6 +64,12 @@ static void reply_answer(struct waiter *w, const char *buf, size_t len)
     waiter_unref(w);                /* the request's reference */
 }
 
+static void reply_eintr(struct waiter *w)
+{
+    fuse_reply_err(w->req, EINTR);
+    waiter_unref(w);                /* the request's reference */
+}
+
 static void on_interrupt(fuse_req_t req, void *data)
 {
     struct waiter *w = data;
@@ -71,10 +79,8 @@ static void on_interrupt(fuse_req_t req, void *data)
     pthread_mutex_lock(&fsx.lock);
     mine = claim(w);
     pthread_mutex_unlock(&fsx.lock);
-    if (mine) {
-        fuse_reply_err(w->req, EINTR);
-        waiter_unref(w);
-    }
+    if (mine)
+        reply_eintr(w);
 }
 
 /* Answers every parked read that can be answered now. */
@@ -105,10 +111,13 @@ static void wake_waiters(void)
         pthread_mutex_unlock(&fsx.lock);
         len = answer(w, buf, sizeof buf < w->size ? sizeof buf : w->size);
         pthread_mutex_lock(&fsx.lock);
-        if (len && !w->replied) {
+        if ((len || fsx.closing) && !w->replied) {
             w->replied = true;
             pthread_mutex_unlock(&fsx.lock);
-            reply_answer(w, buf, len);
+            if (len)
+                reply_answer(w, buf, len);
+            else
+                reply_eintr(w);     /* the sweep at session end has passed */
         } else {
             if (!w->replied) {      /* not yet: park it again */
                 w->next = fsx.waiters;
@@ -132,6 +141,13 @@ static void park_read(fuse_req_t req, struct handle *h, size_t size)
     }
     *w = (struct waiter){ .req = req, .h = h, .size = size, .refs = 2 };
     pthread_mutex_lock(&fsx.lock);
+    if (fsx.closing) {              /* the session ended: nobody would answer */
+        pthread_mutex_unlock(&fsx.lock);
+        free(w);
+        fuse_reply_err(req, EINTR);
+        return;
+    }
+    h->refs++;                      /* the waiter's, dropped with it */
     w->next = fsx.waiters;
     fsx.waiters = w;
     pthread_mutex_unlock(&fsx.lock);
@@ -176,14 +192,14 @@ void fs_answer_parked_reads(void)
     for (;;) {
         struct waiter *w;
         pthread_mutex_lock(&fsx.lock);
+        fsx.closing = true;
         w = fsx.waiters;
         if (w && !claim(w))
             w = NULL;
         pthread_mutex_unlock(&fsx.lock);
         if (!w)
             return;
-        fuse_reply_err(w->req, EINTR);
-        waiter_unref(w);
+        reply_eintr(w);
     }
 }
 
@@ -195,13 +211,14 @@ void fs_on_reject(const char *name, const char *why, void *arg)
     wake_waiters();                 /* pending/NAME/wait answers "rejected" */
 }
 
-/* events.h wake-up: a reader's buffer turned non-empty. `r` is only a key. */
-void fs_on_events_ready(events_reader *r, void *arg)
+/* events.h wake-up: some readers' buffers turned non-empty. Every poll()
+ * waiting on one of them is told (lock order: fsx.lock, then events'). */
+void fs_on_events_ready(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&fsx.lock);
     for (struct handle *h = fsx.readers; h; h = h->next_reader)
-        if (h->reader == r && h->ph) {
+        if (h->ph && events_pending(fsx.events, h->reader)) {
             fuse_lowlevel_notify_poll(h->ph);
             fuse_pollhandle_destroy(h->ph);
             h->ph = NULL;
