@@ -27,6 +27,11 @@ struct http_reply {
 http *http_new(const char *api_key, long timeout);
 void http_free(http *h);
 
+/* Ends every transfer in flight within about a second (curl's progress
+ * callback) and makes every later call return -ECANCELED at once: for
+ * unmount, where stop means abort. Thread-safe; cannot be undone. */
+void http_abort(http *h);
+
 /* Sends `method url` with an optional JSON body. `auth` adds the Bearer key.
  * Returns 0 when a reply arrived (any status; caller frees with
  * http_reply_free), -ETIMEDOUT, -ECONNREFUSED or -EIO when none did, -EMSGSIZE

@@ -3,14 +3,24 @@
  * A line names the operation, the task id or request name, and the cause:
  *   "submit fox: API 429, retry in 4.0 s"
  * Never log the API key or a full request body.
+ *
+ *   $ mv state/seedancefs.log state/seedancefs.log.1 && kill -HUP $PID
  */
 #ifndef SEEDANCEFS_LOG_H
 #define SEEDANCEFS_LOG_H
 
 #include <stdio.h>
 
-/* Sends log lines to `sink` (not owned; NULL = stderr). `debug` enables log_debug. */
-void log_init(FILE *sink, int debug);
+/* Appends log lines to the file `path` (created 0600; NULL = stderr).
+ * `debug` enables log_debug. Returns 0 or -errno (then lines go to stderr). */
+int log_init(const char *path, int debug);
+
+/* Async-signal-safe: the next line reopens the file by its name (after
+ * logrotate moved it). */
+void log_request_reopen(void);
+
+/* Closes the file; later lines go to stderr. */
+void log_close(void);
 
 /* printf-style; a timestamp and newline are added. Thread-safe. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

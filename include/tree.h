@@ -25,6 +25,11 @@ struct fs_context {
     stream *stream;
     assets *assets;
     time_t mount_time;
+    /* Set by main.c, which owns the background threads; fs.c calls them
+     * once the kernel is connected (after the fork) and at unmount.
+     * start returns 0 or -errno: a failure ends the session (exit 1). */
+    int (*start_threads)(struct fs_context *c);
+    void (*stop_threads)(struct fs_context *c);
 };
 
 /* How an opened file must be served. */

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +19,7 @@
 struct http {
     char *api_key;
     long timeout;
+    atomic_bool aborted;            /* http_abort: every transfer ends now */
     pthread_mutex_t lock;
     CURL *pool[HTTP_POOL_MAX];
     int pooled;
@@ -121,6 +123,22 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
+void http_abort(http *h)
+{
+    atomic_store(&h->aborted, true);
+}
+
+/* curl calls this about once a second even while no byte arrives: a stop
+ * need not wait for a stalled transfer's stall limit. */
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    http *h = userp;
+
+    (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+    return atomic_load(&h->aborted);
+}
+
 static void set_common(http *h, CURL *c, const char *url, bool auth, struct reply_headers *rh)
 {
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -137,6 +155,9 @@ static void set_common(http *h, CURL *c, const char *url, bool auth, struct repl
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, rh);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "seedancefs/0.1");
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
     if (auth) {
         /* Bearer auth through curl, not a raw header: curl keeps it to the
          * original host when a redirect points elsewhere. */
@@ -153,6 +174,7 @@ static int curl_errno(CURLcode rc)
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: return -ETIMEDOUT;
     case CURLE_COULDNT_CONNECT: return -ECONNREFUSED;
+    case CURLE_ABORTED_BY_CALLBACK: return -ECANCELED;
     default: return -EIO;
     }
 }
@@ -191,7 +213,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 int http_call(http *h, const char *method, const char *url, const char *json_body,
               bool auth, struct http_reply *out)
 {
-    CURL *c = handle_get(h);
+    CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h);
     struct curl_slist *headers = NULL;
     struct reply_headers rh;
     struct grow_buffer body = {0};
@@ -200,7 +222,7 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
 
     memset(out, 0, sizeof *out);
     if (!c)
-        return -ENOMEM;
+        return atomic_load(&h->aborted) ? -ECANCELED : -ENOMEM;
     set_common(h, c, url, auth, &rh);
     headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "Accept: application/json");
@@ -235,6 +257,7 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
 /* State of one streamed GET: hands the body to the caller's sink with the
  * file offset of each piece. */
 struct stream_state {
+    http *h;
     struct reply_headers *rh;
     off_t off, at;
     http_sink_fn sink;
@@ -247,6 +270,8 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
     struct stream_state *s = userp;
     size_t len = size * n;
 
+    if (atomic_load(&s->h->aborted))
+        return 0;
     if (s->rh->status != 200 && s->rh->status != 206)
         return len;                 /* error page: discard */
     if (s->draining)
@@ -278,16 +303,16 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
                           bool no_deadline, http_sink_fn sink, void *arg, off_t *total,
                           int *transient)
 {
-    CURL *c = handle_get(h);
+    CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h);
     struct reply_headers rh;
-    struct stream_state st = { .rh = &rh, .off = off, .sink = sink, .arg = arg };
+    struct stream_state st = { .h = h, .rh = &rh, .off = off, .sink = sink, .arg = arg };
     char range[48];
     CURLcode rc;
     int result;
 
     *transient = 0;
     if (!c)
-        return -ENOMEM;
+        return atomic_load(&h->aborted) ? -ECANCELED : -ENOMEM;
     set_common(h, c, url, auth, &rh);
     /* A long download may take long on a slow link: only the stall limit applies. */
     if (no_deadline)
@@ -305,7 +330,9 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
     if (rh.total >= 0 && total)
         *total = rh.total;
 
-    if (rh.status == 416) {
+    if (rc == CURLE_ABORTED_BY_CALLBACK || (rc == CURLE_WRITE_ERROR && atomic_load(&h->aborted))) {
+        return -ECANCELED;                           /* http_abort: nothing to report */
+    } else if (rh.status == 416) {
         result = 0;                                  /* at or past the end */
     } else if ((rh.status == 200 || rh.status == 206) && !st.bad_start &&
                (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && st.sink_stopped))) {
@@ -367,7 +394,7 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
         return 0;
     for (int i = 0; i < HTTP_RANGE_ATTEMPTS && transient; i++) {
         struct timespec pause = {0, backoff_ms[i] * 1000000L};
-        if (i)
+        if (i && !atomic_load(&h->aborted))
             nanosleep(&pause, NULL);
         b.got = 0;
         rc = stream_attempt(h, url, auth, off, off + (off_t)len - 1, false, fill_buffer, &b,

@@ -1,31 +1,88 @@
 /* log.c — timestamped log lines; see log.h. */
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-static FILE *log_sink;
+static FILE *log_sink;              /* NULL: stderr */
+static char *log_path;
 static int log_debug_enabled;
+static volatile sig_atomic_t log_reopen_wanted;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void log_init(FILE *sink, int debug)
+static FILE *open_sink(const char *path)
 {
-    log_sink = sink;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
+}
+
+int log_init(const char *path, int debug)
+{
     log_debug_enabled = debug;
+    if (!path)
+        return 0;
+    if (!(log_path = strdup(path)) || !(log_sink = open_sink(path))) {
+        int rc = -errno;
+        free(log_path);
+        log_path = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+void log_request_reopen(void)
+{
+    log_reopen_wanted = 1;
+}
+
+void log_close(void)
+{
+    pthread_mutex_lock(&log_lock);
+    if (log_sink)
+        fclose(log_sink);
+    log_sink = NULL;
+    free(log_path);
+    log_path = NULL;
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* Lock held. A file that cannot be reopened keeps the old one. */
+static void reopen(void)
+{
+    FILE *f;
+
+    log_reopen_wanted = 0;
+    if (!log_path || !(f = open_sink(log_path)))
+        return;
+    fclose(log_sink);
+    log_sink = f;
 }
 
 static void log_line(const char *fmt, va_list ap)
 {
-    FILE *out = log_sink ? log_sink : stderr;
     struct timespec now;
     struct tm tm;
     char stamp[32];
+    FILE *out;
 
     clock_gettime(CLOCK_REALTIME, &now);
     localtime_r(&now.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
     pthread_mutex_lock(&log_lock);
+    if (log_reopen_wanted)
+        reopen();
+    out = log_sink ? log_sink : stderr;
     fprintf(out, "%s.%03ld seedancefs: ", stamp, now.tv_nsec / 1000000);
     vfprintf(out, fmt, ap);
     fputc('\n', out);

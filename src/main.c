@@ -9,6 +9,7 @@
 #include "api.h"
 #include "assets.h"
 #include "config.h"
+#include "daemon.h"
 #include "fs.h"
 #include "http.h"
 #include "inbox.h"
@@ -27,17 +28,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static FILE *open_log(const struct config *cfg)
+/* Without -f the log is a file in the state dir; with -f, stderr. */
+static int open_log(const struct config *cfg)
 {
     char *path = NULL;
-    FILE *f = NULL;
+    int rc;
 
     if (cfg->foreground)
-        return NULL;            /* stderr */
-    if (asprintf(&path, "%s/seedancefs.log", cfg->state_dir) > 0)
-        f = fopen(path, "a");
+        return log_init(NULL, cfg->debug);
+    if (asprintf(&path, "%s/seedancefs.log", cfg->state_dir) < 0)
+        return -ENOMEM;
+    if ((rc = log_init(path, cfg->debug)))
+        fprintf(stderr, "seedancefs: log %s: %s\n", path, strerror(-rc));
     free(path);
-    return f;
+    return rc;
 }
 
 /* One daemon per state_dir: a second would submit the same outbox twice. */
@@ -60,6 +64,41 @@ static int lock_state_dir(const struct config *cfg)
         return -1;
     }
     return fd;          /* held until exit; inherited by the daemonized child */
+}
+
+static http *the_http;              /* for stop_threads: aborts transfers in flight */
+
+/* The fs_context hooks: main.c owns the background threads. */
+static int start_threads(struct fs_context *fs)
+{
+    int rc;
+
+    if ((rc = tasks_start(fs->tasks)) || (rc = outbox_start(fs->outbox)) ||
+        (rc = stream_start(fs->stream)) || (rc = assets_start(fs->assets))) {
+        log_info("init: cannot start the background threads: %s", strerror(-rc));
+        if (!fs->cfg->foreground)       /* the terminal is still ours to tell */
+            fprintf(stderr, "seedancefs: cannot start the background threads: %s\n",
+                    strerror(-rc));
+        return rc;
+    }
+    daemon_ready();
+    return 0;
+}
+
+/* Stop means abort: transfers in flight end now (a request cut short is
+ * resolved on the next mount, as after a crash), then the threads join. */
+static void stop_threads(struct fs_context *fs)
+{
+    if (the_http)
+        http_abort(the_http);
+    if (fs->outbox)
+        outbox_stop(fs->outbox);
+    if (fs->assets)
+        assets_stop(fs->assets);
+    if (fs->stream)
+        stream_stop(fs->stream);
+    if (fs->tasks)
+        tasks_stop(fs->tasks);
 }
 
 /* Loads the store into the modules and connects their hooks. */
@@ -89,7 +128,6 @@ int main(int argc, char **argv)
     api *a = NULL;
     store *st = NULL;
     profile *prof = NULL;
-    FILE *log_file = NULL;
 
     rc = config_parse(&cfg, argc, argv, &fuse_argc, &fuse_argv, stdout, stderr);
     if (rc) {
@@ -98,8 +136,13 @@ int main(int argc, char **argv)
     }
     if ((lock_fd = lock_state_dir(&cfg)) < 0)
         goto out_config;
-    log_file = open_log(&cfg);
-    log_init(log_file, cfg.debug);
+    /* Before SQLite, threads and curl: none of them may cross a fork. */
+    if (!cfg.foreground && (rc = daemon_detach())) {
+        fprintf(stderr, "seedancefs: cannot detach: %s\n", strerror(-rc));
+        goto out_config;
+    }
+    if (open_log(&cfg))
+        goto out_config;
     if (!(st = store_open(cfg.state_dir, why, sizeof why))) {
         fprintf(stderr, "seedancefs: %s\n", why);
         goto out_config;
@@ -111,7 +154,9 @@ int main(int argc, char **argv)
     rules = (struct request_rules){cfg.model, cfg.resolutions, cfg.max_request};
     fs.cfg = &cfg;
     fs.mount_time = time(NULL);
-    if (!(h = http_new(cfg.api_key, cfg.timeout)) || !(a = api_new(&cfg, h)) ||
+    fs.start_threads = start_threads;
+    fs.stop_threads = stop_threads;
+    if (!(h = the_http = http_new(cfg.api_key, cfg.timeout)) || !(a = api_new(&cfg, h)) ||
         !(fs.tasks = tasks_new(a, st, cfg.poll_interval)) ||
         !(fs.outbox = outbox_new(st, a, fs.tasks, cfg.import)) ||
         !(fs.inbox = inbox_new(&rules, fs.outbox, fs.tasks, cfg.submit_wait)) ||
@@ -133,14 +178,8 @@ int main(int argc, char **argv)
     status = fs_main(fuse_argc, fuse_argv, &fs);
 out:
     /* Threads first (they use everything below), then the tables. */
-    if (fs.outbox)
-        outbox_stop(fs.outbox);
-    if (fs.assets)
-        assets_stop(fs.assets);
-    if (fs.stream)
-        stream_stop(fs.stream);
-    if (fs.tasks)
-        tasks_stop(fs.tasks);
+    stop_threads(&fs);
+    the_http = NULL;
     assets_free(fs.assets);
     stream_free(fs.stream);
     inbox_free(fs.inbox);
@@ -153,8 +192,7 @@ out_config:
     store_close(st);
     if (lock_fd >= 0)
         close(lock_fd);
-    if (log_file)
-        fclose(log_file);
+    log_close();
     config_free(&cfg, fuse_argc, fuse_argv);
     return status;
 }
