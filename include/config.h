@@ -49,7 +49,8 @@ int config_parse(struct config *cfg, int argc, char **argv,
 /* Frees what config_parse allocated (wipes the key first). */
 void config_free(struct config *cfg, int fuse_argc, char **fuse_argv);
 
-/* Parses "64M", "1G", "4096" into bytes. Returns 0 or -EINVAL. */
+/* Parses "64M", "1G", "4096" into bytes. Returns 0, -EINVAL (not a size)
+ * or -ERANGE (does not fit in a size_t). */
 int config_parse_size(const char *text, size_t *out);
 
 #endif

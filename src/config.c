@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <fuse_opt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,19 +103,23 @@ int config_parse_size(const char *text, size_t *out)
     char *end;
     unsigned long long n;
 
+    unsigned shift = 0;
+
     errno = 0;
     n = strtoull(text, &end, 10);
     if (errno || end == text || text[0] == '-')
         return -EINVAL;
     switch (*end) {
-    case 'G': case 'g': n <<= 30; end++; break;
-    case 'M': case 'm': n <<= 20; end++; break;
-    case 'K': case 'k': n <<= 10; end++; break;
+    case 'G': case 'g': shift = 30; end++; break;
+    case 'M': case 'm': shift = 20; end++; break;
+    case 'K': case 'k': shift = 10; end++; break;
     default: break;
     }
     if (*end && strcmp(end, "B") && strcmp(end, "iB"))
         return -EINVAL;
-    *out = (size_t)n;
+    if (n > (SIZE_MAX >> shift))
+        return -ERANGE;             /* "99999999999G" must not wrap to a small size */
+    *out = (size_t)n << shift;
     return 0;
 }
 
@@ -162,6 +168,41 @@ static char *load_key(const char *key_file, FILE *err)
     return key;
 }
 
+/* A path option as the daemon must use it: "~" and "~/..." expanded, and
+ * absolute (the daemon changes directory to / once mounted). Takes `path`;
+ * NULL on ENOMEM or when "~" has no HOME to expand to. */
+static char *absolute_path(char *path)
+{
+    const char *home = getenv("HOME");
+    char cwd[PATH_MAX], *out = NULL;
+    int n = -1;
+
+    if (!path)
+        return NULL;
+    if ((path[0] == '~' && (path[1] == '/' || !path[1]))) {
+        if (home && *home == '/')
+            n = asprintf(&out, "%s%s", home, path + 1);
+    } else if (path[0] == '/') {
+        return path;
+    } else if (getcwd(cwd, sizeof cwd)) {
+        n = asprintf(&out, "%s/%s", cwd, path);
+    }
+    free(path);
+    return n < 0 ? NULL : out;
+}
+
+/* Replaces *opt (a path option) by absolute_path, or says why it cannot. */
+static int make_absolute(char **opt, const char *name, FILE *err)
+{
+    if (!*opt)
+        return 0;
+    if (!(*opt = absolute_path(*opt))) {
+        fprintf(err, "seedancefs: %s: cannot make the path absolute (is HOME set?)\n", name);
+        return -1;
+    }
+    return 0;
+}
+
 static char *default_state_dir(void)
 {
     const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
@@ -203,6 +244,11 @@ static int make_dirs(const char *path)
 static int convert_options(struct config *cfg, struct raw_options *raw, FILE *err)
 {
     char *end;
+
+    if (make_absolute(&raw->state_dir, "state_dir", err) ||
+        make_absolute(&raw->key_file, "key_file", err) ||
+        make_absolute(&raw->assets_profile, "assets_profile", err))
+        return -1;
 
     if (!raw->api_url) {
         fprintf(err, "seedancefs: missing -o api_url=URL (the API's base URL)\n");
@@ -289,7 +335,7 @@ static int convert_options(struct config *cfg, struct raw_options *raw, FILE *er
     raw->model = NULL;
     cfg->resolutions = raw->resolutions ? raw->resolutions : strdup("480p:720p:1080p");
     raw->resolutions = NULL;
-    cfg->state_dir = raw->state_dir ? raw->state_dir : default_state_dir();
+    cfg->state_dir = raw->state_dir ? raw->state_dir : absolute_path(default_state_dir());
     raw->state_dir = NULL;
     if (!cfg->state_dir || !cfg->model || !cfg->resolutions)
         return -1;
