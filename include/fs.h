@@ -21,6 +21,6 @@ void fs_on_status(const char *id, const char *name, const char *from, const char
                   void *arg);
 
 /* The outbox rejected a request (an outbox reject hook; `arg` is the inbox). */
-void fs_on_reject(const char *name, const char *why, void *arg);
+void fs_on_reject(const char *name, int err, const char *why, void *arg);
 
 #endif

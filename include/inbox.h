@@ -52,8 +52,10 @@ void inbox_set_gate(inbox *in, inbox_gate_fn fn, void *arg);
 /* Rebuilds requests/ from a store row (pass to outbox_restore). */
 void inbox_restore(const struct stored_request *r, void *arg);
 
-/* The outbox's reject hook: NAME.error appears and the file turns editable. */
-void inbox_on_reject(const char *name, const char *why, void *arg);
+/* The outbox's reject hook: NAME.error appears and the file turns editable.
+ * A rejection that arrives while the close() that submitted it is still
+ * waiting is that close()'s answer (it fails with `err`). */
+void inbox_on_reject(const char *name, int err, const char *why, void *arg);
 
 /* `file` is a name inside requests/ (no '/'). Errors: -ENOENT, -EINVAL
  * (a name that cannot be a file here), -EEXIST (accepted, or the name is

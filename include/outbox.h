@@ -28,8 +28,9 @@
 typedef struct outbox outbox;
 
 /* Called (on the submitter thread, no lock held) when the API rejects a
- * request, with the API's one-line reason. */
-typedef void (*outbox_reject_fn)(const char *name, const char *why, void *arg);
+ * request: -EINVAL (the request) or -EACCES (the key), with the API's
+ * one-line reason. */
+typedef void (*outbox_reject_fn)(const char *name, int err, const char *why, void *arg);
 
 /* What pending/NAME/ shows. */
 struct outbox_view {

@@ -205,9 +205,9 @@ void fs_answer_parked_reads(void)
 
 /* ---- changes reported by the worker threads ---- */
 
-void fs_on_reject(const char *name, const char *why, void *arg)
+void fs_on_reject(const char *name, int err, const char *why, void *arg)
 {
-    inbox_on_reject(name, why, arg);
+    inbox_on_reject(name, err, why, arg);
     wake_waiters();                 /* pending/NAME/wait answers "rejected" */
 }
 

@@ -19,6 +19,8 @@ struct entry {
     enum entry_state state;
     bool dirty;                 /* written since the last close */
     char *error;                /* shown as NAME.error; NULL = none */
+    char *late_reject;          /* a rejection that came while SUBMITTING */
+    int late_err;
     time_t mtime;
 };
 
@@ -64,7 +66,7 @@ void inbox_set_gate(inbox *in, inbox_gate_fn fn, void *arg)
 
 static void entry_free(struct entry *e)
 {
-    free(e->file); free(e->name); free(e->data); free(e->error);
+    free(e->file); free(e->name); free(e->data); free(e->error); free(e->late_reject);
     free(e);
 }
 
@@ -380,6 +382,12 @@ static int submit_entry(inbox *in, struct entry *e)
     }
 
     pthread_mutex_lock(&in->lock);
+    if (!rc && e->late_reject) {            /* refused while we waited */
+        snprintf(why, sizeof why, "%s", e->late_reject);
+        rc = e->late_err;
+    }
+    free(e->late_reject);
+    e->late_reject = NULL;
     if (!rc) {
         e->state = ACCEPTED;
         set_error(in, e, NULL);
@@ -410,7 +418,7 @@ static struct entry *entry_by_name(inbox *in, const char *name)
     return e;
 }
 
-void inbox_on_reject(const char *name, const char *why, void *arg)
+void inbox_on_reject(const char *name, int err, const char *why, void *arg)
 {
     inbox *in = arg;
     struct entry *e;
@@ -419,6 +427,12 @@ void inbox_on_reject(const char *name, const char *why, void *arg)
     if ((e = entry_by_name(in, name)) && e->state == ACCEPTED) {
         e->state = REJECTED;
         set_error(in, e, why);
+    } else if (e && e->state == SUBMITTING) {
+        /* submit_entry has the entry: it applies this when it takes the
+         * lock again (else it would mark a rejected request accepted). */
+        free(e->late_reject);
+        e->late_reject = strdup(why);
+        e->late_err = err;
     }
     pthread_mutex_unlock(&in->lock);
 }

@@ -31,6 +31,7 @@ struct pending {
     double first_sent_at;           /* wall clock */
     double next_attempt;            /* monotonic */
     char reason[600];
+    int reject_err;                 /* REQ_REJECTED: -EINVAL or -EACCES */
     int outcome;                    /* 1 = answered once (for outbox_wait) */
 };
 
@@ -235,8 +236,7 @@ int outbox_wait(outbox *o, const char *name, double seconds, char *why, size_t w
         }
         if (p->state == REQ_REJECTED) {
             snprintf(why, why_len, "%s", p->reason);
-            rc = strstr(p->reason, "API 401") || strstr(p->reason, "API 403") ? -EACCES
-                                                                              : -EINVAL;
+            rc = p->reject_err ? p->reject_err : -EINVAL;
             break;
         }
         if (p->outcome ||
@@ -399,17 +399,19 @@ static bool maybe_created(int rc, const char *why)
 
 /* One attempt for one request; called without the lock, p->in_flight set. */
 /* The API (or the gate) refused the request for good. */
-static void reject(outbox *o, struct pending *p, const char *why)
+static void reject(outbox *o, struct pending *p, int err, const char *why)
 {
+    err = err == -EACCES ? -EACCES : -EINVAL;
     pthread_mutex_lock(&o->lock);
     p->state = REQ_REJECTED;
+    p->reject_err = err;
     snprintf(p->reason, sizeof p->reason, "%s", why);
     store_request_set_state(o->store, p->name, REQ_REJECTED, p->attempts, why,
                             p->first_sent_at);
     log_info("submit %s: rejected: %s", p->name, why);
     pthread_mutex_unlock(&o->lock);
     if (o->on_reject)
-        o->on_reject(p->name, why, o->on_reject_arg);
+        o->on_reject(p->name, err, why, o->on_reject_arg);
 }
 
 static void submit_one(outbox *o, struct pending *p)
@@ -444,7 +446,7 @@ static void submit_one(outbox *o, struct pending *p)
             p->next_attempt = clock_mono() + BACKOFF_CAP;   /* or sooner, by outbox_kick */
             pthread_mutex_unlock(&o->lock);
         } else {
-            reject(o, p, why);
+            reject(o, p, rc, why);
         }
         return;
     }
@@ -469,7 +471,7 @@ static void submit_one(outbox *o, struct pending *p)
     if (rc == 0)
         goto created;
     if (rc == -EINVAL || rc == -EACCES) {
-        reject(o, p, why);
+        reject(o, p, rc, why);
     } else {
         pthread_mutex_lock(&o->lock);
         schedule_retry(o, p, maybe_created(rc, why), why, retry_after);
