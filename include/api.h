@@ -53,7 +53,9 @@ void api_describe_error(long status, const char *body, char *why, size_t why_len
 
 /* Every API call (not video bytes) shares one budget: at most cfg->max_rps
  * calls a second (0 = no limit), and after a 429 all callers pause for
- * Retry-After plus jitter. Callers are background threads; they wait. */
+ * Retry-After plus jitter. Background callers wait for the budget; the one
+ * call made from FUSE threads (api_delete_task, for rmdir) waits at most
+ * 2 s, else fails with -EAGAIN without sending anything. */
 api *api_new(const struct config *cfg, http *h);
 void api_free(api *a);
 
@@ -88,7 +90,8 @@ int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_
 
 /* DELETE a task: cancels a queued one, deletes a finished one. 0 on a JSON
  * 2xx; -ENOENT (404); -EBUSY when the API refuses (e.g. running); -EPROTO
- * for a 2xx whose body is not JSON; transport errors as http_call. */
+ * for a 2xx whose body is not JSON; -EAGAIN when the budget is paused (a
+ * 429) for longer than a FUSE thread may wait; transport errors as http_call. */
 int api_delete_task(api *a, const char *id, char *why, size_t why_len);
 
 /* Where the MP4 of a succeeded task is read from: gateway dialect

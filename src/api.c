@@ -12,6 +12,9 @@
 #include <strings.h>
 #include <time.h>
 
+#define API_WAIT (-1.0)             /* background threads: wait for the budget */
+#define API_FOREGROUND_WAIT 2.0     /* FUSE threads: this long at most, else EAGAIN */
+
 struct api {
     char *base;             /* api_url */
     char *tasks_path;       /* base + dialect prefix + /contents/generations/tasks */
@@ -23,8 +26,9 @@ struct api {
     double max_rps, tokens, refilled_at, paused_until;
 };
 
-/* Waits (on the calling background thread) until the budget allows a call. */
-static void throttle(api *a)
+/* Waits until the budget allows a call: 0; or -EAGAIN at once when that
+ * would take more than `max_wait` seconds (< 0: no bound). */
+static int throttle(api *a, double max_wait)
 {
     for (;;) {
         double now = clock_mono(), wait = 0;
@@ -42,9 +46,12 @@ static void throttle(api *a)
         else {
             a->tokens -= a->max_rps > 0;
             pthread_mutex_unlock(&a->budget_lock);
-            return;
+            return 0;
         }
         pthread_mutex_unlock(&a->budget_lock);
+        if (max_wait >= 0 && wait > max_wait)
+            return -EAGAIN;
+        max_wait -= max_wait >= 0 ? wait : 0;
         struct timespec ts = {(time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
         nanosleep(&ts, NULL);
     }
@@ -57,7 +64,7 @@ static void note_reply(api *a, const struct http_reply *r)
 
     if (r->status != 429)
         return;
-    pause = (r->retry_after > 0 ? r->retry_after : 1.0) * (1.0 + 0.25 * rand() / RAND_MAX);
+    pause = (r->retry_after > 0 ? r->retry_after : 1.0) * clock_jitter(1.0, 1.25);
     pthread_mutex_lock(&a->budget_lock);
     if (clock_mono() + pause > a->paused_until)
         a->paused_until = clock_mono() + pause;
@@ -65,13 +72,16 @@ static void note_reply(api *a, const struct http_reply *r)
     log_info("API 429: pausing API calls for %.1f s", pause);
 }
 
-/* Every API call goes through here: budget, call, 429 bookkeeping. */
+/* Every API call goes through here: budget, call, 429 bookkeeping.
+ * `max_wait` as in throttle: background threads wait, FUSE threads not long. */
 static int api_call(api *a, const char *method, const char *url, const char *body,
-                    struct http_reply *reply)
+                    double max_wait, struct http_reply *reply)
 {
     int rc;
 
-    throttle(a);
+    memset(reply, 0, sizeof *reply);
+    if ((rc = throttle(a, max_wait)))
+        return rc;
     if (!(rc = http_call(a->http, method, url, body, true, reply)))
         note_reply(a, reply);
     return rc;
@@ -310,7 +320,7 @@ int api_create_task(api *a, const char *body, char **id, double *retry_after,
                     char *why, size_t why_len)
 {
     struct http_reply reply;
-    int rc = api_call(a, "POST", a->tasks_path, body, &reply);
+    int rc = api_call(a, "POST", a->tasks_path, body, API_WAIT, &reply);
 
     *id = NULL;
     *retry_after = rc ? -1 : reply.retry_after;
@@ -324,17 +334,19 @@ int api_create_task(api *a, const char *body, char **id, double *retry_after,
 }
 
 /* `method` on tasks/{id}. 0 with a reply, or a transport error with `why`. */
-static int task_call(api *a, const char *method, const char *id, struct http_reply *reply,
-                     char *why, size_t why_len)
+static int task_call(api *a, const char *method, const char *id, double max_wait,
+                     struct http_reply *reply, char *why, size_t why_len)
 {
     char *url = task_url(a, id);
     int rc;
 
     if (!url)
         return -ENOMEM;
-    rc = api_call(a, method, url, NULL, reply);
+    rc = api_call(a, method, url, NULL, max_wait, reply);
     free(url);
-    if (rc)
+    if (rc == -EAGAIN)
+        snprintf(why, why_len, "the API asked us to slow down (429); try again later");
+    else if (rc)
         snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
     return rc;
 }
@@ -345,7 +357,7 @@ int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_
     int rc;
 
     memset(out, 0, sizeof *out);
-    if ((rc = task_call(a, "GET", id, &reply, why, why_len)))
+    if ((rc = task_call(a, "GET", id, API_WAIT, &reply, why, why_len)))
         return rc;
     if (reply.status == 200) {
         rc = api_parse_task(reply.body, out, why, why_len);
@@ -368,7 +380,7 @@ int api_delete_task(api *a, const char *id, char *why, size_t why_len)
     cJSON *root;
     int rc;
 
-    if ((rc = task_call(a, "DELETE", id, &reply, why, why_len)))
+    if ((rc = task_call(a, "DELETE", id, API_FOREGROUND_WAIT, &reply, why, why_len)))
         return rc;
     root = cJSON_Parse(reply.body);
     if (reply.status >= 200 && reply.status <= 299) {
@@ -422,7 +434,7 @@ static int list_query(api *a, const char *query, struct task_info **items, int *
     *count = 0;
     if (asprintf(&url, "%s?%s", a->tasks_path, query) < 0)
         return -ENOMEM;
-    rc = api_call(a, "GET", url, NULL, &reply);
+    rc = api_call(a, "GET", url, NULL, API_WAIT, &reply);
     free(url);
     if (rc) {
         snprintf(why, why_len, "API unreachable: %s", strerror(-rc));

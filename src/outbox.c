@@ -8,6 +8,7 @@
 #include <malloc.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,7 +49,8 @@ struct outbox {
     strmap *pending;                /* name -> struct pending (not yet submitted) */
     strmap *submitted;              /* names whose request row is submitted */
     pthread_t thread;
-    bool running, started;
+    atomic_bool running;             /* read without the lock by loops and sinks */
+    bool started;
     bool import;                    /* show tasks created elsewhere */
     double next_import;             /* monotonic */
 };
@@ -306,7 +308,7 @@ static double backoff(int attempts, double retry_after)
 
     if (delay > BACKOFF_CAP)
         delay = BACKOFF_CAP;
-    delay *= 0.75 + 0.5 * ((double)rand() / RAND_MAX);
+    delay *= clock_jitter(0.75, 1.25);
     return retry_after > delay ? retry_after : delay;
 }
 

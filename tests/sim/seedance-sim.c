@@ -39,7 +39,7 @@
  * API call), "content_off": bool (content and CDN fail, as after URL expiry),
  * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
  * reply), "create_429": N (next N creates get 429), "api_429": N (next N API
- * calls get 429), "list_broken": bool (list answers HTML, as some gateways
+ * calls get 429), "retry_after": N (their Retry-After, default 1), "list_broken": bool (list answers HTML, as some gateways
  * do), "cut_after": N (content bodies break after N bytes), "queue_ms",
  * "run_ms": the clock of tasks created from then on}.
  */
@@ -96,6 +96,7 @@ static struct {
     long create_429;            /* the next N creates get 429 + Retry-After: 1 */
     long cut_after;             /* content bodies stop after N bytes (0 = never) */
     long api_429;               /* the next N API calls of any kind get 429 */
+    long retry_after;           /* the Retry-After of every 429, seconds (default 1) */
     bool assets_alt;            /* the second asset API shape */
     long verify_ms;
     struct sim_asset assets[MAX_ASSETS];
@@ -400,7 +401,9 @@ static enum MHD_Result rate_limited(struct MHD_Connection *c)
     text = cJSON_PrintUnformatted(root);
     r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", "application/json");
-    MHD_add_response_header(r, "Retry-After", "1");
+    char secs[24];
+    snprintf(secs, sizeof secs, "%ld", sim.retry_after > 0 ? sim.retry_after : 1);
+    MHD_add_response_header(r, "Retry-After", secs);
     ret = MHD_queue_response(c, 429, r);
     MHD_destroy_response(r);
     free(text);
@@ -797,6 +800,8 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.cut_after = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "api_429")) && cJSON_IsNumber(v))
         sim.api_429 = (long)v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "retry_after")) && cJSON_IsNumber(v))
+        sim.retry_after = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "list_broken")))
         sim.list_broken = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "queue_ms")) && cJSON_IsNumber(v))
