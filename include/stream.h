@@ -45,6 +45,9 @@ bool stream_complete(stream *s, const char *id);
 /* Queues a background download of the task's video (a tasks_hook_fn). */
 void stream_want(const char *id, void *stream_arg);
 
+/* The task is gone: its cached video is deleted (a tasks_hook_fn). */
+void stream_forget(const char *id, void *stream_arg);
+
 /* Reads up to `size` bytes at `off` of the task's video. Returns the byte
  * count (0 at end of file), -ENOENT when the task has no video, or -EIO. */
 ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off);

@@ -47,6 +47,10 @@ int tasks_restore(tasks *t);
  * tasks_remove). "succeeded" means video.mp4 just appeared. */
 void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg);
 
+/* `fn` runs, without locks held, after a task's record was deleted
+ * (tasks_remove of a finished task): what else is kept of it can go. */
+void tasks_set_removed_hook(tasks *t, tasks_hook_fn fn, void *arg);
+
 /* Calls fn(id) for every task of ours (one with a name) whose video.mp4
  * exists, without the lock held. */
 void tasks_each_video(tasks *t, tasks_hook_fn fn, void *arg);

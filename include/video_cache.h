@@ -105,7 +105,12 @@ int video_cache_start(video_cache *c);
 void video_cache_stop(video_cache *c);
 
 /* Evicts unused videos, least recently read first, while the cache is over
- * cache_max. Never the video `keep`. */
+ * cache_max. Never the video `keep`. A reader that asks for a video being
+ * evicted waits until its file is gone (video_get), then starts afresh. */
 void video_cache_evict(video_cache *c, const char *keep);
+
+/* The task is gone (rmdir): its file and map are deleted now; readers
+ * still holding it keep their bytes until they let go. Lock not held. */
+void video_cache_forget(video_cache *c, const char *id);
 
 #endif

@@ -109,6 +109,7 @@ static int restore_state(struct fs_context *fs)
     inbox_set_gate(fs->inbox, assets_check, fs->assets);
     assets_set_ready_hook(fs->assets, outbox_kick, fs->outbox);
     tasks_set_status_hook(fs->tasks, fs_on_status, NULL);
+    tasks_set_removed_hook(fs->tasks, stream_forget, fs->stream);
     if (tasks_restore(fs->tasks) || outbox_restore(fs->outbox, inbox_restore, fs->inbox) ||
         stream_restore(fs->stream) || assets_restore(fs->assets)) {
         fprintf(stderr, "seedancefs: cannot read the saved state in %s\n", fs->cfg->state_dir);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,7 +56,8 @@ struct stream {
     int nfetchers;
     bool downloading;               /* the downloader thread runs */
     long long tick;                 /* orders cursors by last use */
-    bool running, started;
+    atomic_bool running;             /* read without the lock by loops and sinks */
+    bool started;
 };
 
 stream *stream_new(tasks *t, http *h, store *st, const char *state_dir, size_t cache_max)
@@ -529,6 +531,13 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
 }
 
 /* ---- the background downloader ---- */
+
+void stream_forget(const char *id, void *stream_arg)
+{
+    stream *s = stream_arg;
+
+    video_cache_forget(s->cache, id);
+}
 
 void stream_want(const char *id, void *stream_arg)
 {

@@ -222,6 +222,12 @@ void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg)
     t->on_status_arg = arg;
 }
 
+void tasks_set_removed_hook(tasks *t, tasks_hook_fn fn, void *arg)
+{
+    t->on_removed = fn;
+    t->on_removed_arg = arg;
+}
+
 bool tasks_unclaimed(tasks *t, const char *id)
 {
     struct task *k;
@@ -465,6 +471,8 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
     tasks_persist(t, snap);
     if (deleted && t->store)
         store_task_delete(t->store, id);
+    if (deleted && t->on_removed)
+        t->on_removed(id, t->on_removed_arg);
     if (cancelled && t->on_status)
         t->on_status(id, name, from, "cancelled", t->on_status_arg);
     free(name);

@@ -7,6 +7,7 @@
 #include "tasks.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #define POLL_FAST_SECS 0.5      /* a new task's first polls come this soon */
@@ -32,12 +33,15 @@ struct tasks {
     store *store;
     tasks_status_fn on_status;  /* called when a status word changes */
     void *on_status_arg;
+    tasks_hook_fn on_removed;   /* called when a task's record was deleted */
+    void *on_removed_arg;
     double poll_interval;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     strmap *by_id, *by_name;
     pthread_t poller;
-    bool running, started;
+    atomic_bool running;             /* read without the lock by loops and sinks */
+    bool started;
     int list_mode;              /* 0 untried, 1 works, -1 broken: one GET per task */
 };
 

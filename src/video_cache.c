@@ -20,6 +20,9 @@ struct video_cache {
     size_t cache_max;
     pthread_mutex_t lock;
     strmap *videos;                 /* id -> struct video */
+    strmap *removing;               /* id -> video whose file is being deleted */
+    pthread_cond_t removed;         /* an id left `removing` */
+    unsigned long removals;         /* counts removals, for video_get's open */
     pthread_cond_t commit_work;
     struct video **commits;         /* queued for the committer, each with a use */
     size_t ncommits, commits_cap;
@@ -117,7 +120,11 @@ video_cache *video_cache_new(store *st, const char *state_dir, size_t cache_max)
         return NULL;
     c->store = st;
     c->cache_max = cache_max;
-    if (asprintf(&c->dir, "%s/videos", state_dir) < 0 || !(c->videos = strmap_new())) {
+    if (asprintf(&c->dir, "%s/videos", state_dir) < 0)
+        c->dir = NULL;
+    if (!c->dir || !(c->videos = strmap_new()) || !(c->removing = strmap_new())) {
+        strmap_free(c->videos);
+        free(c->dir);
         free(c);
         return NULL;
     }
@@ -125,6 +132,7 @@ video_cache *video_cache_new(store *st, const char *state_dir, size_t cache_max)
         log_info("cache: %s: %s", c->dir, strerror(errno));
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->commit_work, NULL);
+    pthread_cond_init(&c->removed, NULL);
     return c;
 }
 
@@ -141,9 +149,11 @@ void video_cache_free(video_cache *c)
     video_cache_stop(c);
     strmap_each(c->videos, free_video_cb, NULL);
     strmap_free(c->videos);
+    strmap_free(c->removing);
     free(c->commits);
     free(c->dir);
     pthread_cond_destroy(&c->commit_work);
+    pthread_cond_destroy(&c->removed);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -192,21 +202,62 @@ static void video_drop(video_cache *c, struct video *v)
         video_free(v);
 }
 
+/* Takes `v` out of the cache for good: its file and its stored map go.
+ * Called and returns with the lock held, dropped meanwhile; until the file
+ * is gone video_get waits for the id (a reader must not open the file
+ * being deleted: its bytes would land in an unlinked inode and the map
+ * would claim them). Freed now if unused, else by its last user. */
+static void video_remove(video_cache *c, struct video *v)
+{
+    char *path = video_path(c, v->id);
+    bool unused = v->users == 0;
+
+    strmap_del(c->videos, v->id);
+    v->orphan = true;               /* no commit saves its map again */
+    c->removals++;
+    if (strmap_put(c->removing, v->id, v)) {
+        /* ENOMEM: delete under the lock rather than race a reader. */
+        if (path)
+            unlink(path);
+        store_cache_delete(c->store, v->id);
+    } else {
+        pthread_mutex_unlock(&c->lock);
+        if (path)
+            unlink(path);
+        store_cache_delete(c->store, v->id);
+        pthread_mutex_lock(&c->lock);
+        strmap_del(c->removing, v->id);
+        pthread_cond_broadcast(&c->removed);
+    }
+    free(path);
+    if (unused)
+        video_free(v);
+}
+
 struct video *video_get(video_cache *c, const char *id, off_t size)
 {
     struct video *v, *fresh;
+    unsigned long removals;
 
     pthread_mutex_lock(&c->lock);
+again:
+    while (strmap_get(c->removing, id))
+        pthread_cond_wait(&c->removed, &c->lock);
     v = strmap_get(c->videos, id);
     if (v && v->size == size) {
         v->users++;
         pthread_mutex_unlock(&c->lock);
         return v;
     }
+    removals = c->removals;
     pthread_mutex_unlock(&c->lock);
     if (!(fresh = video_open(c, id, size, NULL)))
         return NULL;
     pthread_mutex_lock(&c->lock);
+    if (c->removals != removals) {
+        video_free(fresh);              /* maybe opened a file being deleted */
+        goto again;
+    }
     if ((v = strmap_get(c->videos, id)) && v->size == size) {
         video_free(fresh);              /* another thread opened it first */
     } else {
@@ -288,6 +339,10 @@ void video_commit(video_cache *c, struct video *v)
     if (fdatasync(v->fd))
         log_info("cache %s: fdatasync: %s", v->id, strerror(errno));
     pthread_mutex_lock(&c->lock);
+    if (v->orphan) {                    /* replaced or removed: its map is not the id's */
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
     if ((copy = malloc(len + 1)))
         memcpy(copy, v->have, len);
     sc = (struct stored_cache){v->id, v->size, copy, len, v->last_read, G};
@@ -406,7 +461,6 @@ void video_cache_evict(video_cache *c, const char *keep)
 {
     for (;;) {
         struct lru l = {keep, NULL, 0};
-        char *path;
 
         if (!c->cache_max)
             return;
@@ -416,13 +470,18 @@ void video_cache_evict(video_cache *c, const char *keep)
             pthread_mutex_unlock(&c->lock);
             return;
         }
-        strmap_del(c->videos, l.victim->id);
-        pthread_mutex_unlock(&c->lock);
         log_info("cache %s: evicted (cache over %zu bytes)", l.victim->id, c->cache_max);
-        if ((path = video_path(c, l.victim->id)))
-            unlink(path);
-        free(path);
-        store_cache_delete(c->store, l.victim->id);
-        video_free(l.victim);
+        video_remove(c, l.victim);
+        pthread_mutex_unlock(&c->lock);
     }
+}
+
+void video_cache_forget(video_cache *c, const char *id)
+{
+    struct video *v;
+
+    pthread_mutex_lock(&c->lock);
+    if ((v = strmap_get(c->videos, id)))
+        video_remove(c, v);
+    pthread_mutex_unlock(&c->lock);
 }

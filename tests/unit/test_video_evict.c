@@ -1,0 +1,85 @@
+/* test_video_evict.c — eviction and removal never pull a file from under a
+ * reader: while a reader holds a video, its cache file is on disk (a
+ * reader that opened it while eviction deleted it would put its bytes into
+ * an unlinked inode, and the map would claim them on the next mount). */
+#include "check.h"
+#include "log.h"
+#include "video_cache.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ROUNDS 3000
+
+static video_cache *cache;
+static atomic_bool done;
+static const off_t size = 4 * VIDEO_GRANULE;
+
+static void *evictor(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&done))
+        video_cache_evict(cache, "cgt-other");
+    return NULL;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/sdfs-evict-XXXXXX", why[256], data[VIDEO_GRANULE];
+    int unlinked = 0, written = 0;
+    pthread_t thread;
+    store *st;
+
+    log_init("/dev/null", 0);          /* one line per eviction otherwise */
+    memset(data, 'v', sizeof data);
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK((st = store_open(dir, why, sizeof why)) != NULL);
+    /* cache_max of one byte: every unused video with a granule is over it. */
+    CHECK((cache = video_cache_new(st, dir, 1)) != NULL);
+    CHECK(pthread_create(&thread, NULL, evictor, NULL) == 0);
+    for (int i = 0; i < ROUNDS; i++) {
+        struct video *v = video_get(cache, "cgt-a", size);
+        struct stat sb;
+        if (!v)
+            continue;
+        if (!video_write(v, data, sizeof data, 0)) {
+            video_arrived(cache, v, 0, 1);
+            written++;
+        }
+        if (fstat(v->fd, &sb) == 0 && sb.st_nlink == 0)
+            unlinked++;                 /* our bytes went nowhere */
+        video_put(cache, v);
+    }
+    atomic_store(&done, true);
+    pthread_join(thread, NULL);
+    CHECK(written == ROUNDS);
+    CHECK(unlinked == 0);
+    if (unlinked)
+        fprintf(stderr, "%d of %d rounds held a deleted cache file\n", unlinked, ROUNDS);
+
+    /* Forget (rmdir of the task): the file and the map go at once. */
+    struct video *v = video_get(cache, "cgt-b", size);
+    char path[512];
+    CHECK(v && video_write(v, data, sizeof data, 0) == 0);
+    if (v) {
+        video_arrived(cache, v, 0, 1);
+        video_commit(cache, v);
+        video_put(cache, v);
+    }
+    snprintf(path, sizeof path, "%s/videos/cgt-b.mp4", dir);
+    CHECK(access(path, F_OK) == 0);
+    video_cache_forget(cache, "cgt-b");
+    CHECK(access(path, F_OK) != 0);
+    video_cache_free(cache);
+    /* ... and nothing of it comes back with the next mount. */
+    CHECK((cache = video_cache_new(st, dir, 0)) != NULL);
+    CHECK(video_cache_restore(cache) == 0);
+    CHECK(!video_cache_complete(cache, "cgt-b") && access(path, F_OK) != 0);
+    video_cache_free(cache);
+    store_close(st);
+    return CHECK_DONE("test_video_evict");
+}
