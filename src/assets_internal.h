@@ -7,6 +7,7 @@
 #include "strmap.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define MAX_SOURCE (30u << 20)      /* one source file */
 #define MAX_SMALL (64u << 10)       /* authorization.json, select */
@@ -32,7 +33,8 @@ struct assets {
     pthread_cond_t wake;
     strmap *by_key;                 /* "kind/name" -> struct asset */
     pthread_t thread;
-    bool running, started;
+    atomic_bool running;             /* read without the lock by loops and sinks */
+    bool started;
 };
 
 /* Replaces a malloc'd string field with a copy of `value` (NULL clears). */
