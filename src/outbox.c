@@ -200,25 +200,40 @@ int outbox_accept(outbox *o, const struct stored_request *r)
     p->state = REQ_ACCEPTED;
     p->attempts = 0;
     p->first_sent_at = 0;
+    /* The name is reserved under the lock (in flight: not sent, not
+     * withdrawn), made durable without it: lookups never wait on the disk. */
+    p->in_flight = true;
     pthread_mutex_lock(&o->lock);
     old = strmap_get(o->pending, r->name);
-    if (strmap_get(o->submitted, r->name) || (old && old->state != REQ_REJECTED)) {
-        rc = -EEXIST;
-    } else {
-        /* A rejected request of this name is replaced by the new one. */
-        if (old && (rc = store_request_delete(o->store, r->name)))
-            goto out;
-        if (!(rc = store_request_put(o->store, r))) {
-            strmap_del(o->pending, r->name);
-            pending_free(old);
-            if (!(rc = strmap_put(o->pending, p->name, p)))
-                p = NULL;
-            pthread_cond_signal(&o->wake);
-        }
+    if (strmap_get(o->submitted, r->name) || (old && (old->state != REQ_REJECTED ||
+                                                      old->in_flight))) {
+        pthread_mutex_unlock(&o->lock);
+        pending_free(p);
+        return -EEXIST;
     }
-out:
+    if ((rc = strmap_put(o->pending, p->name, p))) {      /* replaces a rejected one */
+        pthread_mutex_unlock(&o->lock);
+        pending_free(p);
+        return rc;
+    }
     pthread_mutex_unlock(&o->lock);
-    pending_free(p);
+
+    if (!old || !(rc = store_request_delete(o->store, r->name)))
+        rc = store_request_put(o->store, r);
+
+    pthread_mutex_lock(&o->lock);
+    if (!rc) {
+        p->in_flight = false;
+        pthread_cond_signal(&o->wake);
+    } else if (old && strmap_put(o->pending, old->name, old) == 0) {
+        old = NULL;                 /* back as it was (its row may be gone: shown until restart) */
+    } else {
+        strmap_del(o->pending, r->name);
+    }
+    pthread_mutex_unlock(&o->lock);
+    pending_free(old);
+    if (rc)
+        pending_free(p);
     return rc;
 }
 
@@ -259,17 +274,26 @@ int outbox_withdraw(outbox *o, const char *name)
 
     pthread_mutex_lock(&o->lock);
     p = strmap_get(o->pending, name);
-    if (p && p->in_flight) {
+    if (p && p->in_flight)
         rc = -EBUSY;
-    } else if (p || strmap_get(o->submitted, name)) {
-        if (!(rc = store_request_delete(o->store, name))) {
-            strmap_del(o->submitted, name);
-            pending_free(strmap_del(o->pending, name));
-        }
-    } else {
+    else if (!p && !strmap_get(o->submitted, name))
         rc = -ENOENT;
+    else if (p)
+        p->in_flight = true;        /* ours until the row is gone */
+    pthread_mutex_unlock(&o->lock);
+    if (rc)
+        return rc;
+    rc = store_request_delete(o->store, name);
+    pthread_mutex_lock(&o->lock);
+    if (!rc) {
+        strmap_del(o->submitted, name);
+        strmap_del(o->pending, name);
+    } else if (p) {
+        p->in_flight = false;
     }
     pthread_mutex_unlock(&o->lock);
+    if (!rc)
+        pending_free(p);
     return rc;
 }
 
@@ -374,20 +398,26 @@ static int reconcile(outbox *o, const struct pending *p, char **id)
     return rc;
 }
 
-/* After a failure: durable state, reason, next attempt. Lock held. */
+/* After a failure: reason and next attempt, then the durable state (the
+ * lock is not held across the store's commit: lookups would wait on the
+ * disk). `p` is in flight, so only the submitter touches it. Lock not held. */
 static void schedule_retry(outbox *o, struct pending *p, bool maybe_sent, const char *why,
                            double retry_after)
 {
     double delay = backoff(p->attempts, retry_after);
+    char reason[sizeof p->reason];
 
+    pthread_mutex_lock(&o->lock);
     p->state = maybe_sent ? REQ_SENDING : REQ_ACCEPTED;
     p->next_attempt = clock_mono() + delay;
     snprintf(p->reason, sizeof p->reason, "%s; attempt %d, retry in %.1f s%s", why,
              p->attempts, delay, maybe_sent ? " after checking it was not created" : "");
+    memcpy(reason, p->reason, sizeof reason);
+    pthread_mutex_unlock(&o->lock);
     if (store_request_set_state(o->store, p->name, p->state, p->attempts, why,
                                 p->first_sent_at))
         log_info("submit %s: cannot save its state", p->name);
-    log_info("submit %s: %s", p->name, p->reason);
+    log_info("submit %s: %s", p->name, reason);
 }
 
 static bool maybe_created(int rc, const char *why)
@@ -408,10 +438,10 @@ static void reject(outbox *o, struct pending *p, int err, const char *why)
     p->state = REQ_REJECTED;
     p->reject_err = err;
     snprintf(p->reason, sizeof p->reason, "%s", why);
+    pthread_mutex_unlock(&o->lock);
     store_request_set_state(o->store, p->name, REQ_REJECTED, p->attempts, why,
                             p->first_sent_at);
     log_info("submit %s: rejected: %s", p->name, why);
-    pthread_mutex_unlock(&o->lock);
     if (o->on_reject)
         o->on_reject(p->name, err, why, o->on_reject_arg);
 }
@@ -430,10 +460,8 @@ static void submit_one(outbox *o, struct pending *p)
             goto created;
         }
         if (rc != -ENOENT && ++p->reconcile_failures < RECONCILE_GIVE_UP) {   /* submitter-only field */
-            pthread_mutex_lock(&o->lock);
             schedule_retry(o, p, true, "cannot check whether an earlier send created a task",
                            -1);
-            pthread_mutex_unlock(&o->lock);
             return;
         }
         if (rc != -ENOENT)
@@ -464,9 +492,7 @@ static void submit_one(outbox *o, struct pending *p)
     pthread_mutex_unlock(&o->lock);
     if (store_request_set_state(o->store, p->name, REQ_SENDING, p->attempts, NULL,
                                 p->first_sent_at)) {
-        pthread_mutex_lock(&o->lock);
         schedule_retry(o, p, false, "cannot save state before sending", -1);
-        pthread_mutex_unlock(&o->lock);
         return;
     }
     rc = api_create_task(o->api, send, &id, &retry_after, why, sizeof why);
@@ -475,9 +501,7 @@ static void submit_one(outbox *o, struct pending *p)
     if (rc == -EINVAL || rc == -EACCES) {
         reject(o, p, rc, why);
     } else {
-        pthread_mutex_lock(&o->lock);
         schedule_retry(o, p, maybe_created(rc, why), why, retry_after);
-        pthread_mutex_unlock(&o->lock);
     }
     free(resolved);
     return;
@@ -485,9 +509,7 @@ static void submit_one(outbox *o, struct pending *p)
 created:
     if ((rc = record_task(o, p->name, id, send, p->wants_last_frame))) {
         log_info("submit %s: task %s created but not saved: %s", p->name, id, strerror(-rc));
-        pthread_mutex_lock(&o->lock);
         schedule_retry(o, p, true, "task created but not saved", -1);
-        pthread_mutex_unlock(&o->lock);
     } else {
         log_info("submit %s: accepted as task %s", p->name, id);
         pthread_mutex_lock(&o->lock);
