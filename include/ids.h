@@ -11,6 +11,9 @@
 
 #define IDS_MAX_TASK_ID 128
 #define IDS_MAX_NAME 200
+/* A buffer that holds either (tree nodes and open files name a task by id
+ * and a pending request by name). */
+#define IDS_MAX_KEY (IDS_MAX_NAME > IDS_MAX_TASK_ID ? IDS_MAX_NAME : IDS_MAX_TASK_ID)
 
 /* True when `id` is safe as a directory name: 1..IDS_MAX_TASK_ID bytes, no '/',
  * no control bytes or DEL, not "." or "..". The id is otherwise opaque. */

@@ -133,53 +133,80 @@ int assets_restore(assets *a)
     return store_assets_load(a->store, restore_one, a);
 }
 
-static cJSON *load_sources(assets *a, const struct asset *r)
+/* The file at `path` as a data: URL (malloc'd), or NULL. */
+static char *file_data_url(const char *path)
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *dir = assets_source_dir(a, r);
-    DIR *d = dir ? opendir(dir) : NULL;
-    cJSON *list = cJSON_CreateArray();
+    const char *ext = strrchr(path, '.'), *mime = "application/octet-stream";
+    char *url = NULL, *data = NULL;
+    FILE *f = fopen(path, "rb");
+    long n;
 
-    for (struct dirent *e; d && (e = readdir(d)); ) {
-        char *path = NULL, *url = NULL, *data;
-        const char *ext = strrchr(e->d_name, '.'), *mime = "application/octet-stream";
-        FILE *f;
-        long n;
+    if (ext && (!strcasecmp(ext, ".jpg") || !strcasecmp(ext, ".jpeg"))) mime = "image/jpeg";
+    else if (ext && !strcasecmp(ext, ".png")) mime = "image/png";
+    else if (ext && !strcasecmp(ext, ".mp4")) mime = "video/mp4";
+    if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
+        !(data = malloc((size_t)n + 1)) || fread(data, 1, (size_t)n, f) != (size_t)n) {
+        if (f)
+            fclose(f);
+        free(data);
+        return NULL;
+    }
+    fclose(f);
+    size_t head = strlen(mime) + 14, len = head + 4 * (((size_t)n + 2) / 3) + 1;
+    if ((url = malloc(len))) {
+        char *o = url + snprintf(url, len, "data:%s;base64,", mime);
+        for (long i = 0; i < n; i += 3) {
+            unsigned v = (unsigned char)data[i] << 16;
+            if (i + 1 < n) v |= (unsigned char)data[i + 1] << 8;
+            if (i + 2 < n) v |= (unsigned char)data[i + 2];
+            *o++ = b64[v >> 18 & 63];
+            *o++ = b64[v >> 12 & 63];
+            *o++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
+            *o++ = i + 2 < n ? b64[v & 63] : '=';
+        }
+        *o = '\0';
+    }
+    free(data);
+    return url;
+}
+
+/* Calls fn(path) for each file in `dir` (not dot files) until it returns true. */
+static bool each_source(const char *dir, bool (*fn)(const char *path, void *arg), void *arg)
+{
+    DIR *d = dir ? opendir(dir) : NULL;
+    bool stop = false;
+
+    for (struct dirent *e; !stop && d && (e = readdir(d)); ) {
+        char *path = NULL;
         if (e->d_name[0] == '.' || asprintf(&path, "%s/%s", dir, e->d_name) < 0)
             continue;
-        if (ext && (!strcasecmp(ext, ".jpg") || !strcasecmp(ext, ".jpeg"))) mime = "image/jpeg";
-        else if (ext && !strcasecmp(ext, ".png")) mime = "image/png";
-        else if (ext && !strcasecmp(ext, ".mp4")) mime = "video/mp4";
-        f = fopen(path, "rb");
+        stop = fn(path, arg);
         free(path);
-        if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-            !(data = malloc((size_t)n + 1)) || fread(data, 1, (size_t)n, f) != (size_t)n) {
-            if (f)
-                fclose(f);
-            continue;
-        }
-        fclose(f);
-        size_t head = strlen(mime) + 14, len = head + 4 * (((size_t)n + 2) / 3) + 1;
-        if ((url = malloc(len))) {
-            char *o = url + snprintf(url, len, "data:%s;base64,", mime);
-            for (long i = 0; i < n; i += 3) {
-                unsigned v = (unsigned char)data[i] << 16;
-                if (i + 1 < n) v |= (unsigned char)data[i + 1] << 8;
-                if (i + 2 < n) v |= (unsigned char)data[i + 2];
-                *o++ = b64[v >> 18 & 63];
-                *o++ = b64[v >> 12 & 63];
-                *o++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
-                *o++ = i + 2 < n ? b64[v & 63] : '=';
-            }
-            *o = '\0';
-            cJSON_AddItemToArray(list, cJSON_CreateString(url));
-        }
-        free(url);
-        free(data);
     }
     if (d)
         closedir(d);
-    free(dir);
+    return stop;
+}
+
+static bool add_source(const char *path, void *arg)
+{
+    char *url = file_data_url(path);
+
+    if (url)
+        cJSON_AddItemToArray(arg, cJSON_CreateString(url));
+    free(url);
+    return false;
+}
+
+/* The files in `dir` as data: URLs. Reads and encodes up to tens of MiB:
+ * called without the lock. */
+static cJSON *load_sources(const char *dir)
+{
+    cJSON *list = cJSON_CreateArray();
+
+    if (list)
+        each_source(dir, add_source, list);
     return list;
 }
 
@@ -209,6 +236,7 @@ int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
     struct http_reply reply;
     const char *method;
     char *path = NULL, *body = NULL, *url = NULL, *id = NULL, *word = NULL, *reason = NULL;
+    char *kind, *name, *auth_text, *dir;
     cJSON *auth, *sources, *root;
     int rc;
 
@@ -220,19 +248,27 @@ int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
         pthread_mutex_unlock(&a->lock);
         return rc;
     }
-    auth = r->authorization ? cJSON_Parse(r->authorization) : NULL;
-    sources = load_sources(a, r);
-    if (!auth) {
+    /* Copied out: the material is read and encoded without the lock. */
+    kind = strdup(r->kind);
+    name = strdup(r->name);
+    auth_text = r->authorization ? strdup(r->authorization) : NULL;
+    dir = assets_source_dir(a, r);
+    pthread_mutex_unlock(&a->lock);
+    auth = auth_text ? cJSON_Parse(auth_text) : NULL;
+    sources = load_sources(dir);
+    if (!kind || !name || !dir) {
+        snprintf(why, why_len, "out of memory");
+        rc = -ENOMEM;
+    } else if (!auth) {
         snprintf(why, why_len, "write authorization.json first");
         rc = -EINVAL;
-    } else if (profile_kind_takes_source(a->p, r->kind) && cJSON_GetArraySize(sources) == 0) {
+    } else if (profile_kind_takes_source(a->p, kind) && cJSON_GetArraySize(sources) == 0) {
         snprintf(why, why_len, "put the material into source/ first");
         rc = -EINVAL;
     } else {
-        v = (struct profile_vars){r->kind, r->name, NULL, auth, sources};
-        rc = profile_request(a->p, r->kind, "create", &v, &method, &path, &body);
+        v = (struct profile_vars){kind, name, NULL, auth, sources};
+        rc = profile_request(a->p, kind, "create", &v, &method, &path, &body);
     }
-    pthread_mutex_unlock(&a->lock);
     if (!rc && asprintf(&url, "%s%s", a->api_url, path) < 0)
         rc = -ENOMEM;
     if (!rc && (rc = http_call(a->http, method, url, body, true, &reply)) == 0) {
@@ -266,6 +302,7 @@ int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
     cJSON_Delete(auth);
     cJSON_Delete(sources);
     free(path); free(body); free(url); free(id); free(word); free(reason);
+    free(kind); free(name); free(auth_text); free(dir);
     return rc;
 }
 
@@ -418,46 +455,91 @@ static struct asset *find_named(assets *a, const char *ref)
     return found;
 }
 
-struct embed_scan {
+/* The source directories of assets that take material, with "KIND/NAME". */
+struct asset_dirs {
     assets *a;
-    const char *payload;        /* base64 after the comma */
-    const struct asset *hit;
+    char **dir, **label;
+    size_t n, cap;
 };
 
-static void scan_sources(const char *key, void *value, void *arg)
+static void collect_source_dir(const char *key, void *value, void *arg)
 {
-    struct embed_scan *s = arg;
+    struct asset_dirs *d = arg;
     const struct asset *r = value;
-    cJSON *sources, *u;
     (void)key;
 
-    if (s->hit || !profile_kind_takes_source(s->a->p, r->kind))
+    if (!profile_kind_takes_source(d->a->p, r->kind))
         return;
-    sources = load_sources(s->a, r);
-    cJSON_ArrayForEach(u, sources) {
-        const char *comma = strchr(u->valuestring, ',');
-        if (comma && !strcmp(comma + 1, s->payload))
-            s->hit = r;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 8;
+        char **dir = realloc(d->dir, cap * sizeof *dir), **label;
+        if (dir)
+            d->dir = dir;
+        if (!dir || !(label = realloc(d->label, cap * sizeof *label)))
+            return;
+        d->label = label;
+        d->cap = cap;
     }
-    cJSON_Delete(sources);
+    if ((d->dir[d->n] = assets_source_dir(d->a, r)) &&
+        asprintf(&d->label[d->n], "%s/%s", r->kind, r->name) >= 0)
+        d->n++;
+    else
+        free(d->dir[d->n]);
 }
 
-/* True when a data: URL carries the bytes of a source file. Lock held. */
+/* What embeds_source compares: a data: URL's base64 and the byte count it decodes to. */
+struct embed_probe {
+    const char *payload;
+    off_t bytes;
+};
+
+static bool same_bytes(const char *path, void *arg)
+{
+    const struct embed_probe *p = arg;
+    struct stat st;
+    char *url, *comma;
+    bool same;
+
+    if (stat(path, &st) || st.st_size != p->bytes)
+        return false;               /* only a file of that size can match: read no other */
+    url = file_data_url(path);
+    same = url && (comma = strchr(url, ',')) && !strcmp(comma + 1, p->payload);
+    free(url);
+    return same;
+}
+
+/* True when a data: URL carries the bytes of an asset's source file. The
+ * directories are listed under the lock; the files are read without it. */
 static bool embeds_source(assets *a, const char *url, char *why, size_t why_len)
 {
     const char *comma = strchr(url, ',');
-    struct embed_scan s = {a, comma ? comma + 1 : "", NULL};
+    struct embed_probe probe = {comma ? comma + 1 : "", 0};
+    size_t len = strlen(probe.payload);
+    struct asset_dirs dirs = {a, NULL, NULL, 0, 0};
+    bool hit = false;
 
-    if (!comma)
+    if (!comma || len % 4)
         return false;
-    strmap_each(a->by_key, scan_sources, &s);
-    if (s.hit)
-        snprintf(why, why_len, "the material of asset %s/%s may not go out as a plain data: "
-                 "URL: name the asset in \"assets\" instead", s.hit->kind, s.hit->name);
-    return s.hit != NULL;
+    probe.bytes = (off_t)(len / 4 * 3) - (len && probe.payload[len - 1] == '=') -
+                  (len > 1 && probe.payload[len - 2] == '=');
+    pthread_mutex_lock(&a->lock);
+    strmap_each(a->by_key, collect_source_dir, &dirs);
+    pthread_mutex_unlock(&a->lock);
+    for (size_t i = 0; i < dirs.n; i++) {
+        if (!hit && each_source(dirs.dir[i], same_bytes, &probe)) {
+            hit = true;
+            snprintf(why, why_len, "the material of asset %s may not go out as a plain data: "
+                     "URL: name the asset in \"assets\" instead", dirs.label[i]);
+        }
+        free(dirs.dir[i]);
+        free(dirs.label[i]);
+    }
+    free(dirs.dir);
+    free(dirs.label);
+    return hit;
 }
 
-/* Refuses real-person material as a plain media URL. Lock held. */
+/* Refuses real-person material as a plain media URL. Lock not held. */
 static int check_raw_material(assets *a, const cJSON *content, char *why, size_t why_len)
 {
     const cJSON *item;
@@ -501,8 +583,8 @@ static int gate(assets *a, const char *body, char **out, char *why, size_t why_l
         return 0;
     names = cJSON_GetObjectItemCaseSensitive(root, "assets");
     content = cJSON_GetObjectItemCaseSensitive(root, "content");
-    pthread_mutex_lock(&a->lock);
     rc = check_raw_material(a, content, why, why_len);
+    pthread_mutex_lock(&a->lock);
     if (!rc && names && !a->p) {
         snprintf(why, why_len, "assets are not launched: no asset profile is configured");
         rc = -EINVAL;

@@ -284,7 +284,7 @@ static struct handle *handle_new(const char *path, enum tree_open_kind kind, con
 
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    char *path = nodes_path(fsx.nodes, ino), id[IDS_MAX_TASK_ID + 1] = "";
+    char *path = nodes_path(fsx.nodes, ino), id[IDS_MAX_KEY + 1] = "";
     enum tree_open_kind kind;
     bool by_name = false;
     int rc = path ? tree_open(path, fi->flags, &kind, id, &by_name) : -ENOENT;

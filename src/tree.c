@@ -47,7 +47,7 @@ static const char *const pending_files[] = {"status", "reason", "request.json", 
 struct node {
     enum node_kind kind;
     const char *leaf;           /* points into the path: file, id or name */
-    char id[IDS_MAX_TASK_ID + 1];   /* a task id, or a pending request's name */
+    char id[IDS_MAX_KEY + 1];       /* a task id, or a pending request's name */
     enum task_file file;
     enum pending_file pfile;
     bool pending_link;              /* by-name link to ../pending/NAME */
@@ -80,6 +80,18 @@ void tree_init(struct fs_context *c)
 }
 
 /* Splits a path into at most three components and names the node. */
+/* The node's id or name, checked against its buffer here rather than
+ * trusted to a validator's limit elsewhere. */
+static int set_key(struct node *n, const char *key)
+{
+    size_t len = strlen(key);
+
+    if (len >= sizeof n->id)
+        return -ENAMETOOLONG;
+    memcpy(n->id, key, len + 1);
+    return 0;
+}
+
 static int parse_path(const char *path, struct node *n)
 {
     char parts[3][IDS_MAX_PART];
@@ -114,7 +126,8 @@ static int parse_path(const char *path, struct node *n)
             return 0;
         if (!ids_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
             return -ENOENT;
-        memcpy(n->id, parts[1], strlen(parts[1]) + 1);
+        if (set_key(n, parts[1]))
+            return -ENOENT;
         n->pending_link = true;
         return 0;
     }
@@ -131,7 +144,8 @@ static int parse_path(const char *path, struct node *n)
                 return -ENOENT;
             goto task_node;
         }
-        memcpy(n->id, parts[1], strlen(parts[1]) + 1);
+        if (set_key(n, parts[1]))
+            return -ENOENT;
         if (count == 2)
             return n->kind = NODE_PENDING_DIR, 0;
         if (!strcmp(parts[2], "wait"))
@@ -147,7 +161,8 @@ static int parse_path(const char *path, struct node *n)
         return n->kind = NODE_TASKS, 0;
     if (!ids_task_id_ok(parts[1]))
         return -ENOENT;
-    memcpy(n->id, parts[1], strlen(parts[1]) + 1);   /* ids_task_id_ok bounds it */
+    if (set_key(n, parts[1]))
+        return -ENOENT;
 task_node:
     if (count == 2)
         return n->kind = NODE_TASK_DIR, 0;
