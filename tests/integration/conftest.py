@@ -84,26 +84,69 @@ class Sim:
                 f.close()
 
 
-class Mount:
-    """A running `seedancefs MNT -f -o api_url=...,state_dir=...`."""
+def holder_of(path):
+    """The pid of the process that has `path` open (the daemon holds its
+    state_dir's lock file for as long as it runs)."""
+    path = os.path.realpath(path)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == path for fd in fds):
+                return int(pid)
+        except OSError:
+            continue
+    raise RuntimeError(f"no process holds {path}")
 
-    def __init__(self, sim, options=(), env_key=True, state=None):
-        self.dir = tempfile.mkdtemp(prefix="sdfs-")
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+class Mount:
+    """A running `seedancefs MNT -f -o api_url=...,state_dir=...`.
+
+    foreground=False runs it the way a user without -f does: the command
+    returns once the mount is up, the daemon logs to STATE/seedancefs.log and
+    is known by the pid its "mounted" line names. `dir` and `state` may be
+    given (a restart); a relative `state` is taken from `dir`, the
+    command's working directory."""
+
+    def __init__(self, sim, options=(), env_key=True, state=None, foreground=True, dir=None):
+        self.dir = dir or tempfile.mkdtemp(prefix="sdfs-")
         self.mnt = os.path.join(self.dir, "mnt")
         self.state = state or os.path.join(self.dir, "state")
-        os.mkdir(self.mnt)
+        self.foreground = foreground
+        os.makedirs(self.mnt, exist_ok=True)
         self.log_path = os.path.join(self.dir, "daemon.log")
+        if not foreground:
+            self.log_path = os.path.join(self.dir, self.state, "seedancefs.log")
         self.check_exit = True
+        self.returncode = None
         opts = ",".join([f"api_url={sim.url}", f"state_dir={self.state}",
                          "poll_interval=0.2", *options])
         env = dict(os.environ)
         if env_key:
             env["SEEDANCE_API_KEY"] = KEY
         wrapper = os.environ.get("SEEDANCEFS_WRAPPER", "").split()
+        cmd = [*wrapper, os.path.join(BUILD, "seedancefs"), "mnt", "-o", opts]
+        if not foreground:
+            # The parent returns once the mount is up: nothing to wait for but it.
+            done = subprocess.run(cmd, env=env, cwd=self.dir, capture_output=True, text=True,
+                                  timeout=60)
+            self.startup = done
+            if done.returncode or not os.path.ismount(self.mnt):
+                self.returncode = 0
+                self.cleanup()
+                raise RuntimeError(f"seedancefs exited {done.returncode}: {done.stderr}")
+            self.pid = holder_of(os.path.join(self.dir, self.state, "lock"))
+            return
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [*wrapper, os.path.join(BUILD, "seedancefs"), self.mnt, "-f", "-o", opts],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd[:-2] + ["-f"] + cmd[-2:], env=env, cwd=self.dir,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
         try:
             wait_until(lambda: os.path.ismount(self.mnt) or self.proc.poll() is not None,
                        timeout=30, what="mount")
@@ -127,22 +170,39 @@ class Mount:
         self.proc.wait()
         subprocess.run(["fusermount3", "-u", "-z", self.mnt], stderr=subprocess.DEVNULL)
 
-    def unmount(self):
-        if not os.path.isdir(self.dir):
-            return                          # unmounted before
+    def stop(self, keep=False):
+        """Unmounts and waits for the daemon to exit (bounded); `keep` leaves
+        the directory (state, log) for a restart."""
+        if self.returncode is not None:
+            return                          # stopped before
         if os.path.ismount(self.mnt):
             if subprocess.run(["fusermount3", "-u", self.mnt]).returncode:
                 subprocess.run(["fusermount3", "-u", "-z", self.mnt])
-        try:
-            self.returncode = self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.returncode = self.proc.wait()
-        self.log.close()
+        if self.foreground:
+            try:
+                self.returncode = self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.returncode = self.proc.wait()
+            self.log.close()
+        else:
+            try:
+                wait_until(lambda: not pid_alive(self.pid), timeout=60, what="daemon exit")
+                self.returncode = 0         # not our child: its exit status is the parent's
+            except AssertionError:
+                os.kill(self.pid, signal.SIGKILL)
+                self.returncode = -9
         if os.environ.get("SEEDANCEFS_KEEP_LOGS") or (self.returncode and self.check_exit):
             print(f"--- daemon log of {self.mnt} (exit status {self.returncode}) ---")
             print(self.read_log())
+        if not keep:
+            self.cleanup()
+
+    def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def unmount(self):
+        self.stop()
 
     # What users do in the shell, as helpers.
     def submit(self, name, body):

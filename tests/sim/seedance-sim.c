@@ -39,7 +39,8 @@
  * API call), "content_off": bool (content and CDN fail, as after URL expiry),
  * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
  * reply), "create_429": N (next N creates get 429), "api_429": N (next N API
- * calls get 429), "retry_after": N (their Retry-After, default 1), "list_broken": bool (list answers HTML, as some gateways
+ * calls get 429), "retry_after": N (their Retry-After, default 1), "content_bps": N
+ * (content bodies trickle at N bytes/s, each on its own), "list_broken": bool (list answers HTML, as some gateways
  * do), "cut_after": N (content bodies break after N bytes), "queue_ms",
  * "run_ms": the clock of tasks created from then on}.
  */
@@ -97,6 +98,7 @@ static struct {
     long cut_after;             /* content bodies stop after N bytes (0 = never) */
     long api_429;               /* the next N API calls of any kind get 429 */
     long retry_after;           /* the Retry-After of every 429, seconds (default 1) */
+    long content_bps;           /* content bodies trickle at N bytes/s each (0 = off) */
     bool assets_alt;            /* the second asset API shape */
     long verify_ms;
     struct sim_asset assets[MAX_ASSETS];
@@ -592,7 +594,8 @@ static bool parse_range(const char *h, size_t size, size_t *from, size_t *to)
 
 static struct MHD_Response *body_response(const char *data, size_t len)
 {
-    return link_body(data, len, sim.cut_after > 0 ? (size_t)sim.cut_after : 0);
+    return link_body(data, len, sim.cut_after > 0 ? (size_t)sim.cut_after : 0,
+                     (double)sim.content_bps);
 }
 
 static enum MHD_Result serve_blob(struct MHD_Connection *c, const char *data, size_t size,
@@ -802,6 +805,8 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.api_429 = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "retry_after")) && cJSON_IsNumber(v))
         sim.retry_after = (long)v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_bps")) && cJSON_IsNumber(v))
+        sim.content_bps = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "list_broken")))
         sim.list_broken = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "queue_ms")) && cJSON_IsNumber(v))

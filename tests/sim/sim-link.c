@@ -84,6 +84,7 @@ struct body {
     const char *data;
     size_t len, cut;                /* cut = len: never breaks */
     bool paced;
+    double trickle;                 /* bytes per second of this body alone, 0 = off */
 };
 
 static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
@@ -100,6 +101,11 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
         n = max;
     if (n > b->cut - pos)
         n = b->cut - pos;
+    if (b->trickle > 0) {
+        if (n > 256)
+            n = 256;
+        sleep_until(now_mono() + (double)n / b->trickle);
+    }
     if (b->paced)
         link_send(n);
     memcpy(buf, b->data + pos, n);
@@ -107,14 +113,14 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-struct MHD_Response *link_body(const char *data, size_t len, size_t cut)
+struct MHD_Response *link_body(const char *data, size_t len, size_t cut, double trickle)
 {
     bool cuts = cut > 0 && cut < len, paced = link_state.rate > 0;
     struct body *b = malloc(sizeof *b);
 
     if (!b)
         return NULL;
-    *b = (struct body){data, len, cuts ? cut : len, paced};
+    *b = (struct body){data, len, cuts ? cut : len, paced, trickle};
     return MHD_create_response_from_callback(len, paced ? PACE_CHUNK : CHUNK, read_body, b, free);
 }
 
