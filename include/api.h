@@ -59,6 +59,10 @@ void api_describe_error(long status, const char *body, char *why, size_t why_len
 api *api_new(const struct config *cfg, http *h);
 void api_free(api *a);
 
+/* Unmount: callers waiting for the budget return -ECANCELED now, and so do
+ * all later calls; transfers in flight end (http_abort). */
+void api_abort(api *a);
+
 /* POST a task body. Errors as api_parse_create_reply, plus transport errors
  * (-ECONNREFUSED, -ETIMEDOUT, -EIO) which are worth retrying.
  * *retry_after: the server's Retry-After in seconds, or -1. */

@@ -23,16 +23,24 @@ struct api {
     /* The request budget shared by every thread: a token bucket of max_rps
      * calls a second, and a pause for everyone after a 429. */
     pthread_mutex_t budget_lock;
+    pthread_cond_t aborted_cond;    /* api_abort wakes the waiters */
+    bool aborted;
     double max_rps, tokens, refilled_at, paused_until;
 };
 
 /* Waits until the budget allows a call: 0; or -EAGAIN at once when that
- * would take more than `max_wait` seconds (< 0: no bound). */
+ * would take more than `max_wait` seconds (< 0: no bound); -ECANCELED
+ * after api_abort. */
 static int throttle(api *a, double max_wait)
 {
     for (;;) {
         double now = clock_mono(), wait = 0;
+        struct timespec until;
         pthread_mutex_lock(&a->budget_lock);
+        if (a->aborted) {
+            pthread_mutex_unlock(&a->budget_lock);
+            return -ECANCELED;
+        }
         if (a->max_rps > 0) {
             a->tokens += (now - a->refilled_at) * a->max_rps;
             if (a->tokens > a->max_rps)
@@ -48,13 +56,24 @@ static int throttle(api *a, double max_wait)
             pthread_mutex_unlock(&a->budget_lock);
             return 0;
         }
-        pthread_mutex_unlock(&a->budget_lock);
-        if (max_wait >= 0 && wait > max_wait)
+        if (max_wait >= 0 && wait > max_wait) {
+            pthread_mutex_unlock(&a->budget_lock);
             return -EAGAIN;
+        }
         max_wait -= max_wait >= 0 ? wait : 0;
-        struct timespec ts = {(time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
-        nanosleep(&ts, NULL);
+        clock_deadline(&until, wait);
+        pthread_cond_timedwait(&a->aborted_cond, &a->budget_lock, &until);
+        pthread_mutex_unlock(&a->budget_lock);
     }
+}
+
+void api_abort(api *a)
+{
+    pthread_mutex_lock(&a->budget_lock);
+    a->aborted = true;
+    pthread_cond_broadcast(&a->aborted_cond);
+    pthread_mutex_unlock(&a->budget_lock);
+    http_abort(a->http);
 }
 
 /* A 429 pauses every caller for Retry-After (1 s if absent) plus jitter. */
@@ -281,6 +300,7 @@ api *api_new(const struct config *cfg, http *h)
     a->tokens = cfg->max_rps;
     a->refilled_at = clock_mono();
     pthread_mutex_init(&a->budget_lock, NULL);
+    pthread_cond_init(&a->aborted_cond, NULL);
     a->base = strdup(cfg->api_url);
     if (!a->base || asprintf(&a->tasks_path, "%s%s/contents/generations/tasks",
                              cfg->api_url, prefix) < 0) {
@@ -298,6 +318,7 @@ void api_free(api *a)
     free(a->base);
     free(a->tasks_path);
     pthread_mutex_destroy(&a->budget_lock);
+    pthread_cond_destroy(&a->aborted_cond);
     free(a);
 }
 

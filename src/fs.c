@@ -641,6 +641,13 @@ static const struct fuse_lowlevel_ops ll_ops = {
 };
 
 
+/* The loop returns the signal that ended it (SIGTERM, SIGINT: a clean
+ * stop, exit 0), or -errno. */
+static int loop_status(int rc)
+{
+    return rc < 0 ? 1 : 0;
+}
+
 /* SIGHUP reopens the log (log rotation); libfuse would end the session. */
 static void reopen_log(int sig)
 {
@@ -675,11 +682,11 @@ int fs_main(int argc, char **argv, struct fs_context *c)
     /* Detaching happened in main.c, before SQLite and threads: only the
      * working directory changes (daemon_ready), once init succeeded. */
     if (opts.singlethread) {
-        status = fuse_session_loop(fsx.se) ? 1 : 0;
+        status = loop_status(fuse_session_loop(fsx.se));
     } else if ((loop = fuse_loop_cfg_create())) {
         fuse_loop_cfg_set_clone_fd(loop, (unsigned)opts.clone_fd);
         fuse_loop_cfg_set_max_threads(loop, opts.max_threads ? opts.max_threads : MAX_THREADS);
-        status = fuse_session_loop_mt(fsx.se, loop) ? 1 : 0;
+        status = loop_status(fuse_session_loop_mt(fsx.se, loop));
         fuse_loop_cfg_destroy(loop);
     }
     if (fsx.failed)

@@ -66,7 +66,7 @@ static int lock_state_dir(const struct config *cfg)
     return fd;          /* held until exit; inherited by the daemonized child */
 }
 
-static http *the_http;              /* for stop_threads: aborts transfers in flight */
+static api *the_api;                /* for stop_threads: aborts calls in flight */
 
 /* The fs_context hooks: main.c owns the background threads. */
 static int start_threads(struct fs_context *fs)
@@ -89,8 +89,8 @@ static int start_threads(struct fs_context *fs)
  * resolved on the next mount, as after a crash), then the threads join. */
 static void stop_threads(struct fs_context *fs)
 {
-    if (the_http)
-        http_abort(the_http);
+    if (the_api)
+        api_abort(the_api);
     if (fs->outbox)
         outbox_stop(fs->outbox);
     if (fs->assets)
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
     fs.mount_time = time(NULL);
     fs.start_threads = start_threads;
     fs.stop_threads = stop_threads;
-    if (!(h = the_http = http_new(cfg.api_key, cfg.timeout)) || !(a = api_new(&cfg, h)) ||
+    if (!(h = http_new(cfg.api_key, cfg.timeout)) || !(a = the_api = api_new(&cfg, h)) ||
         !(fs.tasks = tasks_new(a, st, cfg.poll_interval)) ||
         !(fs.outbox = outbox_new(st, a, fs.tasks, cfg.import)) ||
         !(fs.inbox = inbox_new(&rules, fs.outbox, fs.tasks, cfg.submit_wait)) ||
@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 out:
     /* Threads first (they use everything below), then the tables. */
     stop_threads(&fs);
-    the_http = NULL;
+    the_api = NULL;
     assets_free(fs.assets);
     stream_free(fs.stream);
     inbox_free(fs.inbox);

@@ -253,3 +253,39 @@ def test_key_never_appears_in_the_tree_or_the_log(mount, sim):
             if name not in ("video.mp4", "events"):
                 assert KEY not in read(os.path.join(root, name), "rb").decode(errors="replace")
     assert KEY not in mount.read_log()
+
+
+def test_rmdir_of_a_finished_task_deletes_its_cached_video(start_sim, start_mount, state_dir):
+    sim = start_sim()
+    mount = start_mount(sim, state=state_dir)
+    assert mount.submit("gone.json", {"prompt": "to be deleted"}).returncode == 0
+    mount.wait_status("gone", want=("succeeded",))
+    task_id = os.path.basename(os.readlink(mount.task_dir("gone")))
+    cached = os.path.join(state_dir, "videos", task_id + ".mp4")
+    wait_until(lambda: "complete" in mount.read_log(), what="the download to finish")
+    assert os.path.getsize(cached) == os.path.getsize(FIXTURE)
+    os.rmdir(mount.path("tasks", task_id))
+    assert not os.path.exists(cached)
+    # Nor does the next mount find a map for it.
+    mount.unmount()
+    mount = start_mount(sim, state=state_dir)
+    assert not os.path.exists(mount.path("tasks", task_id))
+    assert not os.path.exists(cached)
+    assert f"cache {task_id}" not in mount.read_log()
+
+
+def test_rmdir_during_a_429_pause_fails_with_eagain_instead_of_sleeping(start_sim, start_mount):
+    # A FUSE thread may wait for the API budget briefly, never through a
+    # Retry-After: rmdir answers EAGAIN and `ls` keeps working.
+    sim = start_sim()
+    mount = start_mount(sim)
+    assert mount.submit("done.json", {"prompt": "finished"}).returncode == 0
+    mount.wait_status("done", want=("succeeded",))
+    task_id = os.path.basename(os.readlink(mount.task_dir("done")))
+    sim.control(api_429=1, retry_after=600)
+    assert mount.submit("paused.json", {"prompt": "meets the 429"}).returncode == 0
+    wait_until(lambda: "pausing API calls" in mount.read_log(), what="the 429 pause")
+    p = subprocess.run(["rmdir", mount.path("tasks", task_id)], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode != 0 and "Resource temporarily unavailable" in p.stderr
+    assert task_id in os.listdir(mount.path("tasks"))
