@@ -1,51 +1,79 @@
 # seedancefs — build, test and demo.
 #
-#   make            build/seedancefs, build/seedance-sim, build/libseedancefs.a
+#   make            build/seedancefs (needs libfuse3, libcurl, cJSON, SQLite)
 #   make check      install missing Debian packages, unit + integration tests
 #   make demo       start the simulator, mount, submit an example, show the result
 #   make bench      stream, offline and scale figures against their limits and peers
 #   make crash      200 randomized kill -9 trials (lost/duplicated/corrupt counts)
 #   make asan       the test suite under AddressSanitizer + UBSan
+#   make tsan       the integration suite under ThreadSanitizer
 #   make valgrind   the integration suite with the daemon under valgrind
+#
+# The usual variables work: make CC=clang CFLAGS=-O0 LDFLAGS=... CPPFLAGS=...
+# Warnings are errors in make check, CI and the sanitizer targets
+# (WERROR=-Werror), not in a user's plain make.
 
 CC      ?= cc
+CFLAGS  ?= -O2 -g
+WERROR  ?=
 PKGS    := fuse3 libcurl libcjson sqlite3
 SIMPKGS := libmicrohttpd libcjson
-OPT     ?= -O2 -g
-CFLAGS  := -std=c11 $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE -DFUSE_USE_VERSION=312 \
-           -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
-SIMLIBS := $(shell pkg-config --libs $(SIMPKGS) 2>/dev/null) -lpthread
 B       := build
+PYTEST  ?= pytest-3
+PYTHON  ?= /usr/bin/python3
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SIM_CFLAGS := $(shell pkg-config --cflags $(SIMPKGS) 2>/dev/null)
+SIM_LIBS   := $(shell pkg-config --libs $(SIMPKGS) 2>/dev/null)
+
+ALL_CPPFLAGS := -Iinclude -D_GNU_SOURCE -DFUSE_USE_VERSION=312 $(CPPFLAGS)
+ALL_CFLAGS   := -std=c11 -Wall -Wextra $(WERROR) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS       := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 UNIT    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
-PYTEST  ?= pytest-3
+# What the tests and the demo run besides the daemon (ffmpeg, libmicrohttpd).
+TESTBIN := $(B)/seedance-sim $(B)/fixture.mp4 $(B)/bench-memfs
 
-PYTHON  ?= /usr/bin/python3
+# The sanitizer builds: each in its own directory, warnings as errors.
+SAN_ASAN := B=build-asan WERROR=-Werror CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer"
+SAN_TSAN := B=build-tsan WERROR=-Werror CFLAGS="-O1 -g -fsanitize=thread"
 
-.PHONY: all check unit integration crash crash-quick demo bench asan valgrind deps clean
-all: $(B)/seedancefs $(B)/seedance-sim $(B)/fixture.mp4 $(B)/bench-memfs
+.PHONY: all testbin check unit integration layering crash crash-quick demo bench asan tsan \
+        valgrind deps pkgcheck clean
+all: $(B)/seedancefs
 
-$(B)/obj/%.o: src/%.c $(wildcard include/*.h src/*.h) | $(B)/obj
+# A missing -dev package is named, instead of a wall of missing headers.
+pkgcheck:
+	@pkg-config --exists $(PKGS) || { \
+	    echo "seedancefs needs the development files of: $(PKGS)"; \
+	    echo "on Debian: apt-get install libfuse3-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev pkg-config"; \
+	    echo "(or run make deps)"; exit 1; }
+
+$(B)/obj/%.o: src/%.c | $(B)/obj pkgcheck
 	@echo "  CC      $@"
-	@$(CC) $(CFLAGS) -c -o $@ $<
+	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 $(B)/libseedancefs.a: $(LIB_OBJ)
 	@ar rcs $@ $^
 $(B)/seedancefs: src/main.c $(B)/libseedancefs.a
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -MF $(B)/obj/main.d $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+testbin: $(TESTBIN)
 $(B)/seedance-sim: $(wildcard tests/sim/*.c tests/sim/*.h) | $(B)
+	@pkg-config --exists $(SIMPKGS) || { echo "the simulator needs libmicrohttpd-dev (make deps)"; exit 1; }
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) -o $@ \
-	    $(filter %.c,$^) $(SIMLIBS)
-$(B)/bench-memfs: tests/bench/memfs.c | $(B)
+	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SIM_CFLAGS) $(LDFLAGS) -o $@ \
+	    $(filter %.c,$^) $(SIM_LIBS) -lpthread
+$(B)/bench-memfs: tests/bench/memfs.c | $(B) pkgcheck
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
-$(B)/unit/%: tests/unit/%.c tests/unit/check.h $(B)/libseedancefs.a | $(B)/unit
+	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+$(B)/unit/%: tests/unit/%.c $(B)/libseedancefs.a | $(B)/unit
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libseedancefs.a $(LDLIBS)
+	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itests/unit -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< \
+	    $(B)/libseedancefs.a $(LDLIBS)
 # A real H.264 MP4 with the moov atom at the end (ffmpeg's default layout).
 $(B)/fixture.mp4: | $(B)
 	ffmpeg -loglevel error -y -f lavfi -i testsrc2=duration=6:size=640x360:rate=24 \
@@ -54,47 +82,58 @@ $(B)/fixture.mp4: | $(B)
 $(B) $(B)/obj $(B)/unit:
 	mkdir -p $@
 
+-include $(LIB_OBJ:.o=.d) $(B)/obj/main.d $(UNIT:=.d)
+
 deps:
 	scripts/install-deps.sh
 
 unit: $(UNIT)
 	@for t in $(UNIT); do $$t || exit 1; done
 
-integration: all
+integration: all testbin
 	$(PYTEST) -q tests/integration
 
-crash: all
+# Which header each layer may include (scripts/check-layers.sh).
+layering:
+	@scripts/check-layers.sh
+
+crash: all testbin
 	$(PYTHON) tests/crash/crash_trials.py --trials 200
 
-crash-quick: all
+crash-quick: all testbin
 	$(PYTHON) tests/crash/crash_trials.py --trials 10
 
 # Re-enter make after deps so pkg-config flags are read with the packages present.
 check: deps
-	$(MAKE) all unit
-	$(MAKE) crash-quick
-	$(MAKE) integration
+	$(MAKE) WERROR=-Werror all testbin unit
+	$(MAKE) layering
+	$(MAKE) WERROR=-Werror crash-quick
+	$(MAKE) WERROR=-Werror integration
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) all testbin
 	scripts/demo.sh
 
 bench:
 	scripts/install-deps.sh --bench
-	$(MAKE) all
+	$(MAKE) all testbin
 	tests/bench/run.sh
 
 asan: deps
-	$(MAKE) B=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	    EXTRA_LDFLAGS= all unit
+	$(MAKE) $(SAN_ASAN) all testbin unit
 	SEEDANCEFS_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(PYTEST) -q tests/integration
+
+# A data race in the daemon makes it exit 66 (the fixtures check the exit status).
+tsan: deps
+	$(MAKE) $(SAN_TSAN) all testbin unit
+	SEEDANCEFS_BUILD=build-tsan TSAN_OPTIONS="halt_on_error=0 exitcode=66" $(PYTEST) -q tests/integration
 
 valgrind: deps
 	command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
-	$(MAKE) all unit
+	$(MAKE) all testbin unit
 	for t in $(UNIT); do valgrind -q --error-exitcode=99 --leak-check=full $$t || exit 1; done
 	SEEDANCEFS_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --suppressions=$(CURDIR)/tests/valgrind.supp" \
 	    $(PYTEST) -q tests/integration
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan

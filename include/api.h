@@ -51,6 +51,17 @@ int api_parse_create_reply(long status, const char *body, char **id, char *why, 
 /* Describes an error reply in one line: "API 400 InvalidParameter: ... (param duration)". */
 void api_describe_error(long status, const char *body, char *why, size_t why_len);
 
+/* What one call to the API came to. Callers decide from `err` and
+ * `http_status` (retry? may a POST have created a task?); `msg` is for
+ * humans only (logs, pending/NAME/reason, NAME.error) and no decision may
+ * depend on its wording. */
+struct api_result {
+    int err;                /* what the call returned: 0 or -errno */
+    long http_status;       /* the final reply's status; 0 when no reply arrived */
+    double retry_after;     /* the reply's Retry-After in seconds, or -1 */
+    char msg[512];          /* one line: "API 400 InvalidParameter: ... (param duration)" */
+};
+
 /* Every API call (not video bytes) shares one budget: at most cfg->max_rps
  * calls a second (0 = no limit), and after a 429 all callers pause for
  * Retry-After plus jitter. Background callers wait for the budget; the one
@@ -63,23 +74,24 @@ void api_free(api *a);
  * all later calls; transfers in flight end (http_abort). */
 void api_abort(api *a);
 
+/* The calls below fill `res` and return res->err. */
+
 /* POST a task body. Errors as api_parse_create_reply, plus transport errors
- * (-ECONNREFUSED, -ETIMEDOUT, -EIO) which are worth retrying.
- * *retry_after: the server's Retry-After in seconds, or -1. */
-int api_create_task(api *a, const char *body, char **id, double *retry_after,
-                    char *why, size_t why_len);
+ * (-ECONNREFUSED, -ETIMEDOUT, -EIO) which are worth retrying, and
+ * -ECANCELED after api_abort (the POST may have gone out). */
+int api_create_task(api *a, const char *body, char **id, struct api_result *res);
 
 /* One page (1-based) of the newest tasks (of `model`, or all when NULL)
  * from the list endpoint. *items is an array of *count parsed tasks (free
  * with api_task_list_free). -EPROTO when the gateway's list does not work
  * (HTML, 404, items without id or status); other errors as api_get_task. */
 int api_list_recent(api *a, const char *model, int page, int page_size,
-                    struct task_info **items, int *count, char *why, size_t why_len);
+                    struct task_info **items, int *count, struct api_result *res);
 
 /* The tasks `ids[0..n)` (n <= 500) in one list call (filter.task_ids).
  * Tasks the API no longer has are simply absent. Errors as api_list_recent. */
 int api_list_by_ids(api *a, char *const *ids, int n, struct task_info **items, int *count,
-                    char *why, size_t why_len);
+                    struct api_result *res);
 void api_task_list_free(struct task_info *items, int count);
 
 /* The model a request body names (malloc'd), or NULL. */
@@ -90,13 +102,13 @@ char *api_body_model(const char *body);
 bool api_task_matches_body(const char *task_json, const char *body);
 
 /* GET one task. -ENOENT when the API says 404; -EPROTO for a bad reply. */
-int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_t why_len);
+int api_get_task(api *a, const char *id, struct task_info *out, struct api_result *res);
 
 /* DELETE a task: cancels a queued one, deletes a finished one. 0 on a JSON
  * 2xx; -ENOENT (404); -EBUSY when the API refuses (e.g. running); -EPROTO
  * for a 2xx whose body is not JSON; -EAGAIN when the budget is paused (a
  * 429) for longer than a FUSE thread may wait; transport errors as http_call. */
-int api_delete_task(api *a, const char *id, char *why, size_t why_len);
+int api_delete_task(api *a, const char *id, struct api_result *res);
 
 /* Where the MP4 of a succeeded task is read from: gateway dialect
  * `/v1/videos/{id}/content` with the key; ark dialect the task's

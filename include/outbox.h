@@ -53,6 +53,11 @@ void outbox_set_resolver(outbox *o, outbox_resolve_fn fn, void *arg);
 /* Held requests are tried again now (e.g. an asset turned active). */
 void outbox_kick(void *outbox_arg);
 void outbox_free(outbox *o);
+
+/* May a POST that failed with `res` have created a task (a reply lost or
+ * garbled, a send cut short)? Then the next attempt looks for it first.
+ * Not after a refusal the server stated (429, 503) or a refused connection. */
+bool outbox_maybe_created(const struct api_result *res);
 void outbox_set_reject_hook(outbox *o, outbox_reject_fn fn, void *arg);
 
 /* Loads the store's requests: calls fn for every row (to rebuild

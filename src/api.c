@@ -91,18 +91,37 @@ static void note_reply(api *a, const struct http_reply *r)
     log_info("API 429: pausing API calls for %.1f s", pause);
 }
 
-/* Every API call goes through here: budget, call, 429 bookkeeping.
- * `max_wait` as in throttle: background threads wait, FUSE threads not long. */
+/* A result before the call: nothing known yet. */
+static void result_init(struct api_result *res)
+{
+    res->err = 0;
+    res->http_status = 0;
+    res->retry_after = -1;
+    res->msg[0] = '\0';
+}
+
+static int result_done(struct api_result *res, int rc)
+{
+    return res->err = rc;
+}
+
+/* Every API call goes through here: budget, call, 429 bookkeeping; the
+ * reply's status and Retry-After go into `res`. `max_wait` as in throttle:
+ * background threads wait, FUSE threads not long. */
 static int api_call(api *a, const char *method, const char *url, const char *body,
-                    double max_wait, struct http_reply *reply)
+                    double max_wait, struct http_reply *reply, struct api_result *res)
 {
     int rc;
 
     memset(reply, 0, sizeof *reply);
+    result_init(res);
     if ((rc = throttle(a, max_wait)))
         return rc;
-    if (!(rc = http_call(a->http, method, url, body, true, reply)))
+    if (!(rc = http_call(a->http, method, url, body, true, reply))) {
         note_reply(a, reply);
+        res->http_status = reply->status;
+        res->retry_after = reply->retry_after;
+    }
     return rc;
 }
 
@@ -337,49 +356,51 @@ static char *task_url(api *a, const char *id)
     return url;
 }
 
-int api_create_task(api *a, const char *body, char **id, double *retry_after,
-                    char *why, size_t why_len)
+int api_create_task(api *a, const char *body, char **id, struct api_result *res)
 {
     struct http_reply reply;
-    int rc = api_call(a, "POST", a->tasks_path, body, API_WAIT, &reply);
+    int rc = api_call(a, "POST", a->tasks_path, body, API_WAIT, &reply, res);
 
     *id = NULL;
-    *retry_after = rc ? -1 : reply.retry_after;
     if (rc) {
-        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
-        return rc;
+        snprintf(res->msg, sizeof res->msg, "API unreachable: %s", strerror(-rc));
+        return result_done(res, rc);
     }
-    rc = api_parse_create_reply(reply.status, reply.body, id, why, why_len);
+    rc = api_parse_create_reply(reply.status, reply.body, id, res->msg, sizeof res->msg);
     http_reply_free(&reply);
-    return rc;
+    return result_done(res, rc);
 }
 
-/* `method` on tasks/{id}. 0 with a reply, or a transport error with `why`. */
+/* `method` on tasks/{id}. 0 with a reply, or a transport error in `res`. */
 static int task_call(api *a, const char *method, const char *id, double max_wait,
-                     struct http_reply *reply, char *why, size_t why_len)
+                     struct http_reply *reply, struct api_result *res)
 {
     char *url = task_url(a, id);
     int rc;
 
+    result_init(res);
     if (!url)
         return -ENOMEM;
-    rc = api_call(a, method, url, NULL, max_wait, reply);
+    rc = api_call(a, method, url, NULL, max_wait, reply, res);
     free(url);
     if (rc == -EAGAIN)
-        snprintf(why, why_len, "the API asked us to slow down (429); try again later");
+        snprintf(res->msg, sizeof res->msg,
+                 "the API asked us to slow down (429); try again later");
     else if (rc)
-        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
+        snprintf(res->msg, sizeof res->msg, "API unreachable: %s", strerror(-rc));
     return rc;
 }
 
-int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_t why_len)
+int api_get_task(api *a, const char *id, struct task_info *out, struct api_result *res)
 {
+    char *why = res->msg;
+    size_t why_len = sizeof res->msg;
     struct http_reply reply;
     int rc;
 
     memset(out, 0, sizeof *out);
-    if ((rc = task_call(a, "GET", id, API_WAIT, &reply, why, why_len)))
-        return rc;
+    if ((rc = task_call(a, "GET", id, API_WAIT, &reply, res)))
+        return result_done(res, rc);
     if (reply.status == 200) {
         rc = api_parse_task(reply.body, out, why, why_len);
         if (!rc && strcmp(out->id, id)) {
@@ -392,17 +413,19 @@ int api_get_task(api *a, const char *id, struct task_info *out, char *why, size_
         rc = status_errno(reply.status);
     }
     http_reply_free(&reply);
-    return rc;
+    return result_done(res, rc);
 }
 
-int api_delete_task(api *a, const char *id, char *why, size_t why_len)
+int api_delete_task(api *a, const char *id, struct api_result *res)
 {
+    char *why = res->msg;
+    size_t why_len = sizeof res->msg;
     struct http_reply reply;
     cJSON *root;
     int rc;
 
-    if ((rc = task_call(a, "DELETE", id, API_FOREGROUND_WAIT, &reply, why, why_len)))
-        return rc;
+    if ((rc = task_call(a, "DELETE", id, API_FOREGROUND_WAIT, &reply, res)))
+        return result_done(res, rc);
     root = cJSON_Parse(reply.body);
     if (reply.status >= 200 && reply.status <= 299) {
         rc = root ? 0 : -EPROTO;
@@ -417,7 +440,7 @@ int api_delete_task(api *a, const char *id, char *why, size_t why_len)
     }
     cJSON_Delete(root);
     http_reply_free(&reply);
-    return rc;
+    return result_done(res, rc);
 }
 
 int api_video_source(api *a, const char *id, const char *video_url, char **url, bool *auth)
@@ -443,8 +466,10 @@ int api_video_source(api *a, const char *id, const char *video_url, char **url, 
 
 /* GET tasks_path?query and parse {"items": [...]}. */
 static int list_query(api *a, const char *query, struct task_info **items, int *count,
-                      char *why, size_t why_len)
+                      struct api_result *res)
 {
+    char *why = res->msg;
+    size_t why_len = sizeof res->msg;
     char *url = NULL;
     struct http_reply reply;
     cJSON *root = NULL;
@@ -453,9 +478,10 @@ static int list_query(api *a, const char *query, struct task_info **items, int *
 
     *items = NULL;
     *count = 0;
+    result_init(res);
     if (asprintf(&url, "%s?%s", a->tasks_path, query) < 0)
         return -ENOMEM;
-    rc = api_call(a, "GET", url, NULL, API_WAIT, &reply);
+    rc = api_call(a, "GET", url, NULL, API_WAIT, &reply, res);
     free(url);
     if (rc) {
         snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
@@ -506,7 +532,7 @@ void api_task_list_free(struct task_info *items, int count)
 }
 
 int api_list_recent(api *a, const char *model, int page, int page_size,
-                    struct task_info **items, int *count, char *why, size_t why_len)
+                    struct task_info **items, int *count, struct api_result *res)
 {
     char *query = NULL, *model_q = model ? http_escape_segment(model) : NULL;
     int rc;
@@ -515,36 +541,38 @@ int api_list_recent(api *a, const char *model, int page, int page_size,
         asprintf(&query, "page_num=%d&page_size=%d%s%s", page, page_size,
                  model ? "&filter.model=" : "", model ? model_q : "") < 0) {
         free(model_q);
-        return -ENOMEM;
+        result_init(res);
+        return result_done(res, -ENOMEM);
     }
     free(model_q);
-    rc = list_query(a, query, items, count, why, why_len);
+    rc = list_query(a, query, items, count, res);
     free(query);
-    return rc;
+    return result_done(res, rc);
 }
 
 int api_list_by_ids(api *a, char *const *ids, int n, struct task_info **items, int *count,
-                    char *why, size_t why_len)
+                    struct api_result *res)
 {
     size_t cap = 64 + (size_t)n * (3 * IDS_MAX_TASK_ID + 20), len;
     char *query = malloc(cap);
     int rc;
 
+    result_init(res);
     if (!query)
-        return -ENOMEM;
+        return result_done(res, -ENOMEM);
     len = (size_t)snprintf(query, cap, "page_num=1&page_size=%d", n);
     for (int i = 0; i < n; i++) {
         char *seg = http_escape_segment(ids[i]);
         if (!seg) {
             free(query);
-            return -ENOMEM;
+            return result_done(res, -ENOMEM);
         }
         len += (size_t)snprintf(query + len, cap - len, "&filter.task_ids=%s", seg);
         free(seg);
     }
-    rc = list_query(a, query, items, count, why, why_len);
+    rc = list_query(a, query, items, count, res);
     free(query);
-    return rc;
+    return result_done(res, rc);
 }
 
 bool api_task_matches_body(const char *task_json, const char *body)

@@ -358,7 +358,8 @@ static int record_task(outbox *o, const char *name, const char *id, const char *
  * not be read. */
 static int reconcile(outbox *o, const struct pending *p, char **id)
 {
-    char why[512], *model = NULL;
+    struct api_result res;
+    char *model = NULL;
     double best = INFINITY;
     int rc = -ENOENT;
 
@@ -368,11 +369,11 @@ static int reconcile(outbox *o, const struct pending *p, char **id)
     for (int page = 1; page <= RECONCILE_PAGES && rc == -ENOENT; page++) {
         struct task_info *items;
         int n, err = api_list_recent(o->api, model, page, RECONCILE_PAGE_SIZE, &items, &n,
-                                     why, sizeof why);
+                                     &res);
         bool older_seen = false;
 
         if (err) {
-            log_info("reconcile %s: %s", p->name, why);
+            log_info("reconcile %s: %s", p->name, res.msg);
             free(model);
             return err;
         }
@@ -420,13 +421,16 @@ static void schedule_retry(outbox *o, struct pending *p, bool maybe_sent, const 
     log_info("submit %s: %s", p->name, reason);
 }
 
-static bool maybe_created(int rc, const char *why)
+/* May a POST that failed this way have created a task? Then the next
+ * attempt first looks for it (reconcile) instead of sending again. */
+bool outbox_maybe_created(const struct api_result *res)
 {
-    /* The server said no, or never heard us: nothing was created. */
-    if (rc == -ECONNREFUSED || strstr(why, "API 429") || strstr(why, "API 503"))
+    /* The server said no (429, 503), or never heard us: nothing was created. */
+    if (res->err == -ECONNREFUSED || res->http_status == 429 || res->http_status == 503)
         return false;
-    return rc == -ETIMEDOUT || rc == -EIO || rc == -EPROTO || rc == -EAGAIN ||
-           rc == -EMSGSIZE;
+    /* A reply that went missing or made no sense, or a send cut short. */
+    return res->err == -ETIMEDOUT || res->err == -EIO || res->err == -EPROTO ||
+           res->err == -EAGAIN || res->err == -EMSGSIZE || res->err == -ECANCELED;
 }
 
 /* One attempt for one request; called without the lock, p->in_flight set. */
@@ -450,7 +454,7 @@ static void submit_one(outbox *o, struct pending *p)
 {
     char why[512] = "", *id = NULL, *resolved = NULL;   /* fits reason[600] with a prefix */
     const char *send = p->body;
-    double retry_after = -1;
+    struct api_result res;
     int rc;
 
     if (p->state == REQ_SENDING) {
@@ -495,14 +499,13 @@ static void submit_one(outbox *o, struct pending *p)
         schedule_retry(o, p, false, "cannot save state before sending", -1);
         return;
     }
-    rc = api_create_task(o->api, send, &id, &retry_after, why, sizeof why);
+    rc = api_create_task(o->api, send, &id, &res);
     if (rc == 0)
         goto created;
-    if (rc == -EINVAL || rc == -EACCES) {
-        reject(o, p, rc, why);
-    } else {
-        schedule_retry(o, p, maybe_created(rc, why), why, retry_after);
-    }
+    if (rc == -EINVAL || rc == -EACCES)
+        reject(o, p, rc, res.msg);
+    else
+        schedule_retry(o, p, outbox_maybe_created(&res), res.msg, res.retry_after);
     free(resolved);
     return;
 
@@ -529,21 +532,21 @@ created:
  * is imported before its POST answers, tasks_add claims it by name). */
 static void import_foreign(outbox *o, bool first)
 {
-    char why[512];
+    struct api_result res;
     int total = 0;
 
     for (int page = 1; page <= (first ? IMPORT_PAGES_FIRST : IMPORT_PAGES) && o->running;
          page++) {
         struct task_info *items;
         int n, added = 0, rc = api_list_recent(o->api, NULL, page, RECONCILE_PAGE_SIZE, &items,
-                                               &n, why, sizeof why);
+                                               &n, &res);
         if (rc == -EPROTO) {
-            log_info("import: %s; not importing tasks made elsewhere", why);
+            log_info("import: %s; not importing tasks made elsewhere", res.msg);
             o->import = false;
             return;
         }
         if (rc) {
-            log_info("import: %s", why);
+            log_info("import: %s", res.msg);
             break;
         }
         for (int i = 0; i < n; i++)

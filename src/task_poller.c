@@ -95,17 +95,17 @@ static int poll_by_list(tasks *t, char **ids, int n, struct poll_result *r, bool
     for (int start = 0; start < n && t->list_mode >= 0; start += LIST_PAGE) {
         int chunk = n - start < LIST_PAGE ? n - start : LIST_PAGE, count, rc;
         struct task_info *items;
-        char why[512];
+        struct api_result res;
 
-        rc = api_list_by_ids(t->api, ids + start, chunk, &items, &count, why, sizeof why);
+        rc = api_list_by_ids(t->api, ids + start, chunk, &items, &count, &res);
         if (rc == -EPROTO) {
-            log_info("poll: %s; polling one task at a time from now on", why);
+            log_info("poll: %s; polling one task at a time from now on", res.msg);
             t->list_mode = -1;
             break;
         }
         if (rc) {
             /* Down or rate limited: these tasks wait for the next cycle. */
-            log_info("poll: %s", why);
+            log_info("poll: %s", res.msg);
             for (int i = start; i < start + chunk; i++) {
                 r[i].rc = rc;
                 covered[i] = true;
@@ -150,16 +150,16 @@ static void poll_many(tasks *t, char **ids, int n, const off_t *sizes, const boo
     if (covered && (n > 1 || t->list_mode > 0) && t->list_mode >= 0)
         poll_by_list(t, ids, n, r, covered);
     for (int i = 0; i < n; i++) {
-        char why[512];
+        struct api_result res;
         if (covered && covered[i])
             continue;
         if (!still_running(t)) {    /* unmounting: the rest wait for the next mount */
             r[i].rc = -ECANCELED;
             continue;
         }
-        r[i].rc = api_get_task(t->api, ids[i], &r[i].info, why, sizeof why);
+        r[i].rc = api_get_task(t->api, ids[i], &r[i].info, &res);
         if (r[i].rc)
-            log_info("poll %s: %s", ids[i], why);
+            log_info("poll %s: %s", ids[i], res.msg);
     }
     for (int i = 0; i < n; i++) {
         if (!r[i].rc && !r[i].info.status)
@@ -359,12 +359,12 @@ static void *poller_main(void *arg)
 int tasks_refresh_video_url(tasks *t, const char *id)
 {
     struct task_info info;
+    struct api_result res;
     struct task *k;
-    char why[512];
-    int rc = api_get_task(t->api, id, &info, why, sizeof why);
+    int rc = api_get_task(t->api, id, &info, &res);
 
     if (rc) {
-        log_info("refresh %s: %s", id, why);
+        log_info("refresh %s: %s", id, res.msg);
         return rc;
     }
     pthread_mutex_lock(&t->lock);

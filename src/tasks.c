@@ -447,7 +447,10 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
     bool deleted = false, cancelled = false;
     char from[API_MAX_STATUS + 1] = "", *name = NULL;
 
-    rc = api_delete_task(t->api, id, why, why_len);
+    struct api_result res;
+
+    rc = api_delete_task(t->api, id, &res);
+    snprintf(why, why_len, "%s", res.msg);
     if (rc && rc != -ENOENT)
         return rc;
     pthread_mutex_lock(&t->lock);

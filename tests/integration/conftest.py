@@ -142,7 +142,13 @@ class Mount:
                 self.returncode = 0
                 self.cleanup()
                 raise RuntimeError(f"seedancefs exited {done.returncode}: {done.stderr}")
-            self.pid = holder_of(os.path.join(self.dir, self.state, "lock"))
+            try:
+                self.pid = holder_of(os.path.join(self.dir, self.state, "lock"))
+            except Exception:
+                subprocess.run(["fusermount3", "-u", "-z", self.mnt])
+                self.returncode = 0
+                self.cleanup()
+                raise
             return
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd[:-2] + ["-f"] + cmd[-2:], env=env, cwd=self.dir,

@@ -175,7 +175,7 @@ def test_expired_url_is_refreshed_and_cache_max_evicts(start_sim, start_mount):
     assert "asking the API" in mount.read_log()
 
 
-def test_always_expired_urls_give_eio_not_a_hang(start_sim, start_mount):
+def test_a_task_whose_video_urls_are_always_expired_never_shows_succeeded(start_sim, start_mount):
     sim = start_sim("--content-mode", "redirect", "--url-ttl", "-10")
     mount = start_mount(sim)
     # The size probe follows the redirect too, so the task never shows succeeded.
@@ -192,3 +192,19 @@ def test_two_daemons_cannot_share_a_state_dir(sim, start_mount, state_dir):
     with pytest.raises(RuntimeError) as e:
         start_mount(sim, state=state_dir)
     assert "in use by another seedancefs" in str(e.value)
+
+
+def test_two_daemons_do_not_retry_an_outage_in_lockstep(sim, start_mount):
+    # Each daemon's retry jitter is its own (seeded per process): after one
+    # outage their retries spread out instead of arriving together.
+    sim.control(api_down=True)
+    delays = []
+    for m in (start_mount(sim), start_mount(sim)):
+        mine = []
+        for i in range(4):
+            assert m.submit(f"j{i}.json", {"prompt": f"jitter {i}"}).returncode == 0
+            reason = m.path("pending", f"j{i}", "reason")
+            wait_until(lambda: "retry in" in read(reason), what="a scheduled retry")
+            mine.append(re.search(r"retry in ([0-9.]+) s", read(reason)).group(1))
+        delays.append(mine)
+    assert delays[0] != delays[1], f"both daemons retry after {delays[0]} s"

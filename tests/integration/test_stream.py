@@ -7,6 +7,8 @@ import random
 import subprocess
 import threading
 
+import pytest
+
 from conftest import FIXTURE, create_elsewhere, wait_until
 
 
@@ -126,6 +128,7 @@ def test_ffprobe_of_a_cold_moov_at_end_video_asks_for_head_and_tail_together(sta
     assert fetched < size / 4
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="setting a bdi's read_ahead_kb needs root")
 def test_mount_read_ahead_is_raised(start_sim, start_mount):
     sim = start_sim()
     for option, want in (("readahead=1M", "1024"), ("readahead=256K", "256")):

@@ -1,6 +1,7 @@
 /* test_outbox.c — the outbox never holds its lock across a commit: while
  * the store waits on the disk (here: another connection holds state.db's
- * write lock), pending/ and by-name lookups (outbox_view) still answer. */
+ * write lock), pending/ and by-name lookups (outbox_view) still answer;
+ * and whether a failed POST may have created a task. */
 #include "api.h"
 #include "check.h"
 #include "log.h"
@@ -81,6 +82,24 @@ int main(void)
     CHECK(outbox_view(the_outbox, "fox", &v, NULL) == -ENOENT);
     accept_fox(NULL);
     CHECK(accept_rc == 0);
+
+    /* May a failed POST have created a task? Decided from the result's
+     * errno and status, never from its message. */
+    struct api_result r = { .err = -ETIMEDOUT, .retry_after = -1 };
+    strcpy(r.msg, "API 503 ...");           /* wording is not looked at */
+    CHECK(outbox_maybe_created(&r));        /* the reply went missing */
+    r = (struct api_result){ .err = -EAGAIN, .http_status = 503 };
+    CHECK(!outbox_maybe_created(&r));       /* the server said it did not take it */
+    r = (struct api_result){ .err = -EAGAIN, .http_status = 429 };
+    CHECK(!outbox_maybe_created(&r));
+    r = (struct api_result){ .err = -EAGAIN, .http_status = 502 };
+    CHECK(outbox_maybe_created(&r));        /* a proxy's 502: the API may have */
+    r = (struct api_result){ .err = -ECONNREFUSED };
+    CHECK(!outbox_maybe_created(&r));
+    r = (struct api_result){ .err = -ECANCELED };
+    CHECK(outbox_maybe_created(&r));        /* cut short by unmount */
+    r = (struct api_result){ .err = -EPROTO, .http_status = 200 };
+    CHECK(outbox_maybe_created(&r));        /* a 200 without a usable id */
 
     outbox_free(the_outbox);
     tasks_free(t);

@@ -1,0 +1,65 @@
+/* test_config.c — option values as the daemon uses them: sizes that would
+ * wrap are refused, path options are absolute (the daemon works in /) and
+ * "~" means $HOME. */
+#include "check.h"
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int parse(struct config *cfg, const char *opts, int *argc, char ***argv)
+{
+    char *args[] = {"seedancefs", ".", "-o", (char *)opts, NULL};
+    FILE *null = fopen("/dev/null", "w");
+    int rc = config_parse(cfg, 4, args, argc, argv, null, null);
+
+    fclose(null);
+    return rc;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/sdfs-config-XXXXXX", cwd[PATH_MAX], want[PATH_MAX + 64];
+    struct config cfg;
+    size_t n;
+    char **argv;
+    int argc;
+
+    CHECK(config_parse_size("64M", &n) == 0 && n == 64u << 20);
+    CHECK(config_parse_size("10G", &n) == 0 && n == 10ull << 30);
+    CHECK(config_parse_size("4096", &n) == 0 && n == 4096);
+    CHECK(config_parse_size("1e6", &n) == -EINVAL);
+    CHECK(config_parse_size("-1", &n) == -EINVAL);
+    /* 2^34 G is 2^64 bytes: it wrapped to 0 ("no bound") before. */
+    CHECK(config_parse_size("17179869184G", &n) == -ERANGE);
+    CHECK(config_parse_size("99999999999999999999", &n) == -EINVAL);
+
+    CHECK(mkdtemp(dir) != NULL && chdir(dir) == 0 && getcwd(cwd, sizeof cwd) != NULL);
+    setenv("SEEDANCE_API_KEY", "k", 1);
+    CHECK(parse(&cfg, "api_url=http://127.0.0.1:9,state_dir=rel/state", &argc, &argv) == 0);
+    snprintf(want, sizeof want, "%s/rel/state", cwd);
+    CHECK(cfg.state_dir && !strcmp(cfg.state_dir, want));
+    CHECK(access(want, F_OK) == 0);
+    config_free(&cfg, argc, argv);
+
+    setenv("HOME", cwd, 1);
+    setenv("SEEDANCE_API_KEY", "k", 1);
+    CHECK(parse(&cfg, "api_url=http://127.0.0.1:9,state_dir=~/home-state", &argc, &argv) == 0);
+    snprintf(want, sizeof want, "%s/home-state", cwd);
+    CHECK(cfg.state_dir && !strcmp(cfg.state_dir, want));
+    config_free(&cfg, argc, argv);
+
+    /* A key file named relative to where the command ran is found. */
+    FILE *f = fopen("key", "w");
+    CHECK(f && fputs("sk-file\n", f) >= 0 && fclose(f) == 0);
+    unsetenv("SEEDANCE_API_KEY");
+    CHECK(parse(&cfg, "api_url=http://127.0.0.1:9,state_dir=s,key_file=key", &argc, &argv) == 0);
+    CHECK(cfg.api_key && !strcmp(cfg.api_key, "sk-file"));
+    config_free(&cfg, argc, argv);
+    return CHECK_DONE("test_config");
+}
