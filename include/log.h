@@ -22,6 +22,10 @@ void log_request_reopen(void);
 /* Closes the file; later lines go to stderr. */
 void log_close(void);
 
+/* A start-up failure: logged, and also printed on stderr when the log is a
+ * file (a detaching daemon still has the terminal until it is mounted). */
+void log_startup_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* printf-style; a timestamp and newline are added. Thread-safe. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

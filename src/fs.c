@@ -593,7 +593,7 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
     fsx.running = true;
     if ((rc = -pthread_create(&fsx.notifier, NULL, fs_notifier_main, NULL)))
-        log_info("init: cannot start the notifier thread: %s", strerror(-rc));
+        log_startup_error("cannot start the notifier thread: %s", strerror(-rc));
     else
         fsx.started = true;
     /* Without the submitter a close() would accept what nobody sends. */

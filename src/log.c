@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -96,6 +97,26 @@ void log_info(const char *fmt, ...)
     va_start(ap, fmt);
     log_line(fmt, ap);
     va_end(ap);
+}
+
+void log_startup_error(const char *fmt, ...)
+{
+    va_list ap;
+    bool to_file;
+
+    va_start(ap, fmt);
+    log_line(fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&log_lock);
+    to_file = log_sink != NULL;
+    pthread_mutex_unlock(&log_lock);
+    if (to_file) {
+        fputs("seedancefs: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+    }
 }
 
 void log_debug(const char *fmt, ...)

@@ -75,10 +75,7 @@ static int start_threads(struct fs_context *fs)
 
     if ((rc = tasks_start(fs->tasks)) || (rc = outbox_start(fs->outbox)) ||
         (rc = stream_start(fs->stream)) || (rc = assets_start(fs->assets))) {
-        log_info("init: cannot start the background threads: %s", strerror(-rc));
-        if (!fs->cfg->foreground)       /* the terminal is still ours to tell */
-            fprintf(stderr, "seedancefs: cannot start the background threads: %s\n",
-                    strerror(-rc));
+        log_startup_error("cannot start the background threads: %s", strerror(-rc));
         return rc;
     }
     daemon_ready();
