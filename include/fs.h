@@ -20,7 +20,8 @@ int fs_main(int argc, char **argv, struct fs_context *c);
 void fs_on_status(const char *id, const char *name, const char *from, const char *to,
                   void *arg);
 
-/* The outbox rejected a request (an outbox reject hook; `arg` is the inbox). */
-void fs_on_reject(const char *name, int err, const char *why, void *arg);
+/* Something a parked `wait` read may be waiting for changed outside the
+ * task table (a pending request was rejected): answer what can be. */
+void fs_wake_waiters(void);
 
 #endif

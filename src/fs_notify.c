@@ -205,10 +205,9 @@ void fs_answer_parked_reads(void)
 
 /* ---- changes reported by the worker threads ---- */
 
-void fs_on_reject(const char *name, int err, const char *why, void *arg)
+void fs_wake_waiters(void)
 {
-    inbox_on_reject(name, err, why, arg);
-    wake_waiters();                 /* pending/NAME/wait answers "rejected" */
+    wake_waiters();
 }
 
 /* events.h wake-up: some readers' buffers turned non-empty. Every poll()
@@ -235,12 +234,8 @@ void fs_on_status(const char *id, const char *name, const char *from, const char
     (void)arg;
     if (fsx.events)
         events_emit(fsx.events, id, name, from, to);
-    if (api_status_terminal(to))
+    if (tasks_status_final(to))
         wake_waiters();
-    /* Our own videos are cached at once; imported ones (maybe thousands)
-     * when first read. */
-    if (!strcmp(to, "succeeded") && name && fsx.ctx)
-        stream_want(id, fsx.ctx->stream);
     /* The kernel is told by the notifier thread: this may run inside a
      * handler (rmdir cancels), where a notification could deadlock. */
     pthread_mutex_lock(&fsx.lock);

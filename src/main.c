@@ -98,14 +98,36 @@ static void stop_threads(struct fs_context *fs)
         tasks_stop(fs->tasks);
 }
 
+/* A status changed: the tree hears of it, and our own videos are cached at
+ * once (imported ones, maybe thousands, only when first read). */
+static void on_status(const char *id, const char *name, const char *from, const char *to,
+                      void *arg)
+{
+    struct fs_context *fs = arg;
+
+    fs_on_status(id, name, from, to, NULL);
+    if (name && !strcmp(to, "succeeded"))
+        stream_want(id, fs->stream);
+}
+
+/* The API refused a request: requests/NAME.error appears, and a parked
+ * pending/NAME/wait answers "rejected". */
+static void on_reject(const char *name, int err, const char *why, void *arg)
+{
+    struct fs_context *fs = arg;
+
+    inbox_on_reject(name, err, why, fs->inbox);
+    fs_wake_waiters();
+}
+
 /* Loads the store into the modules and connects their hooks. */
 static int restore_state(struct fs_context *fs)
 {
-    outbox_set_reject_hook(fs->outbox, fs_on_reject, fs->inbox);
+    outbox_set_reject_hook(fs->outbox, on_reject, fs);
     outbox_set_resolver(fs->outbox, assets_resolve, fs->assets);
     inbox_set_gate(fs->inbox, assets_check, fs->assets);
     assets_set_ready_hook(fs->assets, outbox_kick, fs->outbox);
-    tasks_set_status_hook(fs->tasks, fs_on_status, NULL);
+    tasks_set_status_hook(fs->tasks, on_status, fs);
     tasks_set_removed_hook(fs->tasks, stream_forget, fs->stream);
     if (tasks_restore(fs->tasks) || outbox_restore(fs->outbox, inbox_restore, fs->inbox) ||
         stream_restore(fs->stream) || assets_restore(fs->assets)) {

@@ -222,6 +222,11 @@ void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg)
     t->on_status_arg = arg;
 }
 
+bool tasks_status_final(const char *status)
+{
+    return api_status_terminal(status);
+}
+
 void tasks_set_removed_hook(tasks *t, tasks_hook_fn fn, void *arg)
 {
     t->on_removed = fn;
@@ -344,6 +349,7 @@ int tasks_stat(tasks *t, const char *id, struct task_stat *out)
     pthread_mutex_lock(&t->lock);
     if ((k = strmap_get(t->by_id, id))) {
         snprintf(out->status, sizeof out->status, "%s", k->status);
+        out->final = api_status_terminal(k->status);
         out->created_at = k->created_at;
         out->updated_at = k->updated_at;
         out->video_size = strcmp(k->status, "succeeded") ? -1 : k->video_size;
