@@ -88,7 +88,8 @@ int api_create_task(api *a, const char *body, char **id, struct api_result *res)
 int api_list_recent(api *a, const char *model, int page, int page_size,
                     struct task_info **items, int *count, struct api_result *res);
 
-/* The tasks `ids[0..n)` (n <= 500) in one list call (filter.task_ids).
+/* The tasks `ids[0..n)` in one list call (filter.task_ids; the API's
+ * page_size is 1..500, so n must be too; the poller asks 100 at a time).
  * Tasks the API no longer has are simply absent. Errors as api_list_recent. */
 int api_list_by_ids(api *a, char *const *ids, int n, struct task_info **items, int *count,
                     struct api_result *res);

@@ -1,14 +1,16 @@
 /* store.h — durable state in STATE_DIR/state.db (SQLite, WAL).
  *
- * The only module that writes SQL. Three tables:
+ * The only module that writes SQL. Four tables:
  *   requests  the outbox: every request accepted at close(), with its state
  *             (accepted -> sending -> submitted | rejected), attempts, the
  *             last error and, once known, the task id
  *   tasks     every task seedancefs knows: last task JSON, status, times
  *   cache     which blocks of which video are on disk (a bitmap)
  *   assets    real-person / virtual-human assets: state, provider id, authorization
- * Commits that promise something to a user (a request accepted, a task id
- * learned) use synchronous=FULL, so they survive kill -9 and power loss.
+ * Every commit uses synchronous=FULL (WAL): what a call wrote is on disk
+ * when it returns, so a request accepted or a task id learned survives
+ * kill -9 and power loss. Callers do not hold their own locks across
+ * these calls (a commit waits on the disk).
  * One connection, serialised by a mutex; calls are short.
  * All functions return 0 or a negative errno (-EIO for an SQLite error,
  * logged with the operation).

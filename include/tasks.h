@@ -2,8 +2,10 @@
  *
  * FUSE handlers read from this table only (never the network): every
  * accessor copies what it needs under one mutex held briefly. A poller
- * thread GETs each task that is not terminal (every poll_interval, faster
- * for the first polls after submit), and, when a task succeeds, learns the
+ * thread (task_poller.c) asks for every task that is not terminal (every
+ * poll_interval, faster for the first polls after submit) with list calls
+ * of up to 100 ids, or one GET each where the gateway's list does not
+ * work, and, when a task succeeds, learns the
  * video's size before the status word turns "succeeded" so that a script
  * which sees "succeeded" always finds video.mp4 (and last_frame.png when it
  * was asked for) ready.

@@ -60,7 +60,8 @@ int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, 
 size_t tree_wait_answer(const char *id, bool by_name, char *buf, size_t size);
 int tree_read(const char *path, char *buf, size_t size, off_t off);
 
-/* requests/ only. */
+/* Files that can be written: requests/ and assets/KIND/NAME/ (the asset
+ * tree's own rules, assets.h). */
 int tree_create(const char *path);
 int tree_write(const char *path, const char *buf, size_t size, off_t off);
 int tree_truncate(const char *path, off_t size);
