@@ -116,7 +116,22 @@ int api_delete_task(api *a, const char *id, struct api_result *res);
  * content.video_url without it. Caller frees *url. -ENOENT if unknown. */
 int api_video_source(api *a, const char *id, const char *video_url, char **url, bool *auth);
 
-/* The HTTP layer, for callers that read bytes from api_video_source. */
-http *api_http(api *a);
+/* The video's size in bytes, learned with a one-byte range read of
+ * api_video_source's URL, under the budget. -EIO (with `res`) when the
+ * server does not state it; other errors as http_get_range. */
+int api_video_size(api *a, const char *id, const char *video_url, off_t *size,
+                   struct api_result *res);
+
+/* GET `url` (a signed CDN URL: no key) under the budget, expecting a body
+ * of 1..max bytes: 0 with *data (malloc'd) and *len; -EIO otherwise. */
+int api_fetch(api *a, const char *url, size_t max, char **data, size_t *len,
+              struct api_result *res);
+
+/* One request a module built itself (assets, from its profile): `method
+ * url` with the key, under the budget and the 429 pause. 0 with `reply`
+ * (any status; free it), or the errors of http_call, -ECANCELED after
+ * api_abort. */
+int api_request(api *a, const char *method, const char *url, const char *body,
+                struct http_reply *reply, struct api_result *res);
 
 #endif

@@ -19,7 +19,7 @@
 #ifndef SEEDANCEFS_ASSETS_H
 #define SEEDANCEFS_ASSETS_H
 
-#include "http.h"
+#include "api.h"
 #include "profile.h"
 #include "store.h"
 
@@ -31,7 +31,7 @@ typedef struct assets assets;
 typedef void (*assets_add_fn)(const char *name, mode_t type, void *arg);
 
 /* `p` (may be NULL: not launched) is taken over. */
-assets *assets_new(profile *p, store *st, http *h, const char *api_url, const char *state_dir,
+assets *assets_new(profile *p, store *st, api *api, const char *api_url, const char *state_dir,
                    double poll_interval);
 void assets_free(assets *a);
 int assets_restore(assets *a);

@@ -341,9 +341,73 @@ void api_free(api *a)
     free(a);
 }
 
-http *api_http(api *a)
+int api_video_size(api *a, const char *id, const char *video_url, off_t *size,
+                   struct api_result *res)
 {
-    return a->http;
+    char *url, byte;
+    bool auth;
+    off_t total = -1;
+    ssize_t got;
+    int rc;
+
+    result_init(res);
+    *size = -1;
+    if ((rc = api_video_source(a, id, video_url, &url, &auth)))
+        return result_done(res, rc);
+    if ((rc = throttle(a, API_WAIT))) {
+        free(url);
+        return result_done(res, rc);
+    }
+    got = http_get_range(a->http, url, auth, 0, 1, &byte, &total);
+    free(url);
+    if (got < 0) {
+        snprintf(res->msg, sizeof res->msg, "size probe: %s", strerror((int)-got));
+        return result_done(res, (int)got);
+    }
+    if (total <= 0) {
+        snprintf(res->msg, sizeof res->msg, "size probe: the server states no size");
+        return result_done(res, -EIO);
+    }
+    *size = total;
+    return result_done(res, 0);
+}
+
+int api_fetch(api *a, const char *url, size_t max, char **data, size_t *len,
+              struct api_result *res)
+{
+    struct http_reply reply;
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    result_init(res);
+    if ((rc = throttle(a, API_WAIT)))
+        return result_done(res, rc);
+    if ((rc = http_call(a->http, "GET", url, NULL, false, &reply))) {
+        snprintf(res->msg, sizeof res->msg, "unreachable: %s", strerror(-rc));
+        return result_done(res, rc);
+    }
+    res->http_status = reply.status;
+    if (reply.status == 200 && reply.len > 0 && reply.len <= max) {
+        *data = reply.body;
+        *len = reply.len;
+        reply.body = NULL;
+    } else {
+        snprintf(res->msg, sizeof res->msg, "HTTP %ld, %zu bytes", reply.status, reply.len);
+        rc = -EIO;
+    }
+    http_reply_free(&reply);
+    return result_done(res, rc);
+}
+
+int api_request(api *a, const char *method, const char *url, const char *body,
+                struct http_reply *reply, struct api_result *res)
+{
+    int rc = api_call(a, method, url, body, API_WAIT, reply, res);
+
+    if (rc)
+        snprintf(res->msg, sizeof res->msg, "API unreachable: %s", strerror(-rc));
+    return result_done(res, rc);
 }
 
 static char *task_url(api *a, const char *id)

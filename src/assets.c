@@ -33,7 +33,7 @@ void assets_free_record(struct asset *r)
     free(r);
 }
 
-assets *assets_new(profile *p, store *st, http *h, const char *api_url, const char *state_dir,
+assets *assets_new(profile *p, store *st, api *api, const char *api_url, const char *state_dir,
                    double poll_interval)
 {
     assets *a = calloc(1, sizeof *a);
@@ -42,7 +42,7 @@ assets *assets_new(profile *p, store *st, http *h, const char *api_url, const ch
         return NULL;
     a->p = p;
     a->store = st;
-    a->http = h;
+    a->api = api;
     a->poll_interval = poll_interval;
     a->api_url = strdup(api_url);
     if (asprintf(&a->dir, "%s/assets", state_dir) < 0)
@@ -234,6 +234,7 @@ int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
     struct profile_vars v = {0};
     struct asset *r;
     struct http_reply reply;
+    struct api_result res;
     const char *method;
     char *path = NULL, *body = NULL, *url = NULL, *id = NULL, *word = NULL, *reason = NULL;
     char *kind, *name, *auth_text, *dir;
@@ -271,7 +272,7 @@ int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
     }
     if (!rc && asprintf(&url, "%s%s", a->api_url, path) < 0)
         rc = -ENOMEM;
-    if (!rc && (rc = http_call(a->http, method, url, body, true, &reply)) == 0) {
+    if (!rc && (rc = api_request(a->api, method, url, body, &reply, &res)) == 0) {
         root = cJSON_Parse(reply.body);
         if (reply.status < 200 || reply.status > 299 || !root) {
             snprintf(why, why_len, "API %ld: %.200s", reply.status, reply.body);
@@ -343,6 +344,7 @@ static void poll_asset(assets *a, const char *key)
     struct profile_vars v = {0};
     struct asset *r;
     struct http_reply reply;
+    struct api_result res;
     const char *method;
     char *path = NULL, *body = NULL, *url = NULL, *id, *word = NULL, *reason = NULL;
     bool ready = false;
@@ -356,7 +358,7 @@ static void poll_asset(assets *a, const char *key)
             url = NULL;
     }
     pthread_mutex_unlock(&a->lock);
-    if (!url || http_call(a->http, method, url, body, true, &reply)) {
+    if (!url || api_request(a->api, method, url, body, &reply, &res)) {
         free(path); free(body); free(url);
         return;
     }

@@ -24,7 +24,7 @@ struct asset {
 struct assets {
     profile *p;
     store *store;
-    http *http;
+    api *api;                   /* every call goes through its budget */
     char *api_url, *dir;
     double poll_interval;
     void (*on_ready)(void *arg);

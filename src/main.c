@@ -188,7 +188,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "seedancefs: %s\n", why);
         goto out;
     }
-    if (!(fs.assets = assets_new(prof, st, h, cfg.api_url, cfg.state_dir, cfg.poll_interval))) {
+    if (!(fs.assets = assets_new(prof, st, a, cfg.api_url, cfg.state_dir, cfg.poll_interval))) {
         profile_free(prof);
         fprintf(stderr, "seedancefs: out of memory\n");
         goto out;

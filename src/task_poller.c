@@ -35,40 +35,24 @@ static bool wants_poll(const struct task *k)
     return !strcmp(k->api_status, "succeeded") && strcmp(k->status, "succeeded");
 }
 
-/* Learns the video size with a one-byte range read. */
+/* Learns the video size with a one-byte range read (api_video_size). */
 static off_t probe_video_size(tasks *t, const struct task_info *info)
 {
-    char *url;
-    bool auth;
-    char byte;
-    off_t total = -1;
-    ssize_t got;
+    struct api_result res;
+    off_t size;
 
-    if (api_video_source(t->api, info->id, info->video_url, &url, &auth))
-        return -1;
-    got = http_get_range(api_http(t->api), url, auth, 0, 1, &byte, &total);
-    free(url);
-    if (got < 0 || total <= 0)
-        log_info("poll %s: succeeded, but the video size is not known yet", info->id);
-    return got < 0 ? -1 : total;
+    if (api_video_size(t->api, info->id, info->video_url, &size, &res))
+        log_info("poll %s: succeeded, but the video size is not known yet (%s)", info->id,
+                 res.msg);
+    return size;
 }
 
 static void fetch_last_frame(tasks *t, const char *url, struct poll_result *r)
 {
-    struct http_reply reply;
+    struct api_result res;
 
-    if (http_call(api_http(t->api), "GET", url, NULL, false, &reply)) {
+    if (api_fetch(t->api, url, LAST_FRAME_MAX, &r->last_frame, &r->last_frame_len, &res))
         r->last_frame_failed = true;
-        return;
-    }
-    if (reply.status == 200 && reply.len > 0 && reply.len <= LAST_FRAME_MAX) {
-        r->last_frame = reply.body;
-        r->last_frame_len = reply.len;
-        reply.body = NULL;
-    } else {
-        r->last_frame_failed = true;
-    }
-    http_reply_free(&reply);
 }
 
 /* After the task object is known: the size probe and the last frame of a
