@@ -62,12 +62,18 @@ struct api_result {
     char msg[512];          /* one line: "API 400 InvalidParameter: ... (param duration)" */
 };
 
-/* Every API call (not video bytes) shares one budget: at most cfg->max_rps
+/* Every API call (not video bytes) shares one budget: at most opt->max_rps
  * calls a second (0 = no limit), and after a 429 all callers pause for
  * Retry-After plus jitter. Background callers wait for the budget; the one
  * call made from FUSE threads (api_delete_task, for rmdir) waits at most
  * 2 s, else fails with -EAGAIN without sending anything. */
-api *api_new(const struct config *cfg, http *h);
+struct api_options {
+    const char *api_url;        /* base URL, no trailing '/' */
+    enum dialect dialect;
+    double max_rps;             /* calls a second, all threads together; 0 = no limit */
+};
+
+api *api_new(const struct api_options *opt, http *h);
 void api_free(api *a);
 
 /* Unmount: callers waiting for the budget return -ECANCELED now, and so do

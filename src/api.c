@@ -306,23 +306,23 @@ int api_parse_create_reply(long status, const char *body, char **id, char *why, 
     return rc;
 }
 
-api *api_new(const struct config *cfg, http *h)
+api *api_new(const struct api_options *opt, http *h)
 {
     api *a = calloc(1, sizeof *a);
-    const char *prefix = cfg->dialect == DIALECT_ARK ? "/api/v3" : "/seedance/api/v3";
+    const char *prefix = opt->dialect == DIALECT_ARK ? "/api/v3" : "/seedance/api/v3";
 
     if (!a)
         return NULL;
-    a->dialect = cfg->dialect;
+    a->dialect = opt->dialect;
     a->http = h;
-    a->max_rps = cfg->max_rps;
-    a->tokens = cfg->max_rps;
+    a->max_rps = opt->max_rps;
+    a->tokens = opt->max_rps;
     a->refilled_at = clock_mono();
     pthread_mutex_init(&a->budget_lock, NULL);
     pthread_cond_init(&a->aborted_cond, NULL);
-    a->base = strdup(cfg->api_url);
+    a->base = strdup(opt->api_url);
     if (!a->base || asprintf(&a->tasks_path, "%s%s/contents/generations/tasks",
-                             cfg->api_url, prefix) < 0) {
+                             opt->api_url, prefix) < 0) {
         free(a->base);
         free(a);
         return NULL;

@@ -142,6 +142,7 @@ int main(int argc, char **argv)
     struct config cfg;
     struct fs_context fs = {0};
     struct request_rules rules;
+    struct api_options api_opts;
     int fuse_argc, rc, status = 1, lock_fd = -1;
     char **fuse_argv, why[512];
     http *h = NULL;
@@ -176,7 +177,8 @@ int main(int argc, char **argv)
     fs.mount_time = time(NULL);
     fs.start_threads = start_threads;
     fs.stop_threads = stop_threads;
-    if (!(h = http_new(cfg.api_key, cfg.timeout)) || !(a = the_api = api_new(&cfg, h)) ||
+    api_opts = (struct api_options){cfg.api_url, cfg.dialect, cfg.max_rps};
+    if (!(h = http_new(cfg.api_key, cfg.timeout)) || !(a = the_api = api_new(&api_opts, h)) ||
         !(fs.tasks = tasks_new(a, st, cfg.poll_interval)) ||
         !(fs.outbox = outbox_new(st, a, fs.tasks, cfg.import)) ||
         !(fs.inbox = inbox_new(&rules, fs.outbox, fs.tasks, cfg.submit_wait)) ||

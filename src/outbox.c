@@ -580,14 +580,14 @@ static bool any_unsent(const strmap *pending)
     return any;
 }
 
-struct due_ctx {
+struct send_due {
     double now, earliest;
     struct pending *next;
 };
 
 static void find_due(const char *key, void *value, void *arg)
 {
-    struct due_ctx *d = arg;
+    struct send_due *d = arg;
     struct pending *p = value;
     (void)key;
 
@@ -607,7 +607,7 @@ static void *submitter_main(void *arg)
 
     pthread_mutex_lock(&o->lock);
     while (o->running) {
-        struct due_ctx d = { .now = clock_mono() };
+        struct send_due d = { .now = clock_mono() };
         d.earliest = d.now + 3600;
         strmap_each(o->pending, find_due, &d);
         if (!d.next && o->import && d.now >= o->next_import && !any_unsent(o->pending)) {

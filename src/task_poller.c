@@ -238,7 +238,7 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
     return changed ? tasks_snapshot(k) : NULL;
 }
 
-struct due_ctx {
+struct poll_due {
     double now, until, earliest;    /* poll what is due by `until` */
     char *ids[POLL_BATCH];
     off_t sizes[POLL_BATCH];
@@ -248,7 +248,7 @@ struct due_ctx {
 
 static void find_earliest(const char *key, void *value, void *arg)
 {
-    struct due_ctx *d = arg;
+    struct poll_due *d = arg;
     struct task *k = value;
     (void)key;
 
@@ -258,7 +258,7 @@ static void find_earliest(const char *key, void *value, void *arg)
 
 static void collect_due(const char *key, void *value, void *arg)
 {
-    struct due_ctx *d = arg;
+    struct poll_due *d = arg;
     struct task *k = value;
     (void)key;
 
@@ -297,7 +297,7 @@ static void apply_and_report(tasks *t, const char *id, struct poll_result *r)
 static void *poller_main(void *arg)
 {
     tasks *t = arg;
-    struct due_ctx *d = malloc(sizeof *d);
+    struct poll_due *d = malloc(sizeof *d);
     struct poll_result *results = calloc(POLL_BATCH, sizeof *results);
 
     pthread_mutex_lock(&t->lock);

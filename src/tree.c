@@ -44,7 +44,7 @@ enum pending_file { PENDING_STATUS, PENDING_REASON, PENDING_REQUEST, PENDING_WAI
 static const char *const pending_files[] = {"status", "reason", "request.json", "wait"};
 #define N_PENDING_FILES 4
 
-struct node {
+struct tree_node {
     enum node_kind kind;
     const char *leaf;           /* points into the path: file, id or name */
     char id[IDS_MAX_KEY + 1];       /* a task id, or a pending request's name */
@@ -82,7 +82,7 @@ void tree_init(struct fs_context *c)
 /* Splits a path into at most three components and names the node. */
 /* The node's id or name, checked against its buffer here rather than
  * trusted to a validator's limit elsewhere. */
-static int set_key(struct node *n, const char *key)
+static int set_key(struct tree_node *n, const char *key)
 {
     size_t len = strlen(key);
 
@@ -92,7 +92,7 @@ static int set_key(struct node *n, const char *key)
     return 0;
 }
 
-static int parse_path(const char *path, struct node *n)
+static int parse_path(const char *path, struct tree_node *n)
 {
     char parts[3][IDS_MAX_PART];
     int count = ids_split_path(path, parts, 3);
@@ -223,7 +223,7 @@ static int pending_file_bytes(const char *name, enum pending_file f, char **data
 int tree_getattr(const char *path, struct stat *st, bool *stable)
 {
     struct fs_context *c = ctx();
-    struct node n;
+    struct tree_node n;
     struct task_stat ts;
     struct inbox_stat is;
     const char *rel = assets_rel(path);
@@ -343,7 +343,7 @@ int tree_readdir(const char *path, tree_add_fn add, void *arg)
     struct fs_context *c = ctx();
     struct fill_ctx f = {add, arg, false};
     struct task_stat ts;
-    struct node n;
+    struct tree_node n;
     const char *rel = assets_rel(path);
     int rc;
 
@@ -397,7 +397,7 @@ int tree_readdir(const char *path, tree_add_fn add, void *arg)
 
 int tree_readlink(const char *path, char *buf, size_t size)
 {
-    struct node n;
+    struct tree_node n;
     int rc = parse_path(path, &n);
 
     if (rc)
@@ -410,7 +410,7 @@ int tree_readlink(const char *path, char *buf, size_t size)
 
 int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, bool *by_name)
 {
-    struct node n;
+    struct tree_node n;
     struct stat st;
     bool stable;
     const char *rel = assets_rel(path);
@@ -464,7 +464,7 @@ static int copy_slice(const char *src, size_t len, char *buf, size_t size, off_t
 int tree_read(const char *path, char *buf, size_t size, off_t off)
 {
     struct fs_context *c = ctx();
-    struct node n;
+    struct tree_node n;
     char *data;
     size_t len;
     const char *rel = assets_rel(path);
@@ -501,7 +501,7 @@ int tree_read(const char *path, char *buf, size_t size, off_t off)
 /* Writes are allowed in requests/ only. */
 static int request_leaf(const char *path, const char **leaf)
 {
-    struct node n;
+    struct tree_node n;
     int rc = parse_path(path, &n);
 
     if (rc == -ENOENT && !strncmp(path, "/requests/", 10) && !strchr(path + 10, '/')) {
@@ -566,7 +566,7 @@ int tree_touch(const char *path)
 
 int tree_flush(const char *path)
 {
-    struct node n;
+    struct tree_node n;
     const char *rel = assets_rel(path);
 
     if (rel)
@@ -605,7 +605,7 @@ int tree_rmdir(const char *path)
 {
     if (assets_rel(path))
         return assets_rmdir(ctx()->assets, assets_rel(path));
-    struct node n;
+    struct tree_node n;
     char why[512] = "";
     int rc = parse_path(path, &n);
 

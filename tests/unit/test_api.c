@@ -68,7 +68,7 @@ int main(void)
     CHECK(strstr(why, "not JSON") != NULL);
 
     /* Endpoints per dialect. */
-    struct config cfg = {.api_url = "http://h:1", .dialect = DIALECT_GATEWAY};
+    struct api_options cfg = {.api_url = "http://h:1", .dialect = DIALECT_GATEWAY};
     api *a = api_new(&cfg, NULL);
     char *url;
     bool auth;

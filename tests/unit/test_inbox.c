@@ -34,7 +34,7 @@ static int submit(const char *file, const char *text)
 int main(void)
 {
     char dir[] = "/tmp/sdfs-inbox-XXXXXX", why[256], buf[256];
-    struct config cfg = { .api_url = "http://127.0.0.1:9", .dialect = DIALECT_GATEWAY };
+    struct api_options cfg = { .api_url = "http://127.0.0.1:9", .dialect = DIALECT_GATEWAY };
     struct request_rules rules = { "doubao-seedance-2-0-260128", "480p:720p:1080p", 1 << 20 };
     struct inbox_stat st;
     store *s;

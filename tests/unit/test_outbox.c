@@ -36,7 +36,7 @@ static void *accept_fox(void *arg)
 int main(void)
 {
     char dir[] = "/tmp/sdfs-outbox-XXXXXX", why[256], path[64];
-    struct config cfg = { .api_url = "http://127.0.0.1:9", .dialect = DIALECT_GATEWAY };
+    struct api_options cfg = { .api_url = "http://127.0.0.1:9", .dialect = DIALECT_GATEWAY };
     struct outbox_view v;
     bool seen_while_saving = false;
     sqlite3 *other;
