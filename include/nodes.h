@@ -29,7 +29,9 @@ char *nodes_path(nodes *n, uint64_t ino);
 /* The kernel dropped `count` references. */
 void nodes_forget(nodes *n, uint64_t ino, uint64_t count);
 
-/* `from` and everything below it are now called `to` (rename). */
+/* The file `from` is now called `to` (rename). Only files are renamed in
+ * this tree (requests/, assets/): no children move. An inode that `to`
+ * named keeps its number, by path unreachable, until forgotten. */
 void nodes_rename(nodes *n, const char *from, const char *to);
 
 #endif
