@@ -15,9 +15,13 @@
  * `debug` enables log_debug. Returns 0 or -errno (then lines go to stderr). */
 int log_init(const char *path, int debug);
 
-/* Async-signal-safe: the next line reopens the file by its name (after
- * logrotate moved it). */
-void log_request_reopen(void);
+/* SIGHUP reopens the file by its name (after logrotate moved it): blocks
+ * SIGHUP in the calling thread, and so in every thread it creates later
+ * (call it before any), and starts a thread that waits for the signal.
+ * libfuse's SIGHUP handler (which would unmount) then never runs.
+ * Returns 0 or -errno. log_unwatch_hup stops that thread. */
+int log_watch_hup(void);
+void log_unwatch_hup(void);
 
 /* Closes the file; later lines go to stderr. */
 void log_close(void);

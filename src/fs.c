@@ -22,7 +22,6 @@
 #include <fuse_lowlevel.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -648,16 +647,8 @@ static int loop_status(int rc)
     return rc < 0 ? 1 : 0;
 }
 
-/* SIGHUP reopens the log (log rotation); libfuse would end the session. */
-static void reopen_log(int sig)
-{
-    (void)sig;
-    log_request_reopen();
-}
-
 int fs_main(int argc, char **argv, struct fs_context *c)
 {
-    struct sigaction on_hup = { .sa_handler = reopen_log, .sa_flags = SA_RESTART };
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
     struct fuse_cmdline_opts opts = {0};
     struct fuse_loop_config *loop = NULL;
@@ -673,7 +664,9 @@ int fs_main(int argc, char **argv, struct fs_context *c)
         goto out;
     if (!(fsx.se = fuse_session_new(&args, &ll_ops, sizeof ll_ops, c)))
         goto out;                   /* libfuse printed why (e.g. an unknown option) */
-    if (fuse_set_signal_handlers(fsx.se) || sigaction(SIGHUP, &on_hup, NULL))
+    /* SIGTERM and SIGINT end the session; SIGHUP is blocked in every
+     * thread and waited for by log.c's thread (it reopens the log). */
+    if (fuse_set_signal_handlers(fsx.se))
         goto out_session;
     /* Resolved now: after mounting, a lookup there would wait on ourselves. */
     fsx.abs_mountpoint = realpath(opts.mountpoint, NULL);

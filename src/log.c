@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,9 @@
 static FILE *log_sink;              /* NULL: stderr */
 static char *log_path;
 static int log_debug_enabled;
-static volatile sig_atomic_t log_reopen_wanted;
+static pthread_t hup_thread;
+static bool hup_watching;
+static atomic_bool hup_stop;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static FILE *open_sink(const char *path)
@@ -42,10 +45,6 @@ int log_init(const char *path, int debug)
     return 0;
 }
 
-void log_request_reopen(void)
-{
-    log_reopen_wanted = 1;
-}
 
 void log_close(void)
 {
@@ -63,11 +62,54 @@ static void reopen(void)
 {
     FILE *f;
 
-    log_reopen_wanted = 0;
     if (!log_path || !(f = open_sink(log_path)))
         return;
     fclose(log_sink);
     log_sink = f;
+}
+
+static void *hup_main(void *arg)
+{
+    sigset_t set;
+    int sig;
+
+    (void)arg;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        if (sigwait(&set, &sig))
+            continue;
+        if (atomic_load(&hup_stop))
+            return NULL;
+        pthread_mutex_lock(&log_lock);
+        reopen();
+        pthread_mutex_unlock(&log_lock);
+        log_info("SIGHUP: log file reopened");
+    }
+}
+
+int log_watch_hup(void)
+{
+    sigset_t set;
+    int rc;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    if ((rc = pthread_sigmask(SIG_BLOCK, &set, NULL)) ||
+        (rc = pthread_create(&hup_thread, NULL, hup_main, NULL)))
+        return -rc;
+    hup_watching = true;
+    return 0;
+}
+
+void log_unwatch_hup(void)
+{
+    if (!hup_watching)
+        return;
+    atomic_store(&hup_stop, true);
+    pthread_kill(hup_thread, SIGHUP);
+    pthread_join(hup_thread, NULL);
+    hup_watching = false;
 }
 
 static void log_line(const char *fmt, va_list ap)
@@ -81,8 +123,6 @@ static void log_line(const char *fmt, va_list ap)
     localtime_r(&now.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
     pthread_mutex_lock(&log_lock);
-    if (log_reopen_wanted)
-        reopen();
     out = log_sink ? log_sink : stderr;
     fprintf(out, "%s.%03ld seedancefs: ", stamp, now.tv_nsec / 1000000);
     vfprintf(out, fmt, ap);

@@ -164,6 +164,10 @@ int main(int argc, char **argv)
     }
     if (open_log(&cfg))
         goto out_config;
+    if ((rc = log_watch_hup())) {            /* before any other thread exists */
+        fprintf(stderr, "seedancefs: cannot watch for SIGHUP: %s\n", strerror(-rc));
+        goto out_config;
+    }
     if (!(st = store_open(cfg.state_dir, why, sizeof why))) {
         fprintf(stderr, "seedancefs: %s\n", why);
         goto out_config;
@@ -214,6 +218,7 @@ out_config:
     store_close(st);
     if (lock_fd >= 0)
         close(lock_fd);
+    log_unwatch_hup();
     log_close();
     config_free(&cfg, fuse_argc, fuse_argv);
     return status;
