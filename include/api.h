@@ -57,6 +57,7 @@ void api_describe_error(long status, const char *body, char *why, size_t why_len
  * depend on its wording. */
 struct api_result {
     int err;                /* what the call returned: 0 or -errno */
+    bool sent;              /* the request went to the network (it may have arrived) */
     long http_status;       /* the final reply's status; 0 when no reply arrived */
     double retry_after;     /* the reply's Retry-After in seconds, or -1 */
     char msg[512];          /* one line: "API 400 InvalidParameter: ... (param duration)" */

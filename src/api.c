@@ -95,6 +95,7 @@ static void note_reply(api *a, const struct http_reply *r)
 static void result_init(struct api_result *res)
 {
     res->err = 0;
+    res->sent = false;
     res->http_status = 0;
     res->retry_after = -1;
     res->msg[0] = '\0';
@@ -117,6 +118,7 @@ static int api_call(api *a, const char *method, const char *url, const char *bod
     result_init(res);
     if ((rc = throttle(a, max_wait)))
         return rc;
+    res->sent = true;
     if (!(rc = http_call(a->http, method, url, body, true, reply))) {
         note_reply(a, reply);
         res->http_status = reply->status;
@@ -383,11 +385,14 @@ int api_fetch(api *a, const char *url, size_t max, char **data, size_t *len,
     result_init(res);
     if ((rc = throttle(a, API_WAIT)))
         return result_done(res, rc);
+    res->sent = true;
     if ((rc = http_call(a->http, "GET", url, NULL, false, &reply))) {
         snprintf(res->msg, sizeof res->msg, "unreachable: %s", strerror(-rc));
         return result_done(res, rc);
     }
+    note_reply(a, &reply);
     res->http_status = reply.status;
+    res->retry_after = reply.retry_after;
     if (reply.status == 200 && reply.len > 0 && reply.len <= max) {
         *data = reply.body;
         *len = reply.len;

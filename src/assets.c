@@ -243,12 +243,13 @@ int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
 
     pthread_mutex_lock(&a->lock);
     r = strmap_get(a->by_key, key);
-    if (!r || strcmp(r->state, "draft")) {
+    if (!r || strcmp(r->state, "draft") || r->sending) {
         /* Sent already: `touch create` again changes nothing. */
-        rc = r && r->asset_id ? 0 : -EPERM;
+        rc = r && r->asset_id ? 0 : r && r->sending ? -EBUSY : -EPERM;
         pthread_mutex_unlock(&a->lock);
         return rc;
     }
+    r->sending = true;              /* one create at a time, without the lock */
     /* Copied out: the material is read and encoded without the lock. */
     kind = strdup(r->kind);
     name = strdup(r->name);
@@ -291,7 +292,9 @@ int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
         rc = -EIO;
     }
     pthread_mutex_lock(&a->lock);
-    if (!rc && (r = strmap_get(a->by_key, key))) {
+    if ((r = strmap_get(a->by_key, key)))
+        r->sending = false;
+    if (!rc && r) {
         assets_set_str(&r->asset_id, id);
         assets_set_str(&r->state, "pending");
         if (!apply_status(a, r, word, reason))

@@ -105,9 +105,13 @@ int config_parse_size(const char *text, size_t *out)
 
     unsigned shift = 0;
 
+    if (text[0] < '0' || text[0] > '9')
+        return -EINVAL;             /* strtoull would take " 5" and "-5" (as 2^64-5) */
     errno = 0;
     n = strtoull(text, &end, 10);
-    if (errno || end == text || text[0] == '-')
+    if (errno == ERANGE)
+        return -ERANGE;
+    if (errno || end == text)
         return -EINVAL;
     switch (*end) {
     case 'G': case 'g': shift = 30; end++; break;

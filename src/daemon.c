@@ -40,8 +40,9 @@ void daemon_ready(void)
     char ok = 1;
     int null;
 
-    if (chdir("/"))
-        return;
+    if (chdir("/") != 0) {
+        /* It only keeps a directory busy: the parent must still hear. */
+    }
     if (ready_fd < 0)
         return;
     if ((null = open("/dev/null", O_RDWR)) >= 0) {

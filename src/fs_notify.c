@@ -11,13 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A read parked until a task is final or an events line arrives. */
+/* A read parked until a task is final or an events line arrives.
+ *
+ * Exactly one party replies: whoever claims it (claim(), under fsx.lock).
+ * A claimer other than on_interrupt first unregisters the interrupt
+ * callback (fuse_req_interrupt_func(req, NULL, NULL) waits for a callback
+ * in progress), so on_interrupt never runs on a waiter already answered. */
 struct waiter {
     struct waiter *next;
     fuse_req_t req;
     struct handle *h;
     size_t size;
     bool replied;
+    bool registering;               /* park_read is registering on_interrupt */
+    bool interrupted;               /* ... and libfuse called it inline meanwhile */
     int refs;                       /* the parking thread + the request + wakes */
 };
 
@@ -58,33 +65,42 @@ static size_t answer(struct waiter *w, char *buf, size_t size)
     return tree_wait_answer(w->h->id, w->h->by_name, buf, size);
 }
 
-static void reply_answer(struct waiter *w, const char *buf, size_t len)
+/* Replies to a waiter the caller claimed: `len` bytes of `buf`, or EINTR
+ * when len is 0. Lock not held. */
+static void reply_claimed(struct waiter *w, const char *buf, size_t len)
 {
-    fuse_reply_buf(w->req, buf, len < w->size ? len : w->size);
+    fuse_req_interrupt_func(w->req, NULL, NULL);
+    if (len)
+        fuse_reply_buf(w->req, buf, len < w->size ? len : w->size);
+    else
+        fuse_reply_err(w->req, EINTR);
     waiter_unref(w);                /* the request's reference */
 }
 
-static void reply_eintr(struct waiter *w)
-{
-    fuse_reply_err(w->req, EINTR);
-    waiter_unref(w);                /* the request's reference */
-}
-
+/* libfuse's interrupt callback, called with the request's lock held: from
+ * the INTERRUPT's thread (the request is kept alive meanwhile), or inline
+ * from fuse_req_interrupt_func when it was interrupted already, where a
+ * reply would free the request under libfuse's feet: park_read replies. */
 static void on_interrupt(fuse_req_t req, void *data)
 {
     struct waiter *w = data;
-    bool mine;
+    bool mine = false;
 
-    (void)req;
     pthread_mutex_lock(&fsx.lock);
-    mine = claim(w);
+    if (w->registering)
+        w->interrupted = true;
+    else
+        mine = claim(w);
     pthread_mutex_unlock(&fsx.lock);
-    if (mine)
-        reply_eintr(w);
+    if (mine) {
+        fuse_reply_err(req, EINTR);
+        waiter_unref(w);
+    }
 }
 
-/* Answers every parked read that can be answered now. */
-static void wake_waiters(void)
+/* One pass over the parked reads: answers those that can be answered now,
+ * parks the others again. */
+static void wake_pass(void)
 {
     struct waiter *ready = NULL;
 
@@ -101,6 +117,7 @@ static void wake_waiters(void)
     for (struct waiter *w = ready, *next; w; w = next) {
         char buf[4096];
         size_t len;
+        bool mine = false;
         next = w->next;
         pthread_mutex_lock(&fsx.lock);
         if (w->replied) {
@@ -112,56 +129,75 @@ static void wake_waiters(void)
         len = answer(w, buf, sizeof buf < w->size ? sizeof buf : w->size);
         pthread_mutex_lock(&fsx.lock);
         if ((len || fsx.closing) && !w->replied) {
-            w->replied = true;
-            pthread_mutex_unlock(&fsx.lock);
-            if (len)
-                reply_answer(w, buf, len);
-            else
-                reply_eintr(w);     /* the sweep at session end has passed */
-        } else {
-            if (!w->replied) {      /* not yet: park it again */
-                w->next = fsx.waiters;
-                fsx.waiters = w;
-            }
-            pthread_mutex_unlock(&fsx.lock);
+            w->replied = mine = true;   /* off the list already */
+        } else if (!w->replied) {       /* not yet: park it again */
+            w->next = fsx.waiters;
+            fsx.waiters = w;
         }
-        waiter_unref(w);            /* the wake's own reference */
+        pthread_mutex_unlock(&fsx.lock);
+        if (mine)
+            reply_claimed(w, buf, len);     /* len 0: the session's sweep has passed */
+        waiter_unref(w);            /* the pass's own reference */
     }
+}
+
+/* Answers every parked read that can be answered now. A wake-up that
+ * arrives while another thread's pass holds the waiters (the list looks
+ * empty) makes that pass run again, so its news is not lost. */
+static void wake_waiters(void)
+{
+    pthread_mutex_lock(&fsx.lock);
+    if (fsx.waking)
+        fsx.wake_again = true;
+    fsx.waking++;
+    for (;;) {
+        pthread_mutex_unlock(&fsx.lock);
+        wake_pass();
+        pthread_mutex_lock(&fsx.lock);
+        if (!fsx.wake_again)
+            break;
+        fsx.wake_again = false;
+    }
+    fsx.waking--;
+    pthread_mutex_unlock(&fsx.lock);
 }
 
 static void park_read(fuse_req_t req, struct handle *h, size_t size)
 {
     struct waiter *w = calloc(1, sizeof *w);
     char buf[4096];
-    size_t len;
+    size_t len = 0;
+    bool mine = false;
 
     if (!w) {
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    *w = (struct waiter){ .req = req, .h = h, .size = size, .refs = 2 };
+    *w = (struct waiter){ .req = req, .h = h, .size = size, .refs = 2, .registering = true };
     pthread_mutex_lock(&fsx.lock);
-    if (fsx.closing) {              /* the session ended: nobody would answer */
-        pthread_mutex_unlock(&fsx.lock);
-        free(w);
-        fuse_reply_err(req, EINTR);
-        return;
-    }
     h->refs++;                      /* the waiter's, dropped with it */
-    w->next = fsx.waiters;
-    fsx.waiters = w;
     pthread_mutex_unlock(&fsx.lock);
-    /* May call on_interrupt at once when the request is already interrupted. */
+    /* Before the waiter can be answered by anyone: libfuse calls
+     * on_interrupt at once when the read was interrupted already. */
     fuse_req_interrupt_func(req, on_interrupt, w);
-    /* Whatever happened before we were on the list is not missed. */
-    len = answer(w, buf, sizeof buf < size ? sizeof buf : size);
     pthread_mutex_lock(&fsx.lock);
-    if (len && claim(w)) {
-        pthread_mutex_unlock(&fsx.lock);
-        reply_answer(w, buf, len);
+    w->registering = false;
+    if (w->interrupted || fsx.closing) {
+        w->replied = mine = true;   /* EINTR; the session's sweep may have passed */
     } else {
+        w->next = fsx.waiters;
+        fsx.waiters = w;
+    }
+    pthread_mutex_unlock(&fsx.lock);
+    if (!mine) {
+        /* Whatever happened before we were on the list is not missed. */
+        len = answer(w, buf, sizeof buf < size ? sizeof buf : size);
+        pthread_mutex_lock(&fsx.lock);
+        mine = len && claim(w);
         pthread_mutex_unlock(&fsx.lock);
     }
+    if (mine)
+        reply_claimed(w, buf, len);
     waiter_unref(w);                /* the parking thread's reference */
 }
 
@@ -199,7 +235,7 @@ void fs_answer_parked_reads(void)
         pthread_mutex_unlock(&fsx.lock);
         if (!w)
             return;
-        reply_eintr(w);
+        reply_claimed(w, NULL, 0);
     }
 }
 

@@ -382,12 +382,13 @@ static int submit_entry(inbox *in, struct entry *e)
     }
 
     pthread_mutex_lock(&in->lock);
-    if (!rc && e->late_reject) {            /* refused while we waited */
-        snprintf(why, sizeof why, "%s", e->late_reject);
+    if (!rc && e->late_err) {               /* refused while we waited */
+        snprintf(why, sizeof why, "%s", e->late_reject ? e->late_reject : "rejected by the API");
         rc = e->late_err;
     }
     free(e->late_reject);
     e->late_reject = NULL;
+    e->late_err = 0;
     if (!rc) {
         e->state = ACCEPTED;
         set_error(in, e, NULL);
@@ -432,7 +433,7 @@ void inbox_on_reject(const char *name, int err, const char *why, void *arg)
          * lock again (else it would mark a rejected request accepted). */
         free(e->late_reject);
         e->late_reject = strdup(why);
-        e->late_err = err;
+        e->late_err = err ? err : -EINVAL;      /* set even if the copy failed */
     }
     pthread_mutex_unlock(&in->lock);
 }

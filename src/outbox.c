@@ -243,9 +243,12 @@ int outbox_wait(outbox *o, const char *name, double seconds, char *why, size_t w
     struct pending *p;
     int rc;
 
+    bool timed_out = false;
+
     clock_deadline(&until, seconds);
     pthread_mutex_lock(&o->lock);
     for (;;) {
+        /* Looked up after every wait: a withdraw may have freed it meanwhile. */
         p = strmap_get(o->pending, name);
         if (!p) {
             rc = strmap_get(o->submitted, name) ? 0 : -ENOENT;
@@ -256,12 +259,12 @@ int outbox_wait(outbox *o, const char *name, double seconds, char *why, size_t w
             rc = p->reject_err ? p->reject_err : -EINVAL;
             break;
         }
-        if (p->outcome ||
-            pthread_cond_timedwait(&o->answered, &o->lock, &until) == ETIMEDOUT) {
+        if (p->outcome || timed_out) {
             snprintf(why, why_len, "%s", p->reason);
             rc = -EINPROGRESS;
             break;
         }
+        timed_out = pthread_cond_timedwait(&o->answered, &o->lock, &until) == ETIMEDOUT;
     }
     pthread_mutex_unlock(&o->lock);
     return rc;
@@ -425,8 +428,10 @@ static void schedule_retry(outbox *o, struct pending *p, bool maybe_sent, const 
  * attempt first looks for it (reconcile) instead of sending again. */
 bool outbox_maybe_created(const struct api_result *res)
 {
-    /* The server said no (429, 503), or never heard us: nothing was created. */
-    if (res->err == -ECONNREFUSED || res->http_status == 429 || res->http_status == 503)
+    /* Never sent (budget, abort before the call), the server said no (429,
+     * 503), or never heard us: nothing was created. */
+    if (!res->sent || res->err == -ECONNREFUSED || res->http_status == 429 ||
+        res->http_status == 503)
         return false;
     /* A reply that went missing or made no sense, or a send cut short. */
     return res->err == -ETIMEDOUT || res->err == -EIO || res->err == -EPROTO ||

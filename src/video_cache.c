@@ -209,29 +209,33 @@ static void video_drop(video_cache *c, struct video *v)
  * would claim them). Freed now if unused, else by its last user. */
 static void video_remove(video_cache *c, struct video *v)
 {
-    char *path = video_path(c, v->id);
-    bool unused = v->users == 0;
+    char *path = video_path(c, v->id), *id = strdup(v->id);
 
     strmap_del(c->videos, v->id);
-    v->orphan = true;               /* no commit saves its map again */
+    v->orphan = true;               /* no commit saves its map again... */
     c->removals++;
-    if (strmap_put(c->removing, v->id, v)) {
+    while (v->saving)               /* ...nor one under way after we delete it */
+        pthread_cond_wait(&c->removed, &c->lock);
+    /* From here `v` may be freed by its last user: only `id` is used. */
+    if (!v->users)
+        video_free(v);
+    if (!id || strmap_put(c->removing, id, (void *)1)) {
         /* ENOMEM: delete under the lock rather than race a reader. */
         if (path)
             unlink(path);
-        store_cache_delete(c->store, v->id);
+        if (id)
+            store_cache_delete(c->store, id);
     } else {
         pthread_mutex_unlock(&c->lock);
         if (path)
             unlink(path);
-        store_cache_delete(c->store, v->id);
+        store_cache_delete(c->store, id);
         pthread_mutex_lock(&c->lock);
-        strmap_del(c->removing, v->id);
+        strmap_del(c->removing, id);
         pthread_cond_broadcast(&c->removed);
     }
     free(path);
-    if (unused)
-        video_free(v);
+    free(id);
 }
 
 struct video *video_get(video_cache *c, const char *id, off_t size)
@@ -347,10 +351,15 @@ void video_commit(video_cache *c, struct video *v)
         memcpy(copy, v->have, len);
     sc = (struct stored_cache){v->id, v->size, copy, len, v->last_read, G};
     v->unsaved = 0;
+    v->saving = true;
     pthread_mutex_unlock(&c->lock);
     if (copy && store_cache_put(c->store, &sc))
         log_info("cache %s: cannot save the block map", v->id);
     free(copy);
+    pthread_mutex_lock(&c->lock);
+    v->saving = false;
+    pthread_cond_broadcast(&c->removed);
+    pthread_mutex_unlock(&c->lock);
 }
 
 void video_commit_soon(video_cache *c, struct video *v)

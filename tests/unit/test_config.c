@@ -37,7 +37,8 @@ int main(void)
     CHECK(config_parse_size("-1", &n) == -EINVAL);
     /* 2^34 G is 2^64 bytes: it wrapped to 0 ("no bound") before. */
     CHECK(config_parse_size("17179869184G", &n) == -ERANGE);
-    CHECK(config_parse_size("99999999999999999999", &n) == -EINVAL);
+    CHECK(config_parse_size("99999999999999999999", &n) == -ERANGE);
+    CHECK(config_parse_size(" -5", &n) == -EINVAL);
 
     CHECK(mkdtemp(dir) != NULL && chdir(dir) == 0 && getcwd(cwd, sizeof cwd) != NULL);
     setenv("SEEDANCE_API_KEY", "k", 1);

@@ -85,21 +85,23 @@ int main(void)
 
     /* May a failed POST have created a task? Decided from the result's
      * errno and status, never from its message. */
-    struct api_result r = { .err = -ETIMEDOUT, .retry_after = -1 };
+    struct api_result r = { .err = -ETIMEDOUT, .sent = true, .retry_after = -1 };
     strcpy(r.msg, "API 503 ...");           /* wording is not looked at */
     CHECK(outbox_maybe_created(&r));        /* the reply went missing */
-    r = (struct api_result){ .err = -EAGAIN, .http_status = 503 };
+    r = (struct api_result){ .sent = true, .err = -EAGAIN, .http_status = 503 };
     CHECK(!outbox_maybe_created(&r));       /* the server said it did not take it */
-    r = (struct api_result){ .err = -EAGAIN, .http_status = 429 };
+    r = (struct api_result){ .sent = true, .err = -EAGAIN, .http_status = 429 };
     CHECK(!outbox_maybe_created(&r));
-    r = (struct api_result){ .err = -EAGAIN, .http_status = 502 };
+    r = (struct api_result){ .sent = true, .err = -EAGAIN, .http_status = 502 };
     CHECK(outbox_maybe_created(&r));        /* a proxy's 502: the API may have */
-    r = (struct api_result){ .err = -ECONNREFUSED };
+    r = (struct api_result){ .sent = true, .err = -ECONNREFUSED };
     CHECK(!outbox_maybe_created(&r));
-    r = (struct api_result){ .err = -ECANCELED };
+    r = (struct api_result){ .sent = true, .err = -ECANCELED };
     CHECK(outbox_maybe_created(&r));        /* cut short by unmount */
-    r = (struct api_result){ .err = -EPROTO, .http_status = 200 };
+    r = (struct api_result){ .sent = true, .err = -EPROTO, .http_status = 200 };
     CHECK(outbox_maybe_created(&r));        /* a 200 without a usable id */
+    r = (struct api_result){ .sent = false, .err = -ECANCELED };
+    CHECK(!outbox_maybe_created(&r));       /* unmount before it went out */
 
     outbox_free(the_outbox);
     tasks_free(t);
