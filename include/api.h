@@ -1,7 +1,7 @@
 /* api.h — the Seedance task API: the ONLY module that knows endpoint paths,
  * JSON field names, status words and dialects (../shared/API.md).
  *
- * Pure functions (api_parse_*, api_normalize_status) are unit-tested; the
+ * Pure functions (api_parse_*, api_status_of_word) are unit-tested; the
  * api_* calls do one HTTP exchange each through http.h and never retry:
  * callers decide what is worth retrying from the errno.
  */
@@ -10,17 +10,18 @@
 
 #include "config.h"
 #include "http.h"
+#include "status.h"
 
 #include <stdbool.h>
 
 typedef struct api api;
 
-#define API_MAX_STATUS 31       /* longest status word accepted from a server */
+#define API_MAX_STATUS STATUS_WORD_MAX   /* longest status word accepted from a server */
 
 /* A task as seedancefs uses it. All strings malloc'd, NULL when absent. */
 struct task_info {
     char *id;
-    char *status;           /* normalised: queued running succeeded failed cancelled expired, or the server's word */
+    struct task_status status;  /* api_status_of_word of the server's word */
     char *video_url;        /* content.video_url (signed; expires) */
     char *last_frame_url;   /* content.last_frame_url */
     char *error;            /* "code: message" when the task failed */
@@ -30,13 +31,11 @@ struct task_info {
 
 void api_task_info_free(struct task_info *t);
 
-/* Maps every status word gateways use onto the six words of the tree
- * (pending -> queued, processing/in_progress -> running, completed ->
- * succeeded, canceled -> cancelled). An unknown word is returned as-is. */
-const char *api_normalize_status(const char *word);
-
-/* True for succeeded, failed, cancelled and expired. */
-bool api_status_terminal(const char *status);
+/* Maps every status word gateways use onto the six of status.h (pending
+ * -> queued, processing/in_progress -> running, completed -> succeeded,
+ * canceled -> cancelled; any case). An unknown word is kept as it is
+ * (STATUS_OTHER). */
+struct task_status api_status_of_word(const char *word);
 
 /* Parses a task object. Returns 0, or -EPROTO with `why` filled when the text
  * is not a JSON object with a usable id and status (1..API_MAX_STATUS bytes). */

@@ -13,6 +13,8 @@
 #ifndef SEEDANCEFS_EVENTS_H
 #define SEEDANCEFS_EVENTS_H
 
+#include "status.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -29,8 +31,10 @@ typedef void (*events_wake_fn)(void *arg);
 events *events_new(events_wake_fn wake, void *arg);
 void events_free(events *e);
 
-/* Appends one line to every open reader's buffer; wakes when one was empty. */
-void events_emit(events *e, const char *id, const char *name, const char *from, const char *to);
+/* Appends one line to every open reader's buffer; wakes when one was empty.
+ * `from` is NULL for a task just added (shown as "-"). */
+void events_emit(events *e, const char *id, const char *name, const struct task_status *from,
+                 const struct task_status *to);
 
 events_reader *events_open(events *e);
 void events_close(events *e, events_reader *r);

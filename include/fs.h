@@ -17,8 +17,8 @@
 int fs_main(int argc, char **argv, struct fs_context *c);
 
 /* A task's status word changed (a tasks hook: called on the poller thread). */
-void fs_on_status(const char *id, const char *name, const char *from, const char *to,
-                  void *arg);
+void fs_on_status(const char *id, const char *name, const struct task_status *from,
+                  const struct task_status *to, void *arg);
 
 /* Something a parked `wait` read may be waiting for changed outside the
  * task table (a pending request was rejected): answer what can be. */

@@ -21,17 +21,17 @@
 
 typedef struct tasks tasks;
 typedef void (*tasks_hook_fn)(const char *id, void *arg);
-/* A status word changed (`from` is "-" for a task just added). */
-typedef void (*tasks_status_fn)(const char *id, const char *name, const char *from,
-                                const char *to, void *arg);
+/* A task's status changed (`from` is NULL for a task just added). */
+typedef void (*tasks_status_fn)(const char *id, const char *name,
+                                const struct task_status *from,
+                                const struct task_status *to, void *arg);
 
 /* The files of tasks/<id>/. */
 enum task_file { TASK_STATUS, TASK_JSON, TASK_REQUEST, TASK_ERROR, TASK_LAST_FRAME };
 
 /* What getattr and readdir need about one task, copied out. */
 struct task_stat {
-    char status[32];            /* the word shown in status */
-    bool final;                 /* succeeded, failed, cancelled or expired: no more changes */
+    struct task_status status;  /* as shown in the status file */
     long long created_at, updated_at;
     off_t video_size;           /* -1 until video.mp4 exists */
     size_t size[TASK_LAST_FRAME + 1];   /* byte size of each file; 0 = absent */
@@ -49,10 +49,6 @@ int tasks_restore(tasks *t);
  * (on the poller thread; on the caller's thread for tasks_add and
  * tasks_remove). "succeeded" means video.mp4 just appeared. */
 void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg);
-
-/* True when a status word (as the tree shows it) is final: succeeded,
- * failed, cancelled, expired. */
-bool tasks_status_final(const char *status);
 
 /* `fn` runs, without locks held, after a task's record was deleted
  * (tasks_remove of a finished task): what else is kept of it can go. */

@@ -131,32 +131,31 @@ static int api_call(api *a, const char *method, const char *url, const char *bod
 
 void api_task_info_free(struct task_info *t)
 {
-    free(t->id); free(t->status); free(t->video_url); free(t->last_frame_url);
+    free(t->id); free(t->video_url); free(t->last_frame_url);
     free(t->error); free(t->json);
     memset(t, 0, sizeof *t);
 }
 
-static const struct { const char *word, *normal; } status_words[] = {
-    {"queued", "queued"},       {"pending", "queued"},     {"submitted", "queued"},
-    {"running", "running"},     {"processing", "running"}, {"in_progress", "running"},
-    {"succeeded", "succeeded"}, {"completed", "succeeded"}, {"success", "succeeded"},
-    {"failed", "failed"},       {"failure", "failed"},
-    {"cancelled", "cancelled"}, {"canceled", "cancelled"},
-    {"expired", "expired"},
+/* The one table of the words servers use. */
+static const struct { const char *word; enum status_code code; } status_words[] = {
+    {"queued", STATUS_QUEUED},       {"pending", STATUS_QUEUED},
+    {"submitted", STATUS_QUEUED},    {"running", STATUS_RUNNING},
+    {"processing", STATUS_RUNNING},  {"in_progress", STATUS_RUNNING},
+    {"succeeded", STATUS_SUCCEEDED}, {"completed", STATUS_SUCCEEDED},
+    {"success", STATUS_SUCCEEDED},   {"failed", STATUS_FAILED},
+    {"failure", STATUS_FAILED},      {"cancelled", STATUS_CANCELLED},
+    {"canceled", STATUS_CANCELLED},  {"expired", STATUS_EXPIRED},
 };
 
-const char *api_normalize_status(const char *word)
+struct task_status api_status_of_word(const char *word)
 {
+    struct task_status s = { .code = STATUS_OTHER };
+
     for (size_t i = 0; i < sizeof status_words / sizeof *status_words; i++)
         if (!strcasecmp(word, status_words[i].word))
-            return status_words[i].normal;
-    return word;
-}
-
-bool api_status_terminal(const char *status)
-{
-    return status && (!strcmp(status, "succeeded") || !strcmp(status, "failed") ||
-                      !strcmp(status, "cancelled") || !strcmp(status, "expired"));
+            return status_make(status_words[i].code);
+    snprintf(s.other, sizeof s.other, "%s", word);
+    return s;
 }
 
 static char *dup_string_field(const cJSON *obj, const char *name)
@@ -228,7 +227,7 @@ static int parse_task_object(const cJSON *root, struct task_info *out, char *why
         snprintf(why, why_len, "task reply has no usable status");
         goto out;
     }
-    out->status = strdup(api_normalize_status(status->valuestring));
+    out->status = api_status_of_word(status->valuestring);
     content = cJSON_GetObjectItemCaseSensitive(root, "content");
     if (cJSON_IsObject(content)) {
         out->video_url = dup_string_field(content, "video_url");
@@ -242,7 +241,7 @@ static int parse_task_object(const cJSON *root, struct task_info *out, char *why
     if (!out->updated_at)
         out->updated_at = out->created_at;
     out->json = cJSON_Print(root);
-    rc = out->status && out->json ? 0 : -ENOMEM;
+    rc = out->json ? 0 : -ENOMEM;
 out:
     if (rc)
         api_task_info_free(out);

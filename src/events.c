@@ -61,7 +61,8 @@ static void make_room(events_reader *r, size_t need)
     r->len -= cut;
 }
 
-void events_emit(events *e, const char *id, const char *name, const char *from, const char *to)
+void events_emit(events *e, const char *id, const char *name, const struct task_status *from,
+                 const struct task_status *to)
 {
     char line[512], stamp[32];
     time_t now = time(NULL);
@@ -71,7 +72,8 @@ void events_emit(events *e, const char *id, const char *name, const char *from, 
 
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    len = snprintf(line, sizeof line, "%s %s %s %s %s\n", stamp, id, name ? name : "-", from, to);
+    len = snprintf(line, sizeof line, "%s %s %s %s %s\n", stamp, id, name ? name : "-",
+                   from ? status_name(from) : "-", status_name(to));
     if (len <= 0 || (size_t)len >= sizeof line)
         return;
     pthread_mutex_lock(&e->lock);

@@ -262,15 +262,15 @@ void fs_on_events_ready(void *arg)
     wake_waiters();
 }
 
-void fs_on_status(const char *id, const char *name, const char *from, const char *to,
-                  void *arg)
+void fs_on_status(const char *id, const char *name, const struct task_status *from,
+                  const struct task_status *to, void *arg)
 {
     char *copy;
 
     (void)arg;
     if (fsx.events)
         events_emit(fsx.events, id, name, from, to);
-    if (tasks_status_final(to))
+    if (status_final(to))
         wake_waiters();
     /* The kernel is told by the notifier thread: this may run inside a
      * handler (rmdir cancels), where a notification could deadlock. */

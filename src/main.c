@@ -100,13 +100,13 @@ static void stop_threads(struct fs_context *fs)
 
 /* A status changed: the tree hears of it, and our own videos are cached at
  * once (imported ones, maybe thousands, only when first read). */
-static void on_status(const char *id, const char *name, const char *from, const char *to,
-                      void *arg)
+static void on_status(const char *id, const char *name, const struct task_status *from,
+                      const struct task_status *to, void *arg)
 {
     struct fs_context *fs = arg;
 
     fs_on_status(id, name, from, to, NULL);
-    if (name && !strcmp(to, "succeeded"))
+    if (name && to->code == STATUS_SUCCEEDED)
         stream_want(id, fs->stream);
 }
 

@@ -344,8 +344,10 @@ static int record_task(outbox *o, const char *name, const char *id, const char *
                        bool wants_last_frame)
 {
     long long now = (long long)clock_wall();
+    struct task_status first = status_make(STATUS_QUEUED);
+    const char *queued = status_name(&first);       /* the store keeps the words */
     struct stored_task t = {
-        .id = id, .name = name, .status = "queued", .api_status = "queued",
+        .id = id, .name = name, .status = queued, .api_status = queued,
         .request_json = body, .wants_last_frame = wants_last_frame,
         .created_at = now, .updated_at = now, .video_size = -1,
     };

@@ -29,10 +29,10 @@ struct poll_result {
 
 static bool wants_poll(const struct task *k)
 {
-    if (!api_status_terminal(k->api_status))
+    if (!status_final(&k->api_status))
         return true;
     /* Succeeded at the API but not yet shown: video size or frame missing. */
-    return !strcmp(k->api_status, "succeeded") && strcmp(k->status, "succeeded");
+    return k->api_status.code == STATUS_SUCCEEDED && k->status.code != STATUS_SUCCEEDED;
 }
 
 /* Learns the video size with a one-byte range read (api_video_size). */
@@ -60,7 +60,7 @@ static void fetch_last_frame(tasks *t, const char *url, struct poll_result *r)
 static void finish_poll(tasks *t, off_t known_size, bool need_frame, struct poll_result *r)
 {
     r->video_size = known_size;
-    if (r->rc || strcmp(r->info.status, "succeeded"))
+    if (r->rc || r->info.status.code != STATUS_SUCCEEDED)
         return;
     if (r->video_size < 0)
         r->video_size = probe_video_size(t, &r->info);
@@ -146,8 +146,6 @@ static void poll_many(tasks *t, char **ids, int n, const off_t *sizes, const boo
             log_info("poll %s: %s", ids[i], res.msg);
     }
     for (int i = 0; i < n; i++) {
-        if (!r[i].rc && !r[i].info.status)
-            r[i].rc = -ENOMEM;      /* a parsed reply always has one */
         finish_poll(t, sizes[i], frames[i], &r[i]);
     }
     free(covered);
@@ -175,29 +173,29 @@ static void replace(char **field, char **value)
 }
 
 /* Applies one poll to the task. Returns a snapshot to persist when
- * something durable changed (NULL otherwise). `from` (API_MAX_STATUS + 1
- * bytes) receives the old status word when it changed, else "". */
+ * something durable changed (NULL otherwise). *moved tells whether the
+ * shown status changed, `from` what it was. */
 static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_result *r,
-                                        char *from)
+                                        struct task_status *from, bool *moved)
 {
     struct task_info *i = &r->info;
     bool frame_pending, changed = false;
-    const char *shown;
+    struct task_status shown;
 
     k->polls++;
     k->polling = false;
     k->next_poll = clock_mono() + poll_interval_for(t, k);
-    if (r->rc == -ENOENT && !api_status_terminal(k->api_status)) {
-        free(k->api_status);
-        k->api_status = strdup("expired");
+    if (r->rc == -ENOENT && !status_final(&k->api_status)) {
+        k->api_status = status_make(STATUS_EXPIRED);
         free(k->error);
         k->error = strdup("NotFound: the API no longer knows this task\n");
     }
-    from[0] = '\0';
+    *moved = false;
     if (r->rc == 0) {
-        changed = strcmp(k->api_status, i->status) || k->video_size != r->video_size ||
-                  (r->last_frame && !k->last_frame) || !k->task_json;
-        replace(&k->api_status, &i->status);
+        changed = !status_equal(&k->api_status, &i->status) ||
+                  k->video_size != r->video_size || (r->last_frame && !k->last_frame) ||
+                  !k->task_json;
+        k->api_status = i->status;
         replace(&k->task_json, &i->json);
         replace(&k->video_url, &i->video_url);
         replace(&k->last_frame_url, &i->last_frame_url);
@@ -219,21 +217,18 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
         }
         k->last_frame_failures += r->last_frame_failed;
     }
-    if (!k->api_status)
-        k->api_status = strdup("unknown");
     /* Hold "succeeded" back until what it promises is there. */
     frame_pending = k->wants_last_frame && !k->last_frame &&
                     k->last_frame_failures < LAST_FRAME_ATTEMPTS;
     shown = k->api_status;
-    if (!strcmp(shown, "succeeded") && (k->video_size < 0 || frame_pending))
-        shown = "running";
-    if (strcmp(k->status, shown)) {
+    if (shown.code == STATUS_SUCCEEDED && (k->video_size < 0 || frame_pending))
+        shown = status_make(STATUS_RUNNING);
+    if (!status_equal(&k->status, &shown)) {
         log_info("task %s%s%s: %s -> %s", k->id, k->name ? " " : "", k->name ? k->name : "",
-                 k->status, shown);
-        snprintf(from, API_MAX_STATUS + 1, "%s", k->status);
-        free(k->status);
-        k->status = strdup(shown);
-        changed = true;
+                 status_name(&k->status), status_name(&shown));
+        *from = k->status;
+        k->status = shown;
+        *moved = changed = true;
     }
     return changed ? tasks_snapshot(k) : NULL;
 }
@@ -276,18 +271,20 @@ static void collect_due(const char *key, void *value, void *arg)
 static void apply_and_report(tasks *t, const char *id, struct poll_result *r)
 {
     struct stored_task *snap = NULL;
-    char from[API_MAX_STATUS + 1] = "", to[API_MAX_STATUS + 1] = "", *name = NULL;
+    struct task_status from, to;
     struct task *k = strmap_get(t->by_id, id);
+    bool moved = false;
+    char *name = NULL;
 
     if (k) {
-        snap = apply_result(t, k, r, from);
-        snprintf(to, sizeof to, "%s", k->status);
+        snap = apply_result(t, k, r, &from, &moved);
+        to = k->status;
         name = tasks_dup(k->name);
     }
     pthread_mutex_unlock(&t->lock);
     tasks_persist(t, snap);
-    if (from[0] && t->on_status)
-        t->on_status(id, name, from, to, t->on_status_arg);
+    if (moved && t->on_status)
+        t->on_status(id, name, &from, &to, t->on_status_arg);
     free(name);
     free(r->last_frame);
     api_task_info_free(&r->info);

@@ -15,7 +15,7 @@
 
 static void task_free(struct task *k)
 {
-    free(k->id); free(k->name); free(k->status); free(k->api_status);
+    free(k->id); free(k->name);
     free(k->task_json); free(k->request_json); free(k->error); free(k->video_url);
     free(k->last_frame_url); free(k->last_frame);
     free(k);
@@ -77,8 +77,9 @@ struct stored_task *tasks_snapshot(const struct task *k)
         return NULL;
     s->id = tasks_dup(k->id);
     s->name = tasks_dup(k->name);
-    s->status = tasks_dup(k->status);
-    s->api_status = tasks_dup(k->api_status);
+    /* The store keeps the words; status_from_name reads them back. */
+    s->status = strdup(status_name(&k->status));
+    s->api_status = strdup(status_name(&k->api_status));
     s->task_json = tasks_dup(k->task_json);
     s->request_json = tasks_dup(k->request_json);
     s->error = tasks_dup(k->error);
@@ -117,7 +118,7 @@ static int insert_task(tasks *t, struct task *k)
     const char *id = k->id, *name = k->name;
     int rc;
 
-    if (!k->id || !k->status || !k->api_status) {
+    if (!k->id) {
         task_free(k);
         return -ENOMEM;
     }
@@ -173,14 +174,14 @@ int tasks_add(tasks *t, const char *id, const char *name, const char *request_js
         return -ENOMEM;
     k->id = strdup(id);
     k->name = tasks_dup(name);
-    k->status = strdup("queued");
-    k->api_status = strdup("queued");
+    k->status = k->api_status = status_make(STATUS_QUEUED);
     k->request_json = tasks_dup(request_json);
     k->wants_last_frame = wants_last_frame;
     k->created_at = k->updated_at = time(NULL);
     k->video_size = -1;
+    struct task_status queued = status_make(STATUS_QUEUED);
     if (!(rc = insert_task(t, k)) && t->on_status)
-        t->on_status(id, name, "-", "queued", t->on_status_arg);
+        t->on_status(id, name, NULL, &queued, t->on_status_arg);
     return rc;
 }
 
@@ -193,8 +194,8 @@ static void restore_one(const struct stored_task *s, void *arg)
         return;
     k->id = tasks_dup(s->id);
     k->name = tasks_dup(s->name);
-    k->status = tasks_dup(s->status);
-    k->api_status = tasks_dup(s->api_status);
+    k->status = status_from_name(s->status ? s->status : "queued");
+    k->api_status = status_from_name(s->api_status ? s->api_status : "queued");
     k->task_json = tasks_dup(s->task_json);
     k->request_json = tasks_dup(s->request_json);
     k->error = tasks_dup(s->error);
@@ -220,11 +221,6 @@ void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg)
 {
     t->on_status = fn;
     t->on_status_arg = arg;
-}
-
-bool tasks_status_final(const char *status)
-{
-    return api_status_terminal(status);
 }
 
 void tasks_set_removed_hook(tasks *t, tasks_hook_fn fn, void *arg)
@@ -254,9 +250,11 @@ int tasks_import(tasks *t, const struct task_info *info)
     if (tasks_known(t, info->id) || !(k = calloc(1, sizeof *k)))
         return -EEXIST;
     k->id = strdup(info->id);
-    k->api_status = strdup(info->status);
+    k->api_status = info->status;
     /* "succeeded" waits for the size probe, as for our own tasks. */
-    k->status = strdup(strcmp(info->status, "succeeded") ? info->status : "running");
+    k->status = info->status.code == STATUS_SUCCEEDED ? status_make(STATUS_RUNNING)
+                                                      : info->status;
+    struct task_status shown = k->status;
     k->task_json = tasks_dup(info->json);
     if (info->error && asprintf(&k->error, "%s\n", info->error) < 0)
         k->error = NULL;
@@ -271,7 +269,7 @@ int tasks_import(tasks *t, const struct task_info *info)
     }
     tasks_persist(t, snap);
     if (t->on_status)
-        t->on_status(info->id, NULL, "-", info->status, t->on_status_arg);
+        t->on_status(info->id, NULL, NULL, &shown, t->on_status_arg);
     return 0;
 }
 
@@ -295,7 +293,7 @@ static void collect_video(const char *key, void *value, void *arg)
     struct id_list *l = arg;
     struct task *k = value;
 
-    if (l->n < l->cap && k->name && !strcmp(k->status, "succeeded") && k->video_size >= 0 &&
+    if (l->n < l->cap && k->name && k->status.code == STATUS_SUCCEEDED && k->video_size >= 0 &&
         (l->ids[l->n] = strdup(key)))
         l->n++;
 }
@@ -325,7 +323,7 @@ static const char *file_bytes(const struct task *k, enum task_file f, size_t *le
 
     switch (f) {
     case TASK_STATUS:
-        snprintf(line, 40, "%s\n", k->status);
+        snprintf(line, 40, "%s\n", status_name(&k->status));
         p = line;
         break;
     case TASK_JSON: p = k->task_json; break;
@@ -333,7 +331,7 @@ static const char *file_bytes(const struct task *k, enum task_file f, size_t *le
     case TASK_ERROR: p = k->error; break;
     case TASK_LAST_FRAME:
         /* Shown together with the final status, not before. */
-        *len = strcmp(k->status, "succeeded") ? 0 : k->last_frame_len;
+        *len = k->status.code == STATUS_SUCCEEDED ? k->last_frame_len : 0;
         return *len ? k->last_frame : NULL;
     }
     *len = p ? strlen(p) : 0;
@@ -348,11 +346,10 @@ int tasks_stat(tasks *t, const char *id, struct task_stat *out)
 
     pthread_mutex_lock(&t->lock);
     if ((k = strmap_get(t->by_id, id))) {
-        snprintf(out->status, sizeof out->status, "%s", k->status);
-        out->final = api_status_terminal(k->status);
+        out->status = k->status;
         out->created_at = k->created_at;
         out->updated_at = k->updated_at;
-        out->video_size = strcmp(k->status, "succeeded") ? -1 : k->video_size;
+        out->video_size = k->status.code == STATUS_SUCCEEDED ? k->video_size : -1;
         for (int f = TASK_STATUS; f <= TASK_LAST_FRAME; f++)
             file_bytes(k, f, &out->size[f], line);
         rc = 0;
@@ -423,7 +420,8 @@ int tasks_video(tasks *t, const char *id, char **url, bool *auth, off_t *size)
     if (url)
         *url = NULL;
     pthread_mutex_lock(&t->lock);
-    if ((k = strmap_get(t->by_id, id)) && !strcmp(k->status, "succeeded") && k->video_size >= 0) {
+    if ((k = strmap_get(t->by_id, id)) && k->status.code == STATUS_SUCCEEDED &&
+        k->video_size >= 0) {
         *size = k->video_size;
         rc = url ? api_video_source(t->api, k->id, k->video_url, url, auth) : 0;
     }
@@ -451,9 +449,9 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
         return -ENOENT;
     struct stored_task *snap = NULL;
     bool deleted = false, cancelled = false;
-    char from[API_MAX_STATUS + 1] = "", *name = NULL;
-
+    struct task_status from, cancelled_status = status_make(STATUS_CANCELLED);
     struct api_result res;
+    char *name = NULL;
 
     rc = api_delete_task(t->api, id, &res);
     snprintf(why, why_len, "%s", res.msg);
@@ -461,13 +459,12 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
         return rc;
     pthread_mutex_lock(&t->lock);
     if ((k = strmap_get(t->by_id, id))) {
-        if (!rc && !api_status_terminal(k->api_status)) {
+        if (!rc && !status_final(&k->api_status)) {
             /* The API cancelled it; the record stays until deleted. */
-            snprintf(from, sizeof from, "%s", k->status);
+            from = k->status;
             name = tasks_dup(k->name);
             cancelled = true;
-            free(k->status);
-            k->status = strdup("cancelled");
+            k->status = cancelled_status;
             k->next_poll = clock_mono();
             pthread_cond_signal(&t->wake);
             snap = tasks_snapshot(k);
@@ -483,7 +480,7 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
     if (deleted && t->on_removed)
         t->on_removed(id, t->on_removed_arg);
     if (cancelled && t->on_status)
-        t->on_status(id, name, from, "cancelled", t->on_status_arg);
+        t->on_status(id, name, &from, &cancelled_status, t->on_status_arg);
     free(name);
     log_info("rmdir %s: %s", id, rc ? "already gone at the API" : "done");
     return 0;

@@ -14,8 +14,8 @@
 
 struct task {
     char *id, *name;
-    char *status;               /* shown: held at "running" until the video is sized */
-    char *api_status;           /* as the API last said (normalised) */
+    struct task_status status;      /* shown: held at running until the video is sized */
+    struct task_status api_status;  /* as the API last said */
     char *task_json, *request_json, *error, *video_url, *last_frame_url;
     char *last_frame;
     size_t last_frame_len;

@@ -284,7 +284,7 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
     if ((rc = tasks_stat(c->tasks, n.id, &ts)))
         return rc;
     /* A finished task changes no more (its rmdir is invalidated explicitly). */
-    *stable = ts.final;
+    *stable = status_final(&ts.status);
     if (n.kind == NODE_WAIT) {
         fill_file(st, 0444, 0, ts.created_at, ts.updated_at);
         return 0;
@@ -639,5 +639,6 @@ size_t tree_wait_answer(const char *id, bool by_name, char *buf, size_t size)
     }
     if (tasks_stat(c->tasks, id, &ts))
         return (size_t)snprintf(buf, size, "deleted\n");
-    return ts.final ? (size_t)snprintf(buf, size, "%s\n", ts.status) : 0;
+    return status_final(&ts.status) ? (size_t)snprintf(buf, size, "%s\n", status_name(&ts.status))
+                                    : 0;
 }

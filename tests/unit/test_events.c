@@ -24,17 +24,19 @@ int main(void)
     char buf[EVENTS_BUFFER + 256];
     size_t n;
 
+    struct task_status queued = status_make(STATUS_QUEUED), running = status_make(STATUS_RUNNING);
+
     CHECK(e != NULL);
     for (int i = 0; i < 100; i++)
         CHECK((r[i] = events_open(e)) != NULL);
     CHECK(!events_pending(e, r[0]) && events_read(e, r[0], buf, sizeof buf) == 0);
 
     /* One wake-up per line that found an empty buffer, for all 100 readers. */
-    events_emit(e, "cgt-1", "fox", "-", "queued");
+    events_emit(e, "cgt-1", "fox", NULL, &queued);
     CHECK(wakes == 1);
     for (int i = 0; i < 100; i++)
         CHECK(events_pending(e, r[i]));
-    events_emit(e, "cgt-1", "fox", "queued", "running");
+    events_emit(e, "cgt-1", "fox", &queued, &running);
     CHECK(wakes == 1);                      /* nobody was empty */
 
     /* Whole lines when they fit. */
@@ -54,7 +56,7 @@ int main(void)
     for (int i = 0; i < 3000; i++) {
         char id[32];
         snprintf(id, sizeof id, "cgt-%d", i);
-        events_emit(e, id, NULL, "queued", "running");
+        events_emit(e, id, NULL, &queued, &running);
     }
     n = events_read(e, r[2], buf, sizeof buf);
     buf[n] = '\0';
