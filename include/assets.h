@@ -30,28 +30,55 @@
 typedef struct assets assets;
 typedef void (*assets_add_fn)(const char *name, mode_t type, void *arg);
 
-/* `p` (may be NULL: not launched) is taken over. */
+/* `p` (may be NULL: not launched) is taken over; every call to the
+ * provider goes through `api` (its budget and 429 pause). NULL on ENOMEM. */
 assets *assets_new(profile *p, store *st, api *api, const char *api_url, const char *state_dir,
                    double poll_interval);
 void assets_free(assets *a);
+
+/* Loads the saved assets (before assets_start): -EIO on a store error. */
 int assets_restore(assets *a);
+
+/* The verification poller thread: -errno of pthread_create. Stop joins it. */
 int assets_start(assets *a);
 void assets_stop(assets *a);
 
-/* `fn` runs (on the asset poller) when an asset turns active. */
+/* `fn` runs (on the asset poller, no lock held) when an asset turns active. */
 void assets_set_ready_hook(assets *a, void (*fn)(void *arg), void *arg);
 
-/* The tree under assets/: `rel` is the path below it ("" for assets/). */
+/* The tree under assets/: `rel` is the path below it ("" for assets/).
+ * Called from FUSE threads: they take the asset lock briefly and never
+ * wait on the network, except create, which sends (under the API's
+ * budget) and waits for the provider's answer.
+ * Errors common to all: -ENOENT (no such kind, asset or file). */
+
+/* Attributes; README, kinds, assets and their files. */
 int assets_getattr(assets *a, const char *rel, struct stat *st);
+/* -ENOTDIR on a file. */
 int assets_readdir(assets *a, const char *rel, assets_add_fn add, void *arg);
+/* Bytes of status, id, error, authorization.json, source/ files; -EISDIR. */
 int assets_read(assets *a, const char *rel, char *buf, size_t size, off_t off);
+/* For writing: -EPERM when not launched or already sent (material and
+ * consent are fixed), -EACCES for a file nobody writes (status, id),
+ * -EISDIR. */
 int assets_open(assets *a, const char *rel, bool write, bool truncate);
+/* A new file in source/ (or a trigger): errors as assets_open, -EFBIG. */
 int assets_create(assets *a, const char *rel);
+/* Bytes into a draft file; -EFBIG past the size limit of material. */
 int assets_write(assets *a, const char *rel, const char *buf, size_t size, off_t off);
 int assets_truncate(assets *a, const char *rel, off_t size);
+/* The step a close() means: authorization.json is checked (-EINVAL, the
+ * reason in `error`), `select` adopts a library asset, `create` sends the
+ * material (-EINVAL refused, -EIO unreachable, -EBUSY a create already
+ * under way). 0 for other files. */
 int assets_flush(assets *a, const char *rel);
+/* A source file of a draft; -EPERM otherwise. */
 int assets_unlink(assets *a, const char *rel);
+/* KIND/NAME: a new draft. -EEXIST, -EPERM (not launched, or deeper), -EINVAL
+ * for a name that cannot be an asset's. */
 int assets_mkdir(assets *a, const char *rel);
+/* KIND/NAME: forgets a draft, failed or active asset locally; -EBUSY while
+ * the provider verifies it; -EPERM for anything else. */
 int assets_rmdir(assets *a, const char *rel);
 
 /* The gate, at close(): -EINVAL (with `why`) when a request names an asset
