@@ -54,6 +54,10 @@ void outbox_set_resolver(outbox *o, outbox_resolve_fn fn, void *arg);
 void outbox_kick(void *outbox_arg);
 void outbox_free(outbox *o);
 
+/* Seconds before attempt `attempts` + 1: 1 s doubling to 10 s, +-25 %
+ * jitter (per process, clock_jitter), never below `retry_after`. */
+double outbox_backoff(int attempts, double retry_after);
+
 /* May a POST that failed with `res` have created a task (a reply lost or
  * garbled, a send cut short)? Then the next attempt looks for it first.
  * Not after a refusal the server stated (429, 503) or a refused connection. */

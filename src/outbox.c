@@ -328,8 +328,7 @@ void outbox_each(outbox *o, void (*fn)(const char *name, void *arg), void *arg)
 
 /* ---- the submitter ---- */
 
-/* Capped exponential backoff with +-25% jitter, never below Retry-After. */
-static double backoff(int attempts, double retry_after)
+double outbox_backoff(int attempts, double retry_after)
 {
     double delay = BACKOFF_FIRST * pow(2, attempts > 1 ? attempts - 1 : 0);
 
@@ -410,7 +409,7 @@ static int reconcile(outbox *o, const struct pending *p, char **id)
 static void schedule_retry(outbox *o, struct pending *p, bool maybe_sent, const char *why,
                            double retry_after)
 {
-    double delay = backoff(p->attempts, retry_after);
+    double delay = outbox_backoff(p->attempts, retry_after);
     char reason[sizeof p->reason];
 
     pthread_mutex_lock(&o->lock);

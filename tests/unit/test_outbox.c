@@ -103,6 +103,15 @@ int main(void)
     r = (struct api_result){ .sent = false, .err = -ECANCELED };
     CHECK(!outbox_maybe_created(&r));       /* unmount before it went out */
 
+    /* Backoff: 1, 2, 4, 8, then 10 s at most, +-25 %, never under Retry-After. */
+    static const double base[] = {1, 1, 2, 4, 8, 10, 10};
+    for (int attempts = 1; attempts <= 6; attempts++)
+        for (int i = 0; i < 50; i++) {
+            double d = outbox_backoff(attempts, -1);
+            CHECK(d >= 0.75 * base[attempts] && d <= 1.25 * base[attempts]);
+        }
+    CHECK(outbox_backoff(1, 30) == 30);
+
     outbox_free(the_outbox);
     tasks_free(t);
     api_free(a);
