@@ -51,7 +51,7 @@ struct video {
     bool whole_active;              /* a request is taking the whole file in order */
     bool announced;                 /* "complete" was logged */
     bool commit_queued;             /* waiting for the committer thread */
-    bool saving;                    /* video_commit is storing its map (removal waits) */
+    int saving;                     /* video_commits storing its map (removal waits) */
     unsigned fail_gen;              /* counts failed fetches */
     int last_error;
     double arrived_at;              /* monotonic time bytes last landed */

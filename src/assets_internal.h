@@ -18,7 +18,7 @@ struct asset {
     char *auth_draft, *select_draft;
     size_t auth_len, select_len;
     bool auth_dirty, select_armed, create_armed;
-    bool sending;                   /* assets_send_create is at work (a second waits) */
+    bool sending;                   /* assets_send_create is at work (a second: EBUSY) */
     long long created_at;
 };
 

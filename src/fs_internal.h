@@ -51,8 +51,6 @@ struct fs_state {
     bool running, started;
     bool closing;                   /* the session ended: parked reads get EINTR at once */
     bool failed;                    /* init could not start the threads: exit 1 */
-    int waking;                     /* wake_waiters passes running (fs_notify.c) */
-    bool wake_again;                /* a wake-up came during one: run it again */
     struct tracked open;            /* list head of open files and directories */
     char *abs_mountpoint;           /* resolved before mounting, for mount_tune */
     pthread_once_t tuned;

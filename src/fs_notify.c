@@ -57,7 +57,11 @@ static bool claim(struct waiter *w)
     return true;
 }
 
-/* The bytes a parked read gets now, or 0 when it must keep waiting. */
+/* The bytes a parked read gets now, or 0 when it must keep waiting.
+ * fsx.lock held: answering and claiming are one step, so two threads never
+ * both take lines from one events reader (the loser would drop them), and
+ * a change that lands after a waiter was found not ready finds it parked
+ * again (lock order: fsx.lock, then the events, tasks and outbox locks). */
 static size_t answer(struct waiter *w, char *buf, size_t size)
 {
     if (w->h->kind == TREE_OPEN_EVENTS)
@@ -98,9 +102,9 @@ static void on_interrupt(fuse_req_t req, void *data)
     }
 }
 
-/* One pass over the parked reads: answers those that can be answered now,
- * parks the others again. */
-static void wake_pass(void)
+/* Answers every parked read that can be answered now and parks the
+ * others again. */
+static void wake_waiters(void)
 {
     struct waiter *ready = NULL;
 
@@ -116,50 +120,24 @@ static void wake_pass(void)
 
     for (struct waiter *w = ready, *next; w; w = next) {
         char buf[4096];
-        size_t len;
+        size_t len = 0;
         bool mine = false;
         next = w->next;
         pthread_mutex_lock(&fsx.lock);
-        if (w->replied) {
-            pthread_mutex_unlock(&fsx.lock);
-            waiter_unref(w);
-            continue;
-        }
-        pthread_mutex_unlock(&fsx.lock);
-        len = answer(w, buf, sizeof buf < w->size ? sizeof buf : w->size);
-        pthread_mutex_lock(&fsx.lock);
-        if ((len || fsx.closing) && !w->replied) {
-            w->replied = mine = true;   /* off the list already */
-        } else if (!w->replied) {       /* not yet: park it again */
-            w->next = fsx.waiters;
-            fsx.waiters = w;
+        if (!w->replied) {
+            len = answer(w, buf, sizeof buf < w->size ? sizeof buf : w->size);
+            if (len || fsx.closing) {
+                w->replied = mine = true;   /* off the list already */
+            } else {                        /* not yet: park it again */
+                w->next = fsx.waiters;
+                fsx.waiters = w;
+            }
         }
         pthread_mutex_unlock(&fsx.lock);
         if (mine)
             reply_claimed(w, buf, len);     /* len 0: the session's sweep has passed */
         waiter_unref(w);            /* the pass's own reference */
     }
-}
-
-/* Answers every parked read that can be answered now. A wake-up that
- * arrives while another thread's pass holds the waiters (the list looks
- * empty) makes that pass run again, so its news is not lost. */
-static void wake_waiters(void)
-{
-    pthread_mutex_lock(&fsx.lock);
-    if (fsx.waking)
-        fsx.wake_again = true;
-    fsx.waking++;
-    for (;;) {
-        pthread_mutex_unlock(&fsx.lock);
-        wake_pass();
-        pthread_mutex_lock(&fsx.lock);
-        if (!fsx.wake_again)
-            break;
-        fsx.wake_again = false;
-    }
-    fsx.waking--;
-    pthread_mutex_unlock(&fsx.lock);
 }
 
 static void park_read(fuse_req_t req, struct handle *h, size_t size)
@@ -184,18 +162,13 @@ static void park_read(fuse_req_t req, struct handle *h, size_t size)
     w->registering = false;
     if (w->interrupted || fsx.closing) {
         w->replied = mine = true;   /* EINTR; the session's sweep may have passed */
+    } else if ((len = answer(w, buf, sizeof buf < size ? sizeof buf : size))) {
+        w->replied = mine = true;   /* ready at once */
     } else {
-        w->next = fsx.waiters;
+        w->next = fsx.waiters;      /* parked: what changes from now on wakes it */
         fsx.waiters = w;
     }
     pthread_mutex_unlock(&fsx.lock);
-    if (!mine) {
-        /* Whatever happened before we were on the list is not missed. */
-        len = answer(w, buf, sizeof buf < size ? sizeof buf : size);
-        pthread_mutex_lock(&fsx.lock);
-        mine = len && claim(w);
-        pthread_mutex_unlock(&fsx.lock);
-    }
     if (mine)
         reply_claimed(w, buf, len);
     waiter_unref(w);                /* the parking thread's reference */

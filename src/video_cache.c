@@ -210,22 +210,25 @@ static void video_drop(video_cache *c, struct video *v)
 static void video_remove(video_cache *c, struct video *v)
 {
     char *path = video_path(c, v->id), *id = strdup(v->id);
+    bool listed;
 
     strmap_del(c->videos, v->id);
     v->orphan = true;               /* no commit saves its map again... */
     c->removals++;
+    /* Readers of the id wait from now on, also while we wait below. */
+    listed = id && !strmap_put(c->removing, id, (void *)1);
+    v->users++;                     /* ours across the waits */
     while (v->saving)               /* ...nor one under way after we delete it */
         pthread_cond_wait(&c->removed, &c->lock);
-    /* From here `v` may be freed by its last user: only `id` is used. */
-    if (!v->users)
-        video_free(v);
-    if (!id || strmap_put(c->removing, id, (void *)1)) {
+    if (!listed) {
         /* ENOMEM: delete under the lock rather than race a reader. */
         if (path)
             unlink(path);
-        if (id)
-            store_cache_delete(c->store, id);
-    } else {
+        store_cache_delete(c->store, v->id);
+    }
+    if (--v->users == 0)            /* else its last user frees it (orphan) */
+        video_free(v);
+    if (listed) {
         pthread_mutex_unlock(&c->lock);
         if (path)
             unlink(path);
@@ -351,13 +354,13 @@ void video_commit(video_cache *c, struct video *v)
         memcpy(copy, v->have, len);
     sc = (struct stored_cache){v->id, v->size, copy, len, v->last_read, G};
     v->unsaved = 0;
-    v->saving = true;
+    v->saving++;
     pthread_mutex_unlock(&c->lock);
     if (copy && store_cache_put(c->store, &sc))
         log_info("cache %s: cannot save the block map", v->id);
     free(copy);
     pthread_mutex_lock(&c->lock);
-    v->saving = false;
+    v->saving--;
     pthread_cond_broadcast(&c->removed);
     pthread_mutex_unlock(&c->lock);
 }
