@@ -135,8 +135,13 @@ class Mount:
         cmd = [*wrapper, os.path.join(BUILD, "seedancefs"), "mnt", "-o", opts]
         if not foreground:
             # The parent returns once the mount is up: nothing to wait for but it.
-            done = subprocess.run(cmd, env=env, cwd=self.dir, capture_output=True, text=True,
-                                  timeout=60)
+            # Its output goes to a file, not a pipe: the daemon (or valgrind's
+            # copy of stderr in it) may hold a pipe open long after.
+            with open(os.path.join(self.dir, "startup.out"), "w+") as out:
+                done = subprocess.run(cmd, env=env, cwd=self.dir, stdout=out,
+                                      stderr=subprocess.STDOUT, text=True, timeout=60)
+                out.seek(0)
+                done.stderr = out.read()
             self.startup = done
             if done.returncode or not os.path.ismount(self.mnt):
                 self.returncode = 0
