@@ -137,22 +137,18 @@ class Mount:
             # The parent returns once the mount is up: nothing to wait for but it.
             # Its output goes to a file, not a pipe: the daemon (or valgrind's
             # copy of stderr in it) may hold a pipe open long after.
-            with open(os.path.join(self.dir, "startup.out"), "w+") as out:
-                done = subprocess.run(cmd, env=env, cwd=self.dir, stdout=out,
-                                      stderr=subprocess.STDOUT, text=True, timeout=60)
-                out.seek(0)
-                done.stderr = out.read()
-            self.startup = done
-            if done.returncode or not os.path.ismount(self.mnt):
-                self.returncode = 0
-                self.cleanup()
-                raise RuntimeError(f"seedancefs exited {done.returncode}: {done.stderr}")
             try:
+                with open(os.path.join(self.dir, "startup.out"), "w+") as out:
+                    done = subprocess.run(cmd, env=env, cwd=self.dir, stdout=out,
+                                          stderr=subprocess.STDOUT, text=True, timeout=60)
+                    out.seek(0)
+                    done.stderr = out.read()
+                self.startup = done
+                if done.returncode or not os.path.ismount(self.mnt):
+                    raise RuntimeError(f"seedancefs exited {done.returncode}: {done.stderr}")
                 self.pid = holder_of(os.path.join(self.dir, self.state, "lock"))
             except Exception:
-                subprocess.run(["fusermount3", "-u", "-z", self.mnt])
-                self.returncode = 0
-                self.cleanup()
+                self.abandon()
                 raise
             return
         self.log = open(self.log_path, "w")
@@ -208,6 +204,18 @@ class Mount:
             print(self.read_log())
         if not keep:
             self.cleanup()
+
+    def abandon(self):
+        """A daemon-mode start that failed half-way: no mount and no daemon
+        are left behind (the daemon is found by its state lock, by PID)."""
+        if os.path.ismount(self.mnt):
+            subprocess.run(["fusermount3", "-u", "-z", self.mnt])
+        try:
+            os.kill(holder_of(os.path.join(self.dir, self.state, "lock")), signal.SIGKILL)
+        except (RuntimeError, OSError):
+            pass
+        self.returncode = 0
+        self.cleanup()
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
