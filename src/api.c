@@ -107,19 +107,27 @@ static int result_done(struct api_result *res, int rc)
 }
 
 /* Every API call goes through here: budget, call, 429 bookkeeping; the
- * reply's status and Retry-After go into `res`. `max_wait` as in throttle:
- * background threads wait, FUSE threads not long. */
+ * reply's status and Retry-After go into `res`, and when no reply came,
+ * why. `max_wait` as in throttle: background threads wait, FUSE threads
+ * not long. `auth`: with the key (the API), or not (a signed CDN URL). */
 static int api_call(api *a, const char *method, const char *url, const char *body,
-                    double max_wait, struct http_reply *reply, struct api_result *res)
+                    bool auth, double max_wait, struct http_reply *reply,
+                    struct api_result *res)
 {
     int rc;
 
     memset(reply, 0, sizeof *reply);
     result_init(res);
-    if ((rc = throttle(a, max_wait)))
-        return rc;
-    res->sent = true;
-    if (!(rc = http_call(a->http, method, url, body, true, reply))) {
+    if (!(rc = throttle(a, max_wait))) {
+        res->sent = true;
+        rc = http_call(a->http, method, url, body, auth, reply);
+    }
+    if (rc == -EAGAIN)
+        snprintf(res->msg, sizeof res->msg,
+                 "the API asked us to slow down (429); try again later");
+    else if (rc)
+        snprintf(res->msg, sizeof res->msg, "API unreachable: %s", strerror(-rc));
+    else {
         note_reply(a, reply);
         res->http_status = reply->status;
         res->retry_after = reply->retry_after;
@@ -149,13 +157,10 @@ static const struct { const char *word; enum status_code code; } status_words[] 
 
 struct task_status api_status_of_word(const char *word)
 {
-    struct task_status s = { .code = STATUS_OTHER };
-
     for (size_t i = 0; i < sizeof status_words / sizeof *status_words; i++)
         if (!strcasecmp(word, status_words[i].word))
             return status_make(status_words[i].code);
-    snprintf(s.other, sizeof s.other, "%s", word);
-    return s;
+    return status_from_name(word);      /* no table knows it: kept as it is */
 }
 
 static char *dup_string_field(const cJSON *obj, const char *name)
@@ -381,17 +386,8 @@ int api_fetch(api *a, const char *url, size_t max, char **data, size_t *len,
 
     *data = NULL;
     *len = 0;
-    result_init(res);
-    if ((rc = throttle(a, API_WAIT)))
+    if ((rc = api_call(a, "GET", url, NULL, false, API_WAIT, &reply, res)))
         return result_done(res, rc);
-    res->sent = true;
-    if ((rc = http_call(a->http, "GET", url, NULL, false, &reply))) {
-        snprintf(res->msg, sizeof res->msg, "unreachable: %s", strerror(-rc));
-        return result_done(res, rc);
-    }
-    note_reply(a, &reply);
-    res->http_status = reply.status;
-    res->retry_after = reply.retry_after;
     if (reply.status == 200 && reply.len > 0 && reply.len <= max) {
         *data = reply.body;
         *len = reply.len;
@@ -407,11 +403,7 @@ int api_fetch(api *a, const char *url, size_t max, char **data, size_t *len,
 int api_request(api *a, const char *method, const char *url, const char *body,
                 struct http_reply *reply, struct api_result *res)
 {
-    int rc = api_call(a, method, url, body, API_WAIT, reply, res);
-
-    if (rc)
-        snprintf(res->msg, sizeof res->msg, "API unreachable: %s", strerror(-rc));
-    return result_done(res, rc);
+    return result_done(res, api_call(a, method, url, body, true, API_WAIT, reply, res));
 }
 
 static char *task_url(api *a, const char *id)
@@ -427,19 +419,17 @@ static char *task_url(api *a, const char *id)
 int api_create_task(api *a, const char *body, char **id, struct api_result *res)
 {
     struct http_reply reply;
-    int rc = api_call(a, "POST", a->tasks_path, body, API_WAIT, &reply, res);
+    int rc = api_call(a, "POST", a->tasks_path, body, true, API_WAIT, &reply, res);
 
     *id = NULL;
-    if (rc) {
-        snprintf(res->msg, sizeof res->msg, "API unreachable: %s", strerror(-rc));
+    if (rc)
         return result_done(res, rc);
-    }
     rc = api_parse_create_reply(reply.status, reply.body, id, res->msg, sizeof res->msg);
     http_reply_free(&reply);
     return result_done(res, rc);
 }
 
-/* `method` on tasks/{id}. 0 with a reply, or a transport error in `res`. */
+/* `method` on tasks/{id}. 0 with a reply, or an error explained in `res`. */
 static int task_call(api *a, const char *method, const char *id, double max_wait,
                      struct http_reply *reply, struct api_result *res)
 {
@@ -449,13 +439,8 @@ static int task_call(api *a, const char *method, const char *id, double max_wait
     result_init(res);
     if (!url)
         return -ENOMEM;
-    rc = api_call(a, method, url, NULL, max_wait, reply, res);
+    rc = api_call(a, method, url, NULL, true, max_wait, reply, res);
     free(url);
-    if (rc == -EAGAIN)
-        snprintf(res->msg, sizeof res->msg,
-                 "the API asked us to slow down (429); try again later");
-    else if (rc)
-        snprintf(res->msg, sizeof res->msg, "API unreachable: %s", strerror(-rc));
     return rc;
 }
 
@@ -549,12 +534,10 @@ static int list_query(api *a, const char *query, struct task_info **items, int *
     result_init(res);
     if (asprintf(&url, "%s?%s", a->tasks_path, query) < 0)
         return -ENOMEM;
-    rc = api_call(a, "GET", url, NULL, API_WAIT, &reply, res);
+    rc = api_call(a, "GET", url, NULL, true, API_WAIT, &reply, res);
     free(url);
-    if (rc) {
-        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
+    if (rc)
         return rc;
-    }
     if (reply.status != 200) {
         api_describe_error(reply.status, reply.body, why, why_len);
         rc = reply.status == 404 ? -EPROTO : status_errno(reply.status);

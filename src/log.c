@@ -45,7 +45,6 @@ int log_init(const char *path, int debug)
     return 0;
 }
 
-
 void log_close(void)
 {
     pthread_mutex_lock(&log_lock);
