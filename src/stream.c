@@ -1,9 +1,11 @@
 /* stream.c — video.mp4 through an on-disk cache: reads, read-ahead and the
  * fetchers that fill it; see stream.h. The cache file and its map live in
- * video_cache.c. */
+ * video_cache.c, the read-ahead rule in readahead.c. */
 #include "stream.h"
+#include "bitmap.h"
 #include "clock.h"
 #include "log.h"
+#include "readahead.h"
 #include "video_cache.h"
 
 #include <errno.h>
@@ -20,20 +22,31 @@
 #define PER_VIDEO 4                 /* range requests in flight for one video: enough to
                                      * hide a round trip, few enough that its writers do
                                      * not queue on the file's inode lock */
-#define WINDOW_FIRST (256u << 10)   /* read-ahead of a run's first reads */
-#define WINDOW_MAX (32u << 20)      /* read-ahead of a long sequential reader */
-#define TAIL_FIRST (64u << 10)      /* a read from byte 0 also fetches this much of the
-                                     * end, where a moov-at-end MP4 keeps its index */
-#define WANT_WHOLE (8u << 20)       /* a reader this far into sequential reading gets
-                                     * the whole video cached in the background */
 #define STALL_SECS 60               /* a reader gives up when no byte came for this long */
 #define FETCH_ATTEMPTS 3            /* tries without progress before a fetch fails */
 #define DOWNLOAD_ATTEMPTS 6
 
-/* One range request waiting for a fetcher: granules [first, end) of v. */
+/* What the fetch side knows of one video, kept with it by the cache
+ * (video_state) and freed with it. Guarded by the stream's lock; used only
+ * while holding a use of `v`. */
+struct vfetch {
+    struct video *v;
+    unsigned char *busy;            /* bitmap: granules being fetched */
+    struct readahead ra;
+    int fetching;                   /* range requests in flight */
+    bool ranges_ignored;            /* the server answers Range with the whole file */
+    bool whole_active;              /* a request is taking the whole file in order */
+    bool announced;                 /* "complete" was logged */
+    unsigned fail_gen;              /* counts failed fetches */
+    int last_error;
+    double arrived_at;              /* monotonic time bytes last landed */
+};
+
+/* One range request waiting for a fetcher: granules [first, end) of vf,
+ * with a use of its video. */
 struct job {
     struct job *next;
-    struct video *v;
+    struct vfetch *vf;
     size_t first, end;
 };
 
@@ -45,7 +58,7 @@ struct stream {
     tasks *tasks;
     http *http;
     video_cache *cache;
-    pthread_mutex_t *lock;          /* the cache's lock, guarding video state too */
+    pthread_mutex_t lock;           /* jobs, queue, every vfetch; taken before the cache's */
     pthread_cond_t arrived;         /* bytes landed, or a fetch ended */
     pthread_cond_t work;            /* jobs or download ids queued; stopping */
     struct job_list urgent;         /* a reader waits for these bytes */
@@ -55,10 +68,30 @@ struct stream {
     pthread_t fetchers[FETCHERS], downloader;
     int nfetchers;
     bool downloading;               /* the downloader thread runs */
-    long long tick;                 /* orders cursors by last use */
     atomic_bool running;             /* read without the lock by loops and sinks */
     bool started;
 };
+
+static void *vfetch_new(struct video *v)
+{
+    struct vfetch *vf = calloc(1, sizeof *vf);
+
+    if (vf && !(vf->busy = calloc(bitmap_bytes(video_granules(v)) + 1, 1))) {
+        free(vf);
+        return NULL;
+    }
+    if (vf)
+        vf->v = v;
+    return vf;
+}
+
+static void vfetch_free(void *arg)
+{
+    struct vfetch *vf = arg;
+
+    free(vf->busy);
+    free(vf);
+}
 
 stream *stream_new(tasks *t, http *h, store *st, const char *state_dir, size_t cache_max)
 {
@@ -68,11 +101,11 @@ stream *stream_new(tasks *t, http *h, store *st, const char *state_dir, size_t c
         return NULL;
     s->tasks = t;
     s->http = h;
-    if (!(s->cache = video_cache_new(st, state_dir, cache_max))) {
+    if (!(s->cache = video_cache_new(st, state_dir, cache_max, vfetch_free))) {
         free(s);
         return NULL;
     }
-    s->lock = video_cache_lock(s->cache);
+    pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->arrived, NULL);
     pthread_cond_init(&s->work, NULL);
     return s;
@@ -89,6 +122,7 @@ void stream_free(stream *s)
     video_cache_free(s->cache);
     pthread_cond_destroy(&s->arrived);
     pthread_cond_destroy(&s->work);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
@@ -122,7 +156,7 @@ int stream_restore(stream *s)
 #define PAGE 4096
 struct fill {
     stream *s;
-    struct video *v;
+    struct vfetch *vf;
     off_t pos;                      /* next byte expected */
     off_t written;                  /* bytes before this are in the file */
     char tail[PAGE];                /* bytes written..pos, less than a page */
@@ -133,19 +167,19 @@ struct fill {
 /* Writes `len` bytes at f->written and marks the granules now complete. */
 static int fill_write(struct fill *f, const char *data, size_t len)
 {
-    struct video *v = f->v;
+    struct video *v = f->vf->v;
     size_t first = (size_t)(f->written / G), done;
 
     if (video_write(v, data, len, f->written))
         return f->error = -EIO;
     f->written += (off_t)len;
-    done = f->written >= v->size ? v->ngranules : (size_t)(f->written / G);
+    done = f->written >= video_size(v) ? video_granules(v) : (size_t)(f->written / G);
     if (done > first) {
-        if (video_arrived(f->s->cache, v, first, done))
-            video_commit_soon(f->s->cache, v);
-        pthread_mutex_lock(f->s->lock);
+        video_arrived(f->s->cache, v, first, done);
+        pthread_mutex_lock(&f->s->lock);
+        f->vf->arrived_at = clock_mono();
         pthread_cond_broadcast(&f->s->arrived);
-        pthread_mutex_unlock(f->s->lock);
+        pthread_mutex_unlock(&f->s->lock);
     }
     return 0;
 }
@@ -153,7 +187,8 @@ static int fill_write(struct fill *f, const char *data, size_t len)
 static int fill_sink(off_t at, const char *data, size_t len, void *arg)
 {
     struct fill *f = arg;
-    struct video *v = f->v;
+    struct vfetch *vf = f->vf;
+    off_t size = video_size(vf->v);
     size_t held = (size_t)(f->pos - f->written), n;
 
     if (at != f->pos) {
@@ -162,14 +197,15 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
             return f->error = -EIO, 1;
         /* Range ignored (200, whole file from byte 0): one request fills the
          * cache in order; readers wait only for the bytes they need. */
-        pthread_mutex_lock(f->s->lock);
-        mine = f->whole || !v->whole_active;
-        v->whole_active = v->ranges_ignored = true;
-        pthread_mutex_unlock(f->s->lock);
+        pthread_mutex_lock(&f->s->lock);
+        mine = f->whole || !vf->whole_active;
+        vf->whole_active = vf->ranges_ignored = true;
+        pthread_mutex_unlock(&f->s->lock);
         if (!mine)
             return f->error = -EAGAIN, 1;       /* another request is taking it all */
         if (!f->whole)
-            log_info("read %s: the server ignores Range; taking the whole file in order", v->id);
+            log_info("read %s: the server ignores Range; taking the whole file in order",
+                     video_id(vf->v));
         f->whole = true;
         f->pos = f->written = 0;
         held = 0;
@@ -181,13 +217,13 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
         held += n;
         data += n;
         len -= n;
-        if (held == PAGE || f->pos >= v->size) {
+        if (held == PAGE || f->pos >= size) {
             if (fill_write(f, f->tail, held))
                 return 1;
             held = 0;
         }
     }
-    if ((n = f->pos >= v->size ? len : len / PAGE * PAGE) && !held) {
+    if ((n = f->pos >= size ? len : len / PAGE * PAGE) && !held) {
         if (fill_write(f, data, n))
             return 1;
         data += n;
@@ -204,38 +240,39 @@ static void backoff(stream *s, double seconds)
     struct timespec until;
 
     clock_deadline(&until, seconds);
-    pthread_mutex_lock(s->lock);
-    while (s->running && pthread_cond_timedwait(&s->work, s->lock, &until) != ETIMEDOUT)
+    pthread_mutex_lock(&s->lock);
+    while (s->running && pthread_cond_timedwait(&s->work, &s->lock, &until) != ETIMEDOUT)
         ;                           /* woken for new jobs: keep backing off */
-    pthread_mutex_unlock(s->lock);
+    pthread_mutex_unlock(&s->lock);
 }
 
-/* Fetches granules [first, end) of `v`, which the caller marked busy, with
+/* Fetches granules [first, end) of `vf`, which the caller marked busy, with
  * one streamed range request (resumed on a cut, the URL refreshed once on
  * 401/403), then clears busy. A failure is recorded for the waiting readers. */
-static int fetch_range(stream *s, struct video *v, size_t first, size_t end)
+static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end)
 {
-    off_t last = video_granule_end(v, end - 1) - 1;
+    const char *id = video_id(vf->v);
+    off_t last = video_granule_end(vf->v, end - 1) - 1, expected = video_size(vf->v);
     struct fill *f = malloc(sizeof *f);
     bool refreshed = false, whole = false;
     int rc = f ? 0 : -ENOMEM;
 
     if (f)
-        *f = (struct fill){ .s = s, .v = v, .pos = (off_t)first * G, .written = (off_t)first * G };
+        *f = (struct fill){ .s = s, .vf = vf, .pos = (off_t)first * G, .written = (off_t)first * G };
     for (int failures = 0; f && failures < FETCH_ATTEMPTS && s->running; ) {
         off_t total = -1, size, from;
         char *url = NULL;
         bool auth;
-        if ((rc = tasks_video(s->tasks, v->id, &url, &auth, &size)))
+        if ((rc = tasks_video(s->tasks, id, &url, &auth, &size)))
             break;
         f->error = 0;
         from = f->pos;
         rc = http_get_stream(s->http, url, auth, f->pos, f->whole ? -1 : last, fill_sink, f,
                              &total);
         free(url);
-        if (!rc && total >= 0 && total != v->size) {
-            log_info("read %s: server says %lld bytes, expected %lld", v->id,
-                     (long long)total, (long long)v->size);
+        if (!rc && total >= 0 && total != expected) {
+            log_info("read %s: server says %lld bytes, expected %lld", id,
+                     (long long)total, (long long)expected);
             rc = -EIO;
             break;
         }
@@ -245,14 +282,14 @@ static int fetch_range(stream *s, struct video *v, size_t first, size_t end)
         }
         if (!rc)
             rc = f->error;
-        if (!rc && f->pos <= (f->whole ? v->size - 1 : last) && s->running)
+        if (!rc && f->pos <= (f->whole ? expected - 1 : last) && s->running)
             rc = -EIO;                          /* the body ended early */
         if (!rc || !s->running)
             break;
         if (rc == -EACCES && !refreshed) {
             refreshed = true;
-            log_info("read %s: the video URL was refused, asking the API for a fresh one", v->id);
-            if (!tasks_refresh_video_url(s->tasks, v->id))
+            log_info("read %s: the video URL was refused, asking the API for a fresh one", id);
+            if (!tasks_refresh_video_url(s->tasks, id))
                 continue;
         }
         if (rc == -EACCES || rc == -ENOENT)
@@ -263,17 +300,17 @@ static int fetch_range(stream *s, struct video *v, size_t first, size_t end)
     }
     whole = f && f->whole;
     free(f);
-    pthread_mutex_lock(s->lock);
+    pthread_mutex_lock(&s->lock);
     for (size_t g = first; g < end; g++)
-        clear_bit(v->busy, g);
+        clear_bit(vf->busy, g);
     if (whole)
-        v->whole_active = false;
+        vf->whole_active = false;
     if (rc) {
-        v->fail_gen++;
-        v->last_error = rc == -EACCES || rc == -ENOENT ? -EIO : rc;
+        vf->fail_gen++;
+        vf->last_error = rc == -EACCES || rc == -ENOENT ? -EIO : rc;
     }
     pthread_cond_broadcast(&s->arrived);
-    pthread_mutex_unlock(s->lock);
+    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
@@ -305,7 +342,7 @@ static struct job *job_take(struct job_list *l, int most)
 {
     struct job *prev = NULL, *j;
 
-    for (j = l->head; j && j->v->fetching >= most; j = j->next)
+    for (j = l->head; j && j->vf->fetching >= most; j = j->next)
         prev = j;
     return j ? job_unlink(l, prev, j) : NULL;
 }
@@ -315,44 +352,54 @@ static struct job *job_pop(struct job_list *l)
     return job_take(l, 1 << 30);
 }
 
+/* The first granule from `g` on, before `end`, that is neither on disk nor
+ * being fetched (`end` if none). Lock held. */
+static size_t next_unclaimed(stream *s, struct vfetch *vf, size_t g, size_t end)
+{
+    for (;;) {
+        size_t missing;
+        while (g < end && bit(vf->busy, g))
+            g++;
+        if (g == end || (missing = video_first_missing(s->cache, vf->v, g, end)) == g)
+            return g;
+        g = missing;
+    }
+}
+
 /* Marks busy the run of missing granules nobody fetches that starts at `g`
  * (one of them), up to `end` and at most CHUNK long (no limit once the
  * server is known to ignore Range: one request brings the rest anyway).
  * Returns the end of the run. Lock held. */
-static size_t claim_run(struct video *v, size_t g, size_t end)
+static size_t claim_run(stream *s, struct vfetch *vf, size_t g, size_t end)
 {
-    size_t most = v->ranges_ignored ? v->ngranules : CHUNK / G, run;
+    size_t most = vf->ranges_ignored ? video_granules(vf->v) : CHUNK / G, run;
+    size_t limit = video_first_present(s->cache, vf->v, g, end - g > most ? g + most : end);
 
-    for (run = g; run < end && run - g < most && !bit(v->have, run) && !bit(v->busy, run); run++)
-        set_bit(v->busy, run);
+    for (run = g; run < limit && !bit(vf->busy, run); run++)
+        set_bit(vf->busy, run);
     return run;
 }
 
 /* Claims the missing granules in [first, end) that nobody fetches and
  * queues them as range requests (claim_run). Lock held. */
-static void schedule(stream *s, struct video *v, size_t first, size_t end, bool urgent)
+static void schedule(stream *s, struct vfetch *vf, size_t first, size_t end, bool urgent)
 {
-    if (v->whole_active || !s->running)
+    if (vf->whole_active || !s->running)
         return;
-    if (v->ranges_ignored)
-        end = v->ngranules;
-    for (size_t g = first; g < end; ) {
+    if (vf->ranges_ignored)
+        end = video_granules(vf->v);
+    for (size_t g = first; (g = next_unclaimed(s, vf, g, end)) < end; ) {
         struct job *j;
-        size_t run;
-        if (bit(v->have, g) || bit(v->busy, g)) {
-            g++;
-            continue;
-        }
-        run = claim_run(v, g, end);
+        size_t run = claim_run(s, vf, g, end);
         if (!(j = malloc(sizeof *j))) {
             for (size_t b = g; b < run; b++)
-                clear_bit(v->busy, b);
+                clear_bit(vf->busy, b);
             return;
         }
-        *j = (struct job){ .v = v, .first = g, .end = run };
-        log_debug("fetch %s: bytes %lld.. (%zu KiB)%s", v->id, (long long)g * G,
+        *j = (struct job){ .vf = vf, .first = g, .end = run };
+        log_debug("fetch %s: bytes %lld.. (%zu KiB)%s", video_id(vf->v), (long long)g * G,
                   (run - g) * G / 1024, urgent ? ", a reader waits" : "");
-        v->users++;
+        video_hold(s->cache, vf->v);
         job_push(urgent ? &s->urgent : &s->ahead, j);
         pthread_cond_broadcast(&s->work);
         g = run;
@@ -363,101 +410,55 @@ static void *fetcher_main(void *arg)
 {
     stream *s = arg;
 
-    pthread_mutex_lock(s->lock);
+    pthread_mutex_lock(&s->lock);
     while (s->running) {
         struct job *j = job_take(&s->urgent, PER_VIDEO);
         if (!j)
             j = job_take(&s->ahead, PER_VIDEO);
         if (!j) {
-            pthread_cond_wait(&s->work, s->lock);
+            pthread_cond_wait(&s->work, &s->lock);
             continue;
         }
-        j->v->fetching++;
-        pthread_mutex_unlock(s->lock);
-        fetch_range(s, j->v, j->first, j->end);
-        pthread_mutex_lock(s->lock);
-        j->v->fetching--;
+        j->vf->fetching++;
+        pthread_mutex_unlock(&s->lock);
+        fetch_range(s, j->vf, j->first, j->end);
+        pthread_mutex_lock(&s->lock);
+        j->vf->fetching--;
         pthread_cond_broadcast(&s->work);       /* its next job may go now */
-        pthread_mutex_unlock(s->lock);
-        video_put(s->cache, j->v);
+        pthread_mutex_unlock(&s->lock);
+        video_put(s->cache, j->vf->v);
         free(j);
-        pthread_mutex_lock(s->lock);
+        pthread_mutex_lock(&s->lock);
     }
-    pthread_mutex_unlock(s->lock);
+    pthread_mutex_unlock(&s->lock);
     return NULL;
 }
 
 /* ---- reading ---- */
 
-/* Finds the sequential reader this read continues (or recycles the least
- * recently used cursor for a new one), grows or resets its read-ahead and
- * queues it. Returns true for a long sequential reader. Lock held. */
-static bool read_ahead(stream *s, struct video *v, off_t off, size_t size)
+/* Notes the read with the read-ahead rule and queues what it plans.
+ * Returns true for a long sequential reader. Lock held. */
+static bool read_ahead(stream *s, struct vfetch *vf, off_t off, size_t size)
 {
-    struct cursor *c = NULL, *oldest = &v->cursors[0];
-    off_t end = off + (off_t)size, target;
-    bool opening = false;           /* a new reader from byte 0 */
+    off_t total = video_size(vf->v);
+    struct readahead_plan p = readahead_note(&vf->ra, total, off, size);
 
-    for (int i = 0; i < VIDEO_CURSORS; i++) {
-        struct cursor *k = &v->cursors[i];
-        /* Readahead requests of the kernel may arrive out of order on
-         * several FUSE threads: a growing reader gets some slack. */
-        off_t slack = k->window ? (off_t)k->window + (1 << 20) : 0;
-        if (k->used && off >= k->next - slack && off <= k->next + slack) {
-            c = k;
-            break;
-        }
-        if (k->used < oldest->used)
-            oldest = k;
-    }
-    if (!c) {
-        c = oldest;
-        /* A read from byte 0 is how players and probes start: read a little
-         * ahead (see `opening` below). */
-        *c = (struct cursor){ .start = off, .next = end, .ahead = end,
-                              .window = off ? 0 : WINDOW_FIRST };
-        opening = off == 0;
-    } else {
-        /* The window is twice what the run has read so far: probes that
-         * read a few small pieces fetch little, long readers a lot. */
-        if (end > c->next)
-            c->next = end;
-        c->window = 2 * (size_t)(c->next - c->start);
-        if (c->window < WINDOW_FIRST)
-            c->window = WINDOW_FIRST;
-        if (c->window > WINDOW_MAX)
-            c->window = WINDOW_MAX;
-    }
-    c->used = ++s->tick;
-    target = c->next + (off_t)c->window;
-    if (target > v->size)
-        target = v->size;
-    /* Top up in batches of at least half a window: a request per kernel
-     * read would cost a round trip per 128 KiB. */
-    if (c->window && target > c->ahead &&
-        (c->ahead - c->next < (off_t)c->window / 2 || target == v->size)) {
-        /* An opening read rides along in its read-ahead's request. */
-        off_t from = opening ? off : c->ahead > end ? c->ahead : end;
-        if (from < target)
-            schedule(s, v, (size_t)(from / G), (size_t)((target + G - 1) / G), opening);
-        c->ahead = target;
-    }
-    /* An opening reader reads the end next when a moov-at-end MP4 keeps its
-     * index there: fetch it now, one round trip instead of two. */
-    if (opening && v->size > (off_t)TAIL_FIRST)
-        schedule(s, v, (size_t)((v->size - (off_t)TAIL_FIRST) / G), v->ngranules, false);
-    return c->next - c->start >= (off_t)WANT_WHOLE;
+    if (p.to > p.from)
+        schedule(s, vf, (size_t)(p.from / G), (size_t)((p.to + G - 1) / G), p.with_read);
+    if (p.tail_from < total)
+        schedule(s, vf, (size_t)(p.tail_from / G), video_granules(vf->v), false);
+    return p.long_run;
 }
 
 /* Moves the queued read-ahead job of `v` that holds granule `g` to the
  * urgent list: a reader now waits for it, and with many readers urgent jobs
  * would keep it waiting. Lock held. */
-static void promote(stream *s, struct video *v, size_t g)
+static void promote(stream *s, struct vfetch *vf, size_t g)
 {
     struct job *prev = NULL;
 
     for (struct job *j = s->ahead.head; j; prev = j, j = j->next)
-        if (j->v == v && g >= j->first && g < j->end) {
+        if (j->vf == vf && g >= j->first && g < j->end) {
             job_push(&s->urgent, job_unlink(&s->ahead, prev, j));
             return;
         }
@@ -465,38 +466,36 @@ static void promote(stream *s, struct video *v, size_t g)
 
 /* Returns once granules [first, end) are on disk, fetching what nobody
  * fetches; woken as bytes land. Lock held. */
-static int wait_granules(stream *s, struct video *v, size_t first, size_t end)
+static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end)
 {
-    unsigned gen = v->fail_gen;
+    unsigned gen = vf->fail_gen;
     int tries = 1;
     double since = clock_mono();
 
-    schedule(s, v, first, end, true);
+    schedule(s, vf, first, end, true);
     for (size_t g = first; g < end; g++)
-        if (!bit(v->have, g) && bit(v->busy, g))
-            promote(s, v, g);
+        if (bit(vf->busy, g))           /* queued or in flight; promote finds the queued */
+            promote(s, vf, g);
     for (;;) {
         struct timespec tick;
-        size_t g = first;
-        while (g < end && bit(v->have, g))
-            g++;
+        size_t g = video_first_missing(s->cache, vf->v, first, end);
         if (g == end)
             return 0;
-        if (!bit(v->busy, g) && !v->whole_active) {
+        if (!bit(vf->busy, g) && !vf->whole_active) {
             /* Nobody fetches it: the fetch failed, or we are stopping. */
-            if (v->fail_gen != gen)
-                return v->last_error ? v->last_error : -EIO;
+            if (vf->fail_gen != gen)
+                return vf->last_error ? vf->last_error : -EIO;
             if (!s->running || ++tries > FETCH_ATTEMPTS)
                 return -EIO;
-            schedule(s, v, first, end, true);
+            schedule(s, vf, first, end, true);
             continue;
         }
-        if (clock_mono() - (v->arrived_at > since ? v->arrived_at : since) > STALL_SECS) {
-            log_info("read %s: no bytes for %d s, giving up", v->id, STALL_SECS);
+        if (clock_mono() - (vf->arrived_at > since ? vf->arrived_at : since) > STALL_SECS) {
+            log_info("read %s: no bytes for %d s, giving up", video_id(vf->v), STALL_SECS);
             return -EIO;
         }
         clock_deadline(&tick, 1);
-        pthread_cond_timedwait(&s->arrived, s->lock, &tick);
+        pthread_cond_timedwait(&s->arrived, &s->lock, &tick);
     }
 }
 
@@ -505,6 +504,7 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
     bool want_whole = false;
     off_t total;
     struct video *v;
+    struct vfetch *vf;
     ssize_t n;
     int rc = tasks_video(s->tasks, id, NULL, NULL, &total);
 
@@ -516,18 +516,21 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
         size = (size_t)(total - off);
     if (!(v = video_get(s->cache, id, total)))
         return -EIO;
-    pthread_mutex_lock(s->lock);
-    v->last_read = time(NULL);
-    if (v->present < v->ngranules) {
-        want_whole = read_ahead(s, v, off, size);
-        rc = wait_granules(s, v, (size_t)(off / G), (size_t)((off + (off_t)size - 1) / G) + 1);
+    if (!(vf = video_state(s->cache, v, vfetch_new))) {
+        video_put(s->cache, v);
+        return -EIO;
     }
-    pthread_mutex_unlock(s->lock);
-    n = rc ? rc : pread(v->fd, buf, size, off);
+    pthread_mutex_lock(&s->lock);
+    if (!video_complete(s->cache, v)) {
+        want_whole = read_ahead(s, vf, off, size);
+        rc = wait_granules(s, vf, (size_t)(off / G), (size_t)((off + (off_t)size - 1) / G) + 1);
+    }
+    pthread_mutex_unlock(&s->lock);
+    n = rc ? rc : video_read(s->cache, v, buf, size, off);
     video_put(s->cache, v);
     if (want_whole)
         stream_want(id, s);     /* a video being watched gets cached whole */
-    return n < 0 && !rc ? -EIO : n;
+    return n;
 }
 
 /* ---- the background downloader ---- */
@@ -544,7 +547,7 @@ void stream_want(const char *id, void *stream_arg)
     stream *s = stream_arg;
     char *copy;
 
-    pthread_mutex_lock(s->lock);
+    pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->queued; i++)
         if (!strcmp(s->queue[i], id))
             goto out;
@@ -561,74 +564,77 @@ void stream_want(const char *id, void *stream_arg)
         pthread_cond_broadcast(&s->work);
     }
 out:
-    pthread_mutex_unlock(s->lock);
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* Fetches the rest of one video chunk by chunk, in order, skipping what
  * readers are fetching. */
 static void download(stream *s, const char *id)
 {
-    bool complete = false;
+    bool complete = false, announce;
     off_t size;
     struct video *v;
+    struct vfetch *vf;
     int failures = 0;
 
     if (tasks_video(s->tasks, id, NULL, NULL, &size))
         return;
     if (!(v = video_get(s->cache, id, size)))
         return;
-    pthread_mutex_lock(s->lock);
+    if (!(vf = video_state(s->cache, v, vfetch_new))) {
+        video_put(s->cache, v);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
     while (s->running && failures < DOWNLOAD_ATTEMPTS) {
         struct timespec tick;
-        size_t g = 0, end;
-        while (g < v->ngranules && (bit(v->have, g) || bit(v->busy, g)))
-            g++;
-        if ((complete = v->present == v->ngranules))
+        size_t n = video_granules(v), g = next_unclaimed(s, vf, 0, n), end;
+        if ((complete = video_complete(s->cache, v)))
             break;
-        if (g == v->ngranules || v->whole_active) {
+        if (g == n || vf->whole_active) {
             clock_deadline(&tick, 1);           /* the rest is on its way: wait for it */
-            pthread_cond_timedwait(&s->arrived, s->lock, &tick);
+            pthread_cond_timedwait(&s->arrived, &s->lock, &tick);
             continue;
         }
-        end = claim_run(v, g, v->ngranules);
-        pthread_mutex_unlock(s->lock);
-        if (fetch_range(s, v, g, end)) {
+        end = claim_run(s, vf, g, n);
+        pthread_mutex_unlock(&s->lock);
+        if (fetch_range(s, vf, g, end)) {
             failures++;
             backoff(s, 1 << failures);          /* 2, 4, 8 ... s, then resume */
         }
-        pthread_mutex_lock(s->lock);
+        pthread_mutex_lock(&s->lock);
     }
-    pthread_mutex_unlock(s->lock);
-    if (complete && !v->announced) {
-        v->announced = true;
-        video_commit(s->cache, v);
-        log_info("download %s: complete, %lld bytes cached", id, (long long)v->size);
-    } else if (s->running) {
+    if ((announce = complete && !vf->announced))
+        vf->announced = true;
+    pthread_mutex_unlock(&s->lock);
+    if (announce) {
+        video_commit(s->cache, v);              /* durable before it is said */
+        log_info("download %s: complete, %lld bytes cached", id, (long long)size);
+    } else if (!complete && s->running) {
         log_info("download %s: incomplete for now; reads fetch what they need", id);
     }
     video_put(s->cache, v);
-    video_cache_evict(s->cache, id);
 }
 
 static void *downloader_main(void *arg)
 {
     stream *s = arg;
 
-    pthread_mutex_lock(s->lock);
+    pthread_mutex_lock(&s->lock);
     while (s->running) {
         char *id;
         if (!s->queued) {
-            pthread_cond_wait(&s->work, s->lock);
+            pthread_cond_wait(&s->work, &s->lock);
             continue;
         }
         id = s->queue[0];
         memmove(s->queue, s->queue + 1, --s->queued * sizeof *s->queue);
-        pthread_mutex_unlock(s->lock);
+        pthread_mutex_unlock(&s->lock);
         download(s, id);
         free(id);
-        pthread_mutex_lock(s->lock);
+        pthread_mutex_lock(&s->lock);
     }
-    pthread_mutex_unlock(s->lock);
+    pthread_mutex_unlock(&s->lock);
     return NULL;
 }
 
@@ -656,14 +662,14 @@ static void drop_jobs(stream *s, struct job_list *l)
 {
     for (;;) {
         struct job *j;
-        pthread_mutex_lock(s->lock);
+        pthread_mutex_lock(&s->lock);
         if ((j = job_pop(l)))
             for (size_t g = j->first; g < j->end; g++)
-                clear_bit(j->v->busy, g);
-        pthread_mutex_unlock(s->lock);
+                clear_bit(j->vf->busy, g);
+        pthread_mutex_unlock(&s->lock);
         if (!j)
             return;
-        video_put(s->cache, j->v);
+        video_put(s->cache, j->vf->v);
         free(j);
     }
 }
@@ -672,11 +678,11 @@ void stream_stop(stream *s)
 {
     if (!s->started)
         return;
-    pthread_mutex_lock(s->lock);
+    pthread_mutex_lock(&s->lock);
     s->running = false;
     pthread_cond_broadcast(&s->work);
     pthread_cond_broadcast(&s->arrived);
-    pthread_mutex_unlock(s->lock);
+    pthread_mutex_unlock(&s->lock);
     if (s->downloading)
         pthread_join(s->downloader, NULL);
     s->downloading = false;

@@ -1,23 +1,42 @@
 /* video_cache.c — cache files and their maps; see video_cache.h. */
 #include "video_cache.h"
-#include "clock.h"
+#include "bitmap.h"
 #include "log.h"
 #include "strmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define G VIDEO_GRANULE
 #define COMMIT_BYTES (256u << 20)     /* written between map commits (a crash refetches these) */
 
+struct video {
+    char *id;
+    int fd;
+    off_t size;
+    size_t ngranules, present;
+    unsigned char *have;            /* bitmap of the granules on disk */
+    long long last_read;            /* wall seconds, for eviction */
+    size_t unsaved;                 /* bytes on disk the stored map does not list */
+    int users;
+    bool orphan;                    /* replaced or removed: freed by its last user */
+    bool commit_queued;             /* waiting for the committer thread */
+    int saving;                     /* commits storing its map (removal waits) */
+    void *state;                    /* the fetch side's (video_state) */
+    pthread_mutex_t write_lock;     /* one writer at a time (video_write) */
+};
+
 struct video_cache {
     store *store;
     char *dir;
     size_t cache_max;
+    void (*free_state)(void *state);
     pthread_mutex_t lock;
     strmap *videos;                 /* id -> struct video */
     strmap *removing;               /* id -> video whose file is being deleted */
@@ -30,24 +49,23 @@ struct video_cache {
     bool committing;                /* the committer thread runs */
 };
 
-static size_t map_bytes(size_t n) { return (n + 7) / 8; }
-
 static char *video_path(video_cache *c, const char *id)
 {
     char *path = NULL;
     return asprintf(&path, "%s/%s.mp4", c->dir, id) < 0 ? NULL : path;
 }
 
-static void video_free(struct video *v)
+static void video_free(video_cache *c, struct video *v)
 {
     if (!v)
         return;
     if (v->fd >= 0)
         close(v->fd);
+    if (v->state)
+        c->free_state(v->state);
     pthread_mutex_destroy(&v->write_lock);
     free(v->id);
     free(v->have);
-    free(v->busy);
     free(v);
 }
 
@@ -60,7 +78,7 @@ static void load_map(struct video *v, const struct stored_cache *sc)
     if (sc->size != v->size || unit <= 0)
         return;
     units = (size_t)((v->size + unit - 1) / unit);
-    if (sc->bitmap_len != map_bytes(units))
+    if (sc->bitmap_len != bitmap_bytes(units))
         return;
     for (size_t g = 0; g < v->ngranules; g++) {
         size_t from = (size_t)((off_t)g * G / unit);
@@ -92,9 +110,8 @@ static struct video *video_open(video_cache *c, const char *id, off_t size,
     v->id = strdup(id);
     v->size = size;
     v->ngranules = (size_t)((size + G - 1) / G);
-    v->have = calloc(map_bytes(v->ngranules) + 1, 1);
-    v->busy = calloc(map_bytes(v->ngranules) + 1, 1);
-    if (!v->id || !v->have || !v->busy)
+    v->have = calloc(bitmap_bytes(v->ngranules) + 1, 1);
+    if (!v->id || !v->have)
         goto fail;
     v->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (v->fd < 0 || fstat(v->fd, &st) || (st.st_size != size && ftruncate(v->fd, size))) {
@@ -108,11 +125,12 @@ static struct video *video_open(video_cache *c, const char *id, off_t size,
     return v;
 fail:
     free(path);
-    video_free(v);
+    video_free(c, v);
     return NULL;
 }
 
-video_cache *video_cache_new(store *st, const char *state_dir, size_t cache_max)
+video_cache *video_cache_new(store *st, const char *state_dir, size_t cache_max,
+                             void (*free_state)(void *state))
 {
     video_cache *c = calloc(1, sizeof *c);
 
@@ -120,6 +138,7 @@ video_cache *video_cache_new(store *st, const char *state_dir, size_t cache_max)
         return NULL;
     c->store = st;
     c->cache_max = cache_max;
+    c->free_state = free_state;
     if (asprintf(&c->dir, "%s/videos", state_dir) < 0)
         c->dir = NULL;
     if (!c->dir || !(c->videos = strmap_new()) || !(c->removing = strmap_new())) {
@@ -138,8 +157,8 @@ video_cache *video_cache_new(store *st, const char *state_dir, size_t cache_max)
 
 static void free_video_cb(const char *key, void *value, void *arg)
 {
-    (void)key; (void)arg;
-    video_free(value);
+    (void)key;
+    video_free(arg, value);
 }
 
 void video_cache_free(video_cache *c)
@@ -147,7 +166,7 @@ void video_cache_free(video_cache *c)
     if (!c)
         return;
     video_cache_stop(c);
-    strmap_each(c->videos, free_video_cb, NULL);
+    strmap_each(c->videos, free_video_cb, c);
     strmap_free(c->videos);
     strmap_free(c->removing);
     free(c->commits);
@@ -156,11 +175,6 @@ void video_cache_free(video_cache *c)
     pthread_cond_destroy(&c->removed);
     pthread_mutex_destroy(&c->lock);
     free(c);
-}
-
-pthread_mutex_t *video_cache_lock(video_cache *c)
-{
-    return &c->lock;
 }
 
 static void restore_row(const struct stored_cache *sc, void *arg)
@@ -172,7 +186,7 @@ static void restore_row(const struct stored_cache *sc, void *arg)
         return;
     v->last_read = sc->last_read;
     if (strmap_put(c->videos, v->id, v))
-        video_free(v);
+        video_free(c, v);
 }
 
 int video_cache_restore(video_cache *c)
@@ -199,7 +213,7 @@ static void video_drop(video_cache *c, struct video *v)
     if (v->users)
         v->orphan = true;
     else
-        video_free(v);
+        video_free(c, v);
 }
 
 /* Takes `v` out of the cache for good: its file and its stored map go.
@@ -227,7 +241,7 @@ static void video_remove(video_cache *c, struct video *v)
         store_cache_delete(c->store, v->id);
     }
     if (--v->users == 0)            /* else its last user frees it (orphan) */
-        video_free(v);
+        video_free(c, v);
     if (listed) {
         pthread_mutex_unlock(&c->lock);
         if (path)
@@ -262,11 +276,11 @@ again:
         return NULL;
     pthread_mutex_lock(&c->lock);
     if (c->removals != removals) {
-        video_free(fresh);              /* maybe opened a file being deleted */
+        video_free(c, fresh);           /* maybe opened a file being deleted */
         goto again;
     }
     if ((v = strmap_get(c->videos, id)) && v->size == size) {
-        video_free(fresh);              /* another thread opened it first */
+        video_free(c, fresh);           /* another thread opened it first */
     } else {
         if (v) {
             log_info("cache %s: size changed from %lld to %lld, starting over", id,
@@ -276,7 +290,7 @@ again:
         v = fresh;
         if (strmap_put(c->videos, v->id, v)) {
             pthread_mutex_unlock(&c->lock);
-            video_free(v);
+            video_free(c, v);
             return NULL;
         }
     }
@@ -285,21 +299,86 @@ again:
     return v;
 }
 
+void video_hold(video_cache *c, struct video *v)
+{
+    pthread_mutex_lock(&c->lock);
+    v->users++;
+    pthread_mutex_unlock(&c->lock);
+}
+
 void video_put(video_cache *c, struct video *v)
 {
-    bool gone;
-
     pthread_mutex_lock(&c->lock);
-    gone = --v->users == 0 && v->orphan;
+    if (--v->users == 0 && v->orphan)
+        video_free(c, v);
     pthread_mutex_unlock(&c->lock);
-    if (gone)
-        video_free(v);
 }
+
+const char *video_id(const struct video *v) { return v->id; }
+off_t video_size(const struct video *v) { return v->size; }
+size_t video_granules(const struct video *v) { return v->ngranules; }
 
 off_t video_granule_end(const struct video *v, size_t g)
 {
     off_t end = (off_t)(g + 1) * G;
     return end < v->size ? end : v->size;
+}
+
+void *video_state(video_cache *c, struct video *v, void *(*make)(struct video *v))
+{
+    void *state;
+
+    pthread_mutex_lock(&c->lock);
+    if (!v->state)
+        v->state = make(v);
+    state = v->state;
+    pthread_mutex_unlock(&c->lock);
+    return state;
+}
+
+/* The first granule in [from, end) whose presence is `want`. */
+static size_t first_with(video_cache *c, struct video *v, size_t from, size_t end, bool want)
+{
+    size_t g = from;
+
+    pthread_mutex_lock(&c->lock);
+    if (end > v->ngranules)
+        end = v->ngranules;
+    while (g < end && bit(v->have, g) != want)
+        g++;
+    pthread_mutex_unlock(&c->lock);
+    return g < end ? g : end;
+}
+
+size_t video_first_missing(video_cache *c, struct video *v, size_t from, size_t end)
+{
+    return first_with(c, v, from, end, false);
+}
+
+size_t video_first_present(video_cache *c, struct video *v, size_t from, size_t end)
+{
+    return first_with(c, v, from, end, true);
+}
+
+bool video_complete(video_cache *c, struct video *v)
+{
+    bool complete;
+
+    pthread_mutex_lock(&c->lock);
+    complete = v->present == v->ngranules;
+    pthread_mutex_unlock(&c->lock);
+    return complete;
+}
+
+ssize_t video_read(video_cache *c, struct video *v, char *buf, size_t size, off_t off)
+{
+    ssize_t n;
+
+    pthread_mutex_lock(&c->lock);
+    v->last_read = time(NULL);
+    pthread_mutex_unlock(&c->lock);
+    n = pread(v->fd, buf, size, off);
+    return n < 0 ? -EIO : n;
 }
 
 int video_write(struct video *v, const char *data, size_t len, off_t at)
@@ -320,10 +399,28 @@ int video_write(struct video *v, const char *data, size_t len, off_t at)
     return rc;
 }
 
-bool video_arrived(video_cache *c, struct video *v, size_t first, size_t end)
+/* Has the committer thread commit `v` soon: fdatasync of tens of MiB takes
+ * long enough to stall the fetch that would wait for it. Lock held. */
+static void queue_commit(video_cache *c, struct video *v)
 {
-    bool due;
+    if (v->commit_queued || !c->committing)
+        return;                         /* the next due commit, or stop, saves it */
+    if (c->ncommits == c->commits_cap) {
+        size_t cap = c->commits_cap ? c->commits_cap * 2 : 8;
+        struct video **q = realloc(c->commits, cap * sizeof *q);
+        if (!q)
+            return;
+        c->commits = q;
+        c->commits_cap = cap;
+    }
+    v->commit_queued = true;
+    v->users++;
+    c->commits[c->ncommits++] = v;
+    pthread_cond_signal(&c->commit_work);
+}
 
+void video_arrived(video_cache *c, struct video *v, size_t first, size_t end)
+{
     pthread_mutex_lock(&c->lock);
     for (size_t g = first; g < end; g++)
         if (!bit(v->have, g)) {
@@ -331,17 +428,19 @@ bool video_arrived(video_cache *c, struct video *v, size_t first, size_t end)
             v->present++;
             v->unsaved += (size_t)(video_granule_end(v, g) - (off_t)g * G);
         }
-    v->arrived_at = clock_mono();
-    due = v->unsaved >= COMMIT_BYTES || (v->present == v->ngranules && v->unsaved);
+    if (v->present == v->ngranules)
+        v->last_read = time(NULL);      /* just completed: not the first to evict */
+    if (v->unsaved >= COMMIT_BYTES || (v->present == v->ngranules && v->unsaved))
+        queue_commit(c, v);
     pthread_mutex_unlock(&c->lock);
-    return due;
 }
 
-void video_commit(video_cache *c, struct video *v)
+/* fdatasync, then the map into the store. Lock not held. */
+static void commit_map(video_cache *c, struct video *v)
 {
     struct stored_cache sc;
     unsigned char *copy;
-    size_t len = map_bytes(v->ngranules);
+    size_t len = bitmap_bytes(v->ngranules);
 
     if (fdatasync(v->fd))
         log_info("cache %s: fdatasync: %s", v->id, strerror(errno));
@@ -365,26 +464,10 @@ void video_commit(video_cache *c, struct video *v)
     pthread_mutex_unlock(&c->lock);
 }
 
-void video_commit_soon(video_cache *c, struct video *v)
+void video_commit(video_cache *c, struct video *v)
 {
-    pthread_mutex_lock(&c->lock);
-    if (!v->commit_queued && c->committing) {
-        if (c->ncommits == c->commits_cap) {
-            size_t cap = c->commits_cap ? c->commits_cap * 2 : 8;
-            struct video **q = realloc(c->commits, cap * sizeof *q);
-            if (!q) {
-                pthread_mutex_unlock(&c->lock);
-                return;                 /* the next due commit, or stop, saves it */
-            }
-            c->commits = q;
-            c->commits_cap = cap;
-        }
-        v->commit_queued = true;
-        v->users++;
-        c->commits[c->ncommits++] = v;
-        pthread_cond_signal(&c->commit_work);
-    }
-    pthread_mutex_unlock(&c->lock);
+    commit_map(c, v);
+    video_cache_evict(c, v->id);
 }
 
 /* Commits queued maps until stopped, then what is still queued. */
@@ -441,7 +524,7 @@ static void commit_if_unsaved(const char *key, void *value, void *arg)
     struct video *v = value;
     (void)key;
     if (v->unsaved)
-        video_commit(arg, v);
+        commit_map(arg, v);
 }
 
 void video_cache_commit_all(video_cache *c)
