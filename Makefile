@@ -59,7 +59,7 @@ $(B)/libseedancefs.a: $(LIB_OBJ)
 	@ar rcs $@ $^
 $(B)/seedancefs: src/main.c $(B)/libseedancefs.a
 	@echo "  LINK    $@"
-	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -MF $(B)/obj/main.d $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -MF $(B)/obj/main.d $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 testbin: $(TESTBIN)
 $(B)/seedance-sim: $(wildcard tests/sim/*.c tests/sim/*.h) | $(B)

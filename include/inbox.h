@@ -4,7 +4,7 @@
  *   $ cat mnt/requests/fox.error       # the reason, when close() failed
  *
  * Each file is a draft until it is flushed (close) with content. NAME.json
- * and NAME.txt are then validated (request.h) and handed to the outbox
+ * and NAME.txt are then validated (task_body.h) and handed to the outbox
  * (outbox.h); any other name (editor temp files, dot files) stays a draft
  * so "write a temp file, then rename it to NAME.json" submits at the
  * rename. Outcomes of a close():
@@ -23,7 +23,7 @@
 #define SEEDANCEFS_INBOX_H
 
 #include "outbox.h"
-#include "request.h"
+#include "task_body.h"
 #include "store.h"
 #include "tasks.h"
 
@@ -41,7 +41,7 @@ struct inbox_stat {
 
 /* `rules` is borrowed for the inbox's lifetime. close() waits up to
  * `submit_wait` seconds for the API's first answer. */
-inbox *inbox_new(const struct request_rules *rules, outbox *o, tasks *t, double submit_wait);
+inbox *inbox_new(const struct task_body_rules *rules, outbox *o, tasks *t, double submit_wait);
 void inbox_free(inbox *in);
 
 /* A check of a valid body before it is accepted (the asset gate): 0, or

@@ -2,7 +2,7 @@
  *
  * FUSE handlers read from this table only (never the network): every
  * accessor copies what it needs under one mutex held briefly. A poller
- * thread (task_poller.c) asks for every task that is not terminal (every
+ * thread (tasks_poller.c) asks for every task that is not terminal (every
  * poll_interval, faster for the first polls after submit) with list calls
  * of up to 100 ids, or one GET each where the gateway's list does not
  * work, and, when a task succeeds, learns the
@@ -93,7 +93,7 @@ int tasks_read_file(tasks *t, const char *id, enum task_file f, char **data, siz
 /* Calls fn(id, name) for every task, under the lock: fn must not block. */
 void tasks_each(tasks *t, void (*fn)(const char *id, const char *name, void *arg), void *arg);
 
-/* Copies the id of the task named `name` into id[IDS_MAX_TASK_ID + 1]. -ENOENT. */
+/* Copies the id of the task named `name` into id[NAMES_MAX_TASK_ID + 1]. -ENOENT. */
 int tasks_id_by_name(tasks *t, const char *name, char *id);
 
 /* Where the video of a succeeded task is read from, and its size.

@@ -50,7 +50,7 @@ int tree_getattr(const char *path, struct stat *st, bool *stable);
 int tree_readdir(const char *path, tree_add_fn add, void *arg);
 int tree_readlink(const char *path, char *buf, size_t size);
 
-/* `id` (may be NULL; IDS_MAX_KEY + 1 bytes) receives the task id of a
+/* `id` (may be NULL; NAMES_MAX_KEY + 1 bytes) receives the task id of a
  * file under tasks/<id>/, or the request name of one under pending/NAME/
  * (then *by_name, may be NULL, is true). */
 int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, bool *by_name);

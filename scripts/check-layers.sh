@@ -20,14 +20,18 @@ forbid() {
 }
 
 FUSE="src/fs.c src/fs_notify.c src/fs_internal.h src/nodes.c src/tree.c include/fs.h include/tree.h include/nodes.h"
-MODULES="src/inbox.c src/outbox.c src/tasks.c src/task_poller.c src/tasks_internal.h src/stream.c
-         src/video_cache.c src/assets.c src/assets_tree.c src/assets_internal.h src/request.c
-         src/events.c include/inbox.h include/outbox.h include/tasks.h include/stream.h
-         include/video_cache.h include/assets.h include/request.h include/events.h"
+MODULES="src/inbox.c src/outbox.c src/tasks.c src/tasks_poller.c src/tasks_internal.h src/stream.c
+         src/video_cache.c src/assets.c src/assets_tree.c src/assets_internal.h src/task_body.c
+         src/readahead.c src/events.c include/inbox.h include/outbox.h include/tasks.h include/stream.h
+         include/video_cache.h include/assets.h include/task_body.h include/events.h include/readahead.h"
 UP_FROM_MODULES="fs.h tree.h fs_internal.h nodes.h"
 
 forbid "$FUSE" "api.h http.h" "the FUSE layer knows no wire: ask tasks"
 forbid "$MODULES" "$UP_FROM_MODULES" "modules do not call back up into the FUSE layer"
+forbid "src/video_cache.c include/video_cache.h" "stream.h readahead.h tasks.h api.h http.h" \
+       "the cache knows nothing of fetching: stream.c uses it"
+forbid "src/readahead.c include/readahead.h" "stream.h video_cache.h tasks.h api.h http.h store.h" \
+       "the read-ahead rule is pure"
 forbid "src/store.c include/store.h" \
        "api.h http.h tasks.h stream.h outbox.h inbox.h assets.h video_cache.h tree.h fs.h" \
        "the store is below every module"

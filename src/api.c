@@ -1,7 +1,7 @@
 /* api.c — endpoints, JSON fields and status words of the Seedance API; see api.h. */
 #include "api.h"
 #include "clock.h"
-#include "ids.h"
+#include "names.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -222,12 +222,12 @@ static int parse_task_object(const cJSON *root, struct task_info *out, char *why
     }
     out->id = dup_string_field(root, "id");
     status = cJSON_GetObjectItemCaseSensitive(root, "status");
-    if (!out->id || !ids_task_id_ok(out->id)) {
+    if (!out->id || !names_task_id_ok(out->id)) {
         snprintf(why, why_len, "task reply has no usable id");
         goto out;
     }
     /* Status words are short; anything else is a hostile or broken reply. */
-    if (!cJSON_IsString(status) || !ids_task_id_ok(status->valuestring) ||
+    if (!cJSON_IsString(status) || !names_task_id_ok(status->valuestring) ||
         strlen(status->valuestring) > API_MAX_STATUS) {
         snprintf(why, why_len, "task reply has no usable status");
         goto out;
@@ -301,7 +301,7 @@ int api_parse_create_reply(long status, const char *body, char **id, char *why, 
     if (!cJSON_IsObject(root)) {
         snprintf(why, why_len, "API %ld: reply is not JSON, no task was accepted", status);
         rc = -EPROTO;
-    } else if (!cJSON_IsString(item) || !ids_task_id_ok(item->valuestring)) {
+    } else if (!cJSON_IsString(item) || !names_task_id_ok(item->valuestring)) {
         snprintf(why, why_len, "API %ld: reply has no usable task id", status);
         rc = -EPROTO;
     } else {
@@ -604,7 +604,7 @@ int api_list_recent(api *a, const char *model, int page, int page_size,
 int api_list_by_ids(api *a, char *const *ids, int n, struct task_info **items, int *count,
                     struct api_result *res)
 {
-    size_t cap = 64 + (size_t)n * (3 * IDS_MAX_TASK_ID + 20), len;
+    size_t cap = 64 + (size_t)n * (3 * NAMES_MAX_TASK_ID + 20), len;
     char *query = malloc(cap);
     int rc;
 

@@ -4,7 +4,7 @@
  * word: all of those come through profile.h. */
 #include "assets_internal.h"
 #include "clock.h"
-#include "ids.h"
+#include "names.h"
 #include "log.h"
 #include "strmap.h"
 
@@ -280,7 +280,7 @@ int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
             rc = reply.status >= 500 || !root ? -EIO : -EINVAL;
         } else {
             profile_read_reply(a->p, v.kind, "create", root, &id, &word, &reason);
-            if (!id || !ids_task_id_ok(id)) {
+            if (!id || !names_task_id_ok(id)) {
                 snprintf(why, why_len, "the reply names no usable asset id");
                 rc = -EIO;
             }
@@ -319,7 +319,7 @@ char *assets_source_dir(assets *a, const struct asset *r)
 char *assets_source_file(assets *a, const struct asset *r, const char *file)
 {
     char *dir = assets_source_dir(a, r), *path = NULL;
-    if (dir && (!ids_request_name_ok(file) || asprintf(&path, "%s/%s", dir, file) < 0))
+    if (dir && (!names_request_name_ok(file) || asprintf(&path, "%s/%s", dir, file) < 0))
         path = NULL;
     free(dir);
     return path;

@@ -9,7 +9,7 @@
  * Each step is one operation and is refused (with the reason in `error`)
  * until the one before it happened; see assets.h. */
 #include "assets_internal.h"
-#include "ids.h"
+#include "names.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -39,7 +39,7 @@ static const char readme_on[] =
 
 /* rel split: kind / name / file / source file. */
 struct where {
-    char part[4][IDS_MAX_PART];
+    char part[4][NAMES_MAX_PART];
     int n;
     struct asset *r;            /* set when kind/name exists (lock held by caller) */
 };
@@ -47,7 +47,7 @@ struct where {
 static int split(assets *a, const char *rel, struct where *w)
 {
     memset(w, 0, sizeof *w);
-    if ((w->n = ids_split_path(rel, w->part, 4)) < 0)
+    if ((w->n = names_split_path(rel, w->part, 4)) < 0)
         return -ENOENT;
     if (w->n >= 2 && a->p) {
         char key[520];
@@ -484,7 +484,7 @@ int assets_flush(assets *a, const char *rel)
         rc = accept_authorization(a, w.r);
     } else if (!strcmp(w.part[2], "select") && w.r->select_armed) {
         /* Step 4 (select): an existing library asset by its id. */
-        char id[IDS_MAX_TASK_ID + 1] = "";
+        char id[NAMES_MAX_TASK_ID + 1] = "";
         size_t n = w.r->select_len < sizeof id - 1 ? w.r->select_len : sizeof id - 1;
         w.r->select_armed = false;
         memcpy(id, w.r->select_draft ? w.r->select_draft : "", n);
@@ -492,7 +492,7 @@ int assets_flush(assets *a, const char *rel)
         id[strcspn(id, " \t\r\n")] = '\0';
         if (!w.r->authorization)
             rc = -EINVAL, snprintf(why, sizeof why, "write authorization.json first");
-        else if (!ids_task_id_ok(id))
+        else if (!names_task_id_ok(id))
             rc = -EINVAL, snprintf(why, sizeof why, "select: not a usable asset id");
         else {
             assets_set_str(&w.r->asset_id, id);
@@ -548,7 +548,7 @@ int assets_mkdir(assets *a, const char *rel)
     pthread_mutex_lock(&a->lock);
     rc = split(a, rel, &w);
     if (rc == -ENOENT && w.n == 2 && profile_has_kind(a->p, w.part[0]) &&
-        ids_request_name_ok(w.part[1])) {
+        names_request_name_ok(w.part[1])) {
         struct asset *r = assets_add_record(a, w.part[0], w.part[1]);
         rc = r ? 0 : -ENOMEM;
         if (r) {

@@ -12,7 +12,7 @@
  */
 #include "fs_internal.h"
 #include "events.h"
-#include "ids.h"
+#include "names.h"
 #include "log.h"
 #include "mount_tune.h"
 #include "nodes.h"
@@ -186,7 +186,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 
 static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-    char *path = nodes_path(fsx.nodes, ino), target[IDS_MAX_NAME + 32];
+    char *path = nodes_path(fsx.nodes, ino), target[NAMES_MAX_NAME + 32];
     int rc = path ? tree_readlink(path, target, sizeof target) : -ENOENT;
 
     free(path);
@@ -283,7 +283,7 @@ static struct handle *handle_new(const char *path, enum tree_open_kind kind, con
 
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    char *path = nodes_path(fsx.nodes, ino), id[IDS_MAX_KEY + 1] = "";
+    char *path = nodes_path(fsx.nodes, ino), id[NAMES_MAX_KEY + 1] = "";
     enum tree_open_kind kind;
     bool by_name = false;
     int rc = path ? tree_open(path, fi->flags, &kind, id, &by_name) : -ENOENT;

@@ -5,7 +5,7 @@
 
 #include "events.h"
 #include "fs.h"
-#include "ids.h"
+#include "names.h"
 #include "nodes.h"
 
 #include <fuse_lowlevel.h>
@@ -29,7 +29,7 @@ struct handle {
     int refs;                       /* under fsx.lock */
     char *path;
     enum tree_open_kind kind;
-    char id[IDS_MAX_KEY + 1];       /* TREE_OPEN_WAIT: a task id, or a request name */
+    char id[NAMES_MAX_KEY + 1];       /* TREE_OPEN_WAIT: a task id, or a request name */
     bool by_name;
     events_reader *reader;          /* TREE_OPEN_EVENTS */
     struct fuse_pollhandle *ph;     /* a poll() waiting for lines */

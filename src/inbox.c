@@ -1,6 +1,6 @@
 /* inbox.c — request files: drafts, validation at close, submission; see inbox.h. */
 #include "inbox.h"
-#include "ids.h"
+#include "names.h"
 #include "log.h"
 #include "strmap.h"
 
@@ -25,7 +25,7 @@ struct entry {
 };
 
 struct inbox {
-    const struct request_rules *rules;
+    const struct task_body_rules *rules;
     outbox *outbox;
     tasks *tasks;
     double submit_wait;
@@ -36,7 +36,7 @@ struct inbox {
     strmap *errors;             /* "NAME.error" -> entry */
 };
 
-inbox *inbox_new(const struct request_rules *rules, outbox *o, tasks *t, double submit_wait)
+inbox *inbox_new(const struct task_body_rules *rules, outbox *o, tasks *t, double submit_wait)
 {
     inbox *in = calloc(1, sizeof *in);
 
@@ -121,7 +121,7 @@ static void set_error(inbox *in, struct entry *e, const char *why)
 /* True when another request file or a task already uses `name`. */
 static bool name_taken(inbox *in, const struct entry *self, const char *name)
 {
-    char id[IDS_MAX_TASK_ID + 1];
+    char id[NAMES_MAX_TASK_ID + 1];
     const char *exts[] = {".json", ".txt"};
 
     if (!tasks_id_by_name(in->tasks, name, id))
@@ -180,7 +180,7 @@ int inbox_create(inbox *in, const char *file)
     struct entry *e;
     int rc = 0;
 
-    if (is_error_name(file) || !ids_task_id_ok(file))
+    if (is_error_name(file) || !names_task_id_ok(file))
         return -EINVAL;
     pthread_mutex_lock(&in->lock);
     if ((e = strmap_get(in->files, file))) {
@@ -191,7 +191,7 @@ int inbox_create(inbox *in, const char *file)
         free(e);
         rc = -ENOMEM;
     } else {
-        e->name = request_name_of(file);
+        e->name = task_body_name_of(file);
         if (e->name && name_taken(in, e, e->name))
             rc = -EEXIST;
         else
@@ -355,7 +355,7 @@ static int submit_entry(inbox *in, struct entry *e)
     memcpy(data, e->data, len);
     pthread_mutex_unlock(&in->lock);
 
-    rc = request_build(file, data, len, in->rules, &body, &last_frame, why, sizeof why);
+    rc = task_body_build(file, data, len, in->rules, &body, &last_frame, why, sizeof why);
     if (!rc && in->gate)
         rc = in->gate(body, why, sizeof why, in->gate_arg);
     if (!rc) {
@@ -472,7 +472,7 @@ int inbox_flush(inbox *in, const char *file)
         e->state != ACCEPTED) {
         e->dirty = false;
         if (name_taken(in, e, e->name)) {
-            char why[IDS_MAX_NAME + 64];
+            char why[NAMES_MAX_NAME + 64];
             snprintf(why, sizeof why, "the name %s is already used by a task", e->name);
             set_error(in, e, why);
             e->state = REJECTED;
@@ -515,7 +515,7 @@ int inbox_unlink(inbox *in, const char *file)
 int inbox_rename(inbox *in, const char *from, const char *to)
 {
     struct entry *e, *target;
-    char *new_file = strdup(to), *new_name = request_name_of(to);
+    char *new_file = strdup(to), *new_name = task_body_name_of(to);
     int rc = 0;
 
     if (!new_file)
@@ -523,7 +523,7 @@ int inbox_rename(inbox *in, const char *from, const char *to)
     pthread_mutex_lock(&in->lock);
     e = strmap_get(in->files, from);
     target = strmap_get(in->files, to);
-    if (is_error_name(to) || !ids_task_id_ok(to))
+    if (is_error_name(to) || !names_task_id_ok(to))
         rc = -EINVAL;
     else if (!e)
         rc = -ENOENT;

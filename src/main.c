@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 {
     struct config cfg;
     struct fs_context fs = {0};
-    struct request_rules rules;
+    struct task_body_rules rules;
     struct api_options api_opts;
     int fuse_argc, rc, status = 1, lock_fd = -1;
     char **fuse_argv, why[512];
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "seedancefs: cannot initialise libcurl\n");
         goto out_config;
     }
-    rules = (struct request_rules){cfg.model, cfg.resolutions, cfg.max_request};
+    rules = (struct task_body_rules){cfg.model, cfg.resolutions, cfg.max_request};
     fs.cfg = &cfg;
     fs.mount_time = time(NULL);
     fs.start_threads = start_threads;

@@ -1,8 +1,8 @@
 /* tasks.c — the task table: its indexes, accessors and persistence; see tasks.h.
- * The poller that keeps it fresh is task_poller.c. */
+ * The poller that keeps it fresh is tasks_poller.c. */
 #include "tasks_internal.h"
 #include "clock.h"
-#include "ids.h"
+#include "names.h"
 #include "log.h"
 #include "store.h"
 #include "strmap.h"
@@ -405,7 +405,7 @@ int tasks_id_by_name(tasks *t, const char *name, char *id)
 
     pthread_mutex_lock(&t->lock);
     if ((k = strmap_get(t->by_name, name))) {
-        snprintf(id, IDS_MAX_TASK_ID + 1, "%s", k->id);
+        snprintf(id, NAMES_MAX_TASK_ID + 1, "%s", k->id);
         rc = 0;
     }
     pthread_mutex_unlock(&t->lock);

@@ -1,5 +1,5 @@
 /* tasks_internal.h — what the task table (tasks.c) and its poller
- * (task_poller.c) share. Not a public header. */
+ * (tasks_poller.c) share. Not a public header. */
 #ifndef SEEDANCEFS_TASKS_INTERNAL_H
 #define SEEDANCEFS_TASKS_INTERNAL_H
 

@@ -9,7 +9,7 @@
  * Path in, errno out; no FUSE types. fs.c adapts it to the kernel.
  */
 #include "tree.h"
-#include "ids.h"
+#include "names.h"
 #include "log.h"
 
 #include <fcntl.h>
@@ -47,7 +47,7 @@ static const char *const pending_files[] = {"status", "reason", "request.json", 
 struct tree_node {
     enum node_kind kind;
     const char *leaf;           /* points into the path: file, id or name */
-    char id[IDS_MAX_KEY + 1];       /* a task id, or a pending request's name */
+    char id[NAMES_MAX_KEY + 1];       /* a task id, or a pending request's name */
     enum task_file file;
     enum pending_file pfile;
     bool pending_link;              /* by-name link to ../pending/NAME */
@@ -94,8 +94,8 @@ static int set_key(struct tree_node *n, const char *key)
 
 static int parse_path(const char *path, struct tree_node *n)
 {
-    char parts[3][IDS_MAX_PART];
-    int count = ids_split_path(path, parts, 3);
+    char parts[3][NAMES_MAX_PART];
+    int count = names_split_path(path, parts, 3);
 
     memset(n, 0, sizeof *n);
     if (count < 0)
@@ -124,7 +124,7 @@ static int parse_path(const char *path, struct tree_node *n)
         n->kind = NODE_BYNAME_LINK;
         if (!tasks_id_by_name(ctx()->tasks, parts[1], n->id))
             return 0;
-        if (!ids_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
+        if (!names_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
             return -ENOENT;
         if (set_key(n, parts[1]))
             return -ENOENT;
@@ -135,7 +135,7 @@ static int parse_path(const char *path, struct tree_node *n)
         struct outbox_view v;
         if (count == 1)
             return n->kind = NODE_PENDING, 0;
-        if (!ids_request_name_ok(parts[1]))
+        if (!names_request_name_ok(parts[1]))
             return -ENOENT;
         if (outbox_view(ctx()->outbox, parts[1], &v, NULL)) {
             /* Sent meanwhile: a by-name link read a moment ago still says
@@ -159,7 +159,7 @@ static int parse_path(const char *path, struct tree_node *n)
         return -ENOENT;
     if (count == 1)
         return n->kind = NODE_TASKS, 0;
-    if (!ids_task_id_ok(parts[1]))
+    if (!names_task_id_ok(parts[1]))
         return -ENOENT;
     if (set_key(n, parts[1]))
         return -ENOENT;
@@ -332,7 +332,7 @@ static void fill_request(const char *file, void *arg)
 static void fill_pending_name(const char *name, void *arg)
 {
     struct fill_ctx *f = arg;
-    char id[IDS_MAX_TASK_ID + 1];
+    char id[NAMES_MAX_TASK_ID + 1];
 
     if (!f->by_name || tasks_id_by_name(ctx()->tasks, name, id))
         f->add(name, f->by_name ? S_IFLNK : S_IFDIR, f->arg);
@@ -625,7 +625,7 @@ int tree_rmdir(const char *path)
 size_t tree_wait_answer(const char *id, bool by_name, char *buf, size_t size)
 {
     struct fs_context *c = ctx();
-    char task_id[IDS_MAX_TASK_ID + 1];
+    char task_id[NAMES_MAX_TASK_ID + 1];
     struct outbox_view v;
     struct task_stat ts;
 

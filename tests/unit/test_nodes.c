@@ -2,7 +2,7 @@
  * holds references, forget() frees it only when the count reaches zero, the
  * root is 1 and never goes, a rename keeps the inode; and path parsing. */
 #include "check.h"
-#include "ids.h"
+#include "names.h"
 #include "nodes.h"
 
 #include <errno.h>
@@ -22,7 +22,7 @@ int main(void)
 {
     nodes *n = nodes_new();
     uint64_t fox, again, status;
-    char parts[4][IDS_MAX_PART];
+    char parts[4][NAMES_MAX_PART];
 
     CHECK(n != NULL);
     CHECK(path_is(n, 1, "/"));
@@ -49,14 +49,14 @@ int main(void)
     nodes_free(n);
 
     /* Path parsing: components, and paths that cannot name anything. */
-    CHECK(ids_split_path("/tasks/cgt-1/status", parts, 4) == 3);
+    CHECK(names_split_path("/tasks/cgt-1/status", parts, 4) == 3);
     CHECK(!strcmp(parts[0], "tasks") && !strcmp(parts[2], "status"));
-    CHECK(ids_split_path("/", parts, 4) == 0);
-    CHECK(ids_split_path("/a/b/c/d/e", parts, 4) == -ENOENT);
-    char longname[IDS_MAX_PART + 8];
+    CHECK(names_split_path("/", parts, 4) == 0);
+    CHECK(names_split_path("/a/b/c/d/e", parts, 4) == -ENOENT);
+    char longname[NAMES_MAX_PART + 8];
     memset(longname, 'x', sizeof longname - 1);
     longname[0] = '/';
     longname[sizeof longname - 1] = '\0';
-    CHECK(ids_split_path(longname, parts, 4) == -ENOENT);
+    CHECK(names_split_path(longname, parts, 4) == -ENOENT);
     return CHECK_DONE("test_nodes");
 }

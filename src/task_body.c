@@ -1,12 +1,12 @@
-/* request.c — turns a file written under requests/ into a validated task body.
+/* task_body.c — turns a file written under requests/ into a validated task body.
  *
  *   $ echo '{"prompt": "a fox in snow", "duration": 5}' > mnt/requests/fox.json
  *   $ cat mnt/requests/fox.error        # only when close() failed with EINVAL
  *
  * Validation follows ../shared/API.md; unknown top-level fields pass through.
  */
-#include "request.h"
-#include "ids.h"
+#include "task_body.h"
+#include "names.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -37,7 +37,7 @@ static bool ends_with(const char *s, const char *suffix)
     return n > m && !strcmp(s + n - m, suffix);
 }
 
-char *request_name_of(const char *filename)
+char *task_body_name_of(const char *filename)
 {
     char *name;
     size_t n = strlen(filename);
@@ -45,7 +45,7 @@ char *request_name_of(const char *filename)
     if (filename[0] == '.' || (!ends_with(filename, ".json") && !ends_with(filename, ".txt")))
         return NULL;
     name = strndup(filename, n - (ends_with(filename, ".json") ? 5 : 4));
-    if (name && !ids_request_name_ok(name)) {
+    if (name && !names_request_name_ok(name)) {
         free(name);
         return NULL;
     }
@@ -259,7 +259,7 @@ static int check_integer(const cJSON *root, const char *key, double lo, double h
     return 0;
 }
 
-static int check_parameters(const cJSON *root, const struct request_rules *rules,
+static int check_parameters(const cJSON *root, const struct task_body_rules *rules,
                             const char *model, char *why, size_t why_len)
 {
     static const char *const booleans[] = {"watermark", "generate_audio", "return_last_frame",
@@ -348,8 +348,8 @@ static cJSON *parse_input(const char *filename, const char *data, size_t len,
     return root;
 }
 
-int request_build(const char *filename, const char *data, size_t len,
-                  const struct request_rules *rules, char **body,
+int task_body_build(const char *filename, const char *data, size_t len,
+                  const struct task_body_rules *rules, char **body,
                   bool *wants_last_frame, char *why, size_t why_len)
 {
     cJSON *root, *model;
@@ -360,7 +360,7 @@ int request_build(const char *filename, const char *data, size_t len,
     *wants_last_frame = false;
     if (len > rules->max_bytes)
         return fail(why, why_len, "request is %zu bytes, the limit is %zu", len, rules->max_bytes);
-    if (!ids_utf8_ok(data, len))
+    if (!names_utf8_ok(data, len))
         return fail(why, why_len, "not UTF-8 text (binary data or a NUL byte)");
     if (!(root = parse_input(filename, data, len, why, why_len)))
         return -EINVAL;

@@ -1,4 +1,4 @@
-/* task_poller.c — the thread that keeps the task table fresh: batched list
+/* tasks_poller.c — the thread that keeps the task table fresh: batched list
  * calls (one GET per task where listing does not work), the video size
  * probe and the last frame of a task that succeeded; see tasks.h. */
 #include "tasks_internal.h"

@@ -1,10 +1,10 @@
-/* ids.c — validation of ids, names and text; see ids.h. */
-#include "ids.h"
+/* names.c — validation of ids, names and text; see names.h. */
+#include "names.h"
 
 #include <errno.h>
 #include <string.h>
 
-static bool ids_plain_name_ok(const char *s, size_t max)
+static bool names_plain_name_ok(const char *s, size_t max)
 {
     size_t len = s ? strlen(s) : 0;
 
@@ -13,20 +13,20 @@ static bool ids_plain_name_ok(const char *s, size_t max)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if (*p < 0x20 || *p == 0x7f || *p == '/')
             return false;
-    return ids_utf8_ok(s, len);
+    return names_utf8_ok(s, len);
 }
 
-bool ids_task_id_ok(const char *id)
+bool names_task_id_ok(const char *id)
 {
-    return ids_plain_name_ok(id, IDS_MAX_TASK_ID);
+    return names_plain_name_ok(id, NAMES_MAX_TASK_ID);
 }
 
-bool ids_request_name_ok(const char *name)
+bool names_request_name_ok(const char *name)
 {
-    return ids_plain_name_ok(name, IDS_MAX_NAME) && name[0] != '.';
+    return names_plain_name_ok(name, NAMES_MAX_NAME) && name[0] != '.';
 }
 
-bool ids_utf8_ok(const char *data, size_t len)
+bool names_utf8_ok(const char *data, size_t len)
 {
     const unsigned char *p = (const unsigned char *)data, *end = p + len;
 
@@ -62,7 +62,7 @@ bool ids_utf8_ok(const char *data, size_t len)
     return true;
 }
 
-int ids_split_path(const char *path, char (*parts)[IDS_MAX_PART], int max)
+int names_split_path(const char *path, char (*parts)[NAMES_MAX_PART], int max)
 {
     int count = 0;
 
@@ -73,7 +73,7 @@ int ids_split_path(const char *path, char (*parts)[IDS_MAX_PART], int max)
         if (!*p)
             break;
         len = strcspn(p, "/");
-        if (count == max || len >= IDS_MAX_PART)
+        if (count == max || len >= NAMES_MAX_PART)
             return -ENOENT;
         memcpy(parts[count], p, len);
         parts[count++][len] = '\0';

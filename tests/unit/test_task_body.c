@@ -1,20 +1,20 @@
-/* test_request.c — request validation and the short forms. */
+/* test_task_body.c — request validation and the short forms. */
 #include "check.h"
-#include "request.h"
+#include "task_body.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const struct request_rules rules = {"doubao-seedance-2-0-260128", "480p:720p:1080p", 1 << 20};
+static const struct task_body_rules rules = {"doubao-seedance-2-0-260128", "480p:720p:1080p", 1 << 20};
 static char why[512];
 
 static int build(const char *file, const char *text, cJSON **out)
 {
     char *body = NULL;
     bool frame;
-    int rc = request_build(file, text, strlen(text), &rules, &body, &frame, why, sizeof why);
+    int rc = task_body_build(file, text, strlen(text), &rules, &body, &frame, why, sizeof why);
 
     if (out)
         *out = rc ? NULL : cJSON_Parse(body);
@@ -36,14 +36,14 @@ int main(void)
     char *name;
 
     /* Names: what is submitted, what stays a draft. */
-    CHECK((name = request_name_of("fox.json")) && !strcmp(name, "fox"));
+    CHECK((name = task_body_name_of("fox.json")) && !strcmp(name, "fox"));
     free(name);
-    CHECK((name = request_name_of("fox.txt")) && !strcmp(name, "fox"));
+    CHECK((name = task_body_name_of("fox.txt")) && !strcmp(name, "fox"));
     free(name);
-    CHECK(!request_name_of(".fox.json.swp"));
-    CHECK(!request_name_of("fox.json~"));
-    CHECK(!request_name_of("4913"));
-    CHECK(!request_name_of(".json"));
+    CHECK(!task_body_name_of(".fox.json.swp"));
+    CHECK(!task_body_name_of("fox.json~"));
+    CHECK(!task_body_name_of("4913"));
+    CHECK(!task_body_name_of(".json"));
 
     /* The full API body passes through, unknown fields included. */
     CHECK(build("a.json", "{\"model\": \"m-2\", \"content\": [{\"type\": \"text\", \"text\": \"fox\"}],"
@@ -119,5 +119,5 @@ int main(void)
     big[2 << 20] = '\0';
     CHECK(build("big.json", big, NULL) == -EINVAL && strstr(why, "limit"));
     free(big);
-    return CHECK_DONE("test_request");
+    return CHECK_DONE("test_task_body");
 }
