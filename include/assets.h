@@ -15,6 +15,9 @@
  * launched, and every write is refused. Asset state is in the store, so a
  * restart in the middle of verification resumes polling.
  * All functions return 0 (or a byte count) or a negative errno.
+ * Locking: one mutex inside, held briefly, never across the network; held
+ * across one store delete in assets_rmdir, so a re-created draft of the
+ * same name cannot lose its row.
  */
 #ifndef SEEDANCEFS_ASSETS_H
 #define SEEDANCEFS_ASSETS_H

@@ -9,6 +9,7 @@
  * bytes): a slow reader never blocks the daemon. On overflow the oldest
  * lines are dropped and the reader's next read starts with
  * "# overflow: N events dropped".
+ * Locking: one mutex inside; the wake callback runs without it.
  */
 #ifndef SEEDANCEFS_EVENTS_H
 #define SEEDANCEFS_EVENTS_H

@@ -23,6 +23,13 @@ struct http_reply {
     double retry_after;
 };
 
+/* Header values, parsed strictly (digits only, no sign, no overflow): a
+ * lying or broken server's value is refused, never half-read ("1e6" is not
+ * 1). Content-Range "bytes A-B/T" needs A <= B < T; an unknown total ("*")
+ * gives a total of -1. Return 0, or -EPROTO (outputs untouched). */
+int http_parse_content_range(const char *value, off_t *start, off_t *last, off_t *total);
+int http_parse_length(const char *value, off_t *length);
+
 /* `api_key` is copied; `timeout` bounds one call in seconds. NULL on ENOMEM. */
 http *http_new(const char *api_key, long timeout);
 void http_free(http *h);

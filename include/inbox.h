@@ -18,6 +18,10 @@
  *   EEXIST   NAME is already used by a task or request
  *   EACCES   the API refused the key
  *   EIO      the request could not be saved (state_dir): nothing accepted
+ *
+ * Locking: one mutex inside. It is taken before the outbox's (inbox_unlink
+ * withdraws under it, so an unlink and a close of the same name are
+ * ordered); the outbox never calls into the inbox with its own held.
  */
 #ifndef SEEDANCEFS_INBOX_H
 #define SEEDANCEFS_INBOX_H

@@ -17,6 +17,11 @@
  * task of the same model, created after the first send, unknown to us, whose
  * echoed parameters match) and that task is adopted if found. A 4xx turns
  * the request "rejected" with the API's reason.
+ *
+ * Locking: one mutex inside, never held across the network or a store
+ * commit (except outbox_withdraw's delete, which must not race the
+ * submitter); no function may be called with it held (the hooks run
+ * without it).
  */
 #ifndef SEEDANCEFS_OUTBOX_H
 #define SEEDANCEFS_OUTBOX_H

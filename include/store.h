@@ -5,12 +5,13 @@
  *             (accepted -> sending -> submitted | rejected), attempts, the
  *             last error and, once known, the task id
  *   tasks     every task seedancefs knows: last task JSON, status, times
- *   cache     which blocks of which video are on disk (a bitmap)
+ *   cache     which granules of which video are on disk (a bitmap)
  *   assets    real-person / virtual-human assets: state, provider id, authorization
  * Every commit uses synchronous=FULL (WAL): what a call wrote is on disk
  * when it returns, so a request accepted or a task id learned survives
  * kill -9 and power loss. Callers do not hold their own locks across
- * these calls (a commit waits on the disk).
+ * these calls (a commit waits on the disk), except where a delete must be
+ * ordered against a re-create of the same name (outbox.h, assets.h say so).
  * One connection, serialised by a mutex; calls are short.
  * All functions return 0 or a negative errno (-EIO for an SQLite error,
  * logged with the operation).

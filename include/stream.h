@@ -18,6 +18,10 @@
  * a reader has read 8 MiB sequentially, a background downloader fetches the
  * rest in order. A 401/403 (an expired signed URL) makes a fetch ask the API
  * for a fresh URL once, then EIO.
+ *
+ * Locking: the stream's mutex guards its queues and the fetch state of each
+ * video; it is taken before the cache's (video_cache.h), never the other
+ * way. No function may be called with it held.
  */
 #ifndef SEEDANCEFS_STREAM_H
 #define SEEDANCEFS_STREAM_H

@@ -9,6 +9,10 @@
  * video's size before the status word turns "succeeded" so that a script
  * which sees "succeeded" always finds video.mp4 (and last_frame.png when it
  * was asked for) ready.
+ *
+ * Locking: one mutex inside, taken by every function and never held when
+ * one returns or while a hook runs, so hooks may call back into tasks;
+ * tasks_each runs its callback under it.
  */
 #ifndef SEEDANCEFS_TASKS_H
 #define SEEDANCEFS_TASKS_H

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -91,6 +92,68 @@ static void handle_put(http *h, CURL *c)
         curl_easy_cleanup(c);
 }
 
+#define OFF_MAX ((off_t)INT64_MAX)   /* off_t is 64-bit (_FILE_OFFSET_BITS=64) */
+
+/* Digits at *p (at least one, no sign) into *out without overflow; *p moves
+ * past them. */
+static bool parse_digits(const char **p, off_t *out)
+{
+    const char *s = *p;
+    off_t v = 0;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (OFF_MAX - (*s - '0')) / 10)
+            return false;
+        v = v * 10 + (*s - '0');
+    }
+    *p = s;
+    *out = v;
+    return true;
+}
+
+/* Only blanks and the line end are left. */
+static bool at_end(const char *p)
+{
+    p += strspn(p, " \t\r\n");
+    return !*p;
+}
+
+int http_parse_content_range(const char *value, off_t *start, off_t *last, off_t *total)
+{
+    const char *p = value + strspn(value, " \t");
+    off_t a, b, t = -1;
+
+    if (strncasecmp(p, "bytes ", 6))
+        return -EPROTO;
+    p += 6;
+    p += strspn(p, " ");
+    if (!parse_digits(&p, &a) || *p++ != '-' || !parse_digits(&p, &b) || *p++ != '/' || b < a)
+        return -EPROTO;
+    if (*p == '*')
+        p++;
+    else if (!parse_digits(&p, &t) || b >= t)
+        return -EPROTO;
+    if (!at_end(p))
+        return -EPROTO;
+    *start = a;
+    *last = b;
+    *total = t;
+    return 0;
+}
+
+int http_parse_length(const char *value, off_t *length)
+{
+    const char *p = value + strspn(value, " \t");
+    off_t n;
+
+    if (!parse_digits(&p, &n) || !at_end(p))
+        return -EPROTO;
+    *length = n;
+    return 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *userp)
 {
     struct reply_headers *rh = userp;
@@ -112,13 +175,15 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
         if (end != line + 12 && secs >= 0)
             rh->retry_after = secs;
     } else if (!strncasecmp(line, "Content-Range:", 14)) {
-        long long a, b, t;
-        if (sscanf(line + 14, " bytes %lld-%lld/%lld", &a, &b, &t) == 3) {
+        off_t a, b, t;
+        if (!http_parse_content_range(line + 14, &a, &b, &t)) {
             rh->range_start = a;
             rh->total = t;
         }
     } else if (!strncasecmp(line, "Content-Length:", 15) && rh->status == 200) {
-        rh->total = strtoll(line + 15, NULL, 10);
+        off_t n;
+        if (!http_parse_length(line + 15, &n))
+            rh->total = n;
     }
     return len;
 }

@@ -94,5 +94,23 @@ int main(void)
           !strcmp(url, "https://cdn/v.mp4"));
     free(url);
     api_free(a);
+
+    /* Reconcile matching: a listed task is the lost POST's only when every
+     * field both sides state agrees; -1 in the request means "the model
+     * chooses" and matches any value; the prompt is not echoed, so it
+     * cannot disagree. */
+    const char *body = "{\"model\": \"m\", \"resolution\": \"720p\", \"duration\": 5,"
+                       " \"seed\": -1, \"content\": [{\"type\": \"text\", \"text\": \"fox\"}]}";
+    CHECK(api_task_matches_body("{\"model\": \"m\", \"resolution\": \"720p\", \"duration\": 5,"
+                                " \"seed\": 4242, \"ratio\": \"16:9\"}", body));
+    CHECK(api_task_matches_body("{\"model\": \"m\"}", body));          /* states little */
+    CHECK(!api_task_matches_body("{\"model\": \"m\", \"duration\": 10}", body));
+    CHECK(!api_task_matches_body("{\"model\": \"m\", \"resolution\": \"1080p\"}", body));
+    CHECK(!api_task_matches_body("{\"model\": \"other\"}", body));
+    CHECK(!api_task_matches_body("{\"model\": \"m\", \"duration\": \"5\"}", body)); /* type */
+    CHECK(!api_task_matches_body("{\"model\": \"m\", \"seed\": 7}",
+                                 "{\"model\": \"m\", \"seed\": 8}"));
+    CHECK(!api_task_matches_body("not json", body));
+    CHECK(!api_task_matches_body("{\"model\": \"m\"}", "{broken"));
     return CHECK_DONE("test_api");
 }
