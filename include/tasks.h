@@ -73,6 +73,14 @@ bool tasks_unclaimed(tasks *t, const char *id);
  * like any other. -EEXIST when known. */
 int tasks_import(tasks *t, const struct task_info *info);
 
+/* One look for tasks made elsewhere (tasks_import.c): the newest list pages
+ * (100 at mount when `first`, else up to 10, stopping at a page with
+ * nothing new), each unknown task imported. -EPROTO when the gateway's list
+ * does not work (the caller stops looking); 0 otherwise, failures logged.
+ * The caller decides when: the outbox looks only while no POST is in
+ * flight or unreconciled, so an imported task is never a lost POST's. */
+int tasks_import_recent(tasks *t, api *a, bool first);
+
 /* Asks the API for the task now and keeps its fresh content.video_url
  * (signed URLs expire). 0 or the errors of api_get_task. */
 int tasks_refresh_video_url(tasks *t, const char *id);

@@ -5,7 +5,6 @@
 #include "strmap.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,8 +20,6 @@
                                      * window admits other clients' tasks */
 #define RECONCILE_GIVE_UP 5         /* failed reconciles before resending anyway */
 #define IMPORT_EVERY 60.0           /* seconds between looks for tasks made elsewhere */
-#define IMPORT_PAGES 10             /* at most this many list pages per look ... */
-#define IMPORT_PAGES_FIRST 100      /* ... and at mount (10,000 tasks) */
 
 struct pending {
     char *name, *body;
@@ -532,44 +529,6 @@ created:
     free(resolved);
 }
 
-/* Adds tasks of this account that were created elsewhere. Runs on the
- * submitter thread only while no request is being sent or reconciled, so
- * an imported task can never be mistaken for a lost POST's (and if one
- * is imported before its POST answers, tasks_add claims it by name). */
-static void import_foreign(outbox *o, bool first)
-{
-    struct api_result res;
-    int total = 0;
-
-    for (int page = 1; page <= (first ? IMPORT_PAGES_FIRST : IMPORT_PAGES) && o->running;
-         page++) {
-        struct task_info *items;
-        int n, added = 0, rc = api_list_recent(o->api, NULL, page, RECONCILE_PAGE_SIZE, &items,
-                                               &n, &res);
-        if (rc == -EPROTO) {
-            log_info("import: %s; not importing tasks made elsewhere", res.msg);
-            o->import = false;
-            return;
-        }
-        if (rc) {
-            log_info("import: %s", res.msg);
-            break;
-        }
-        for (int i = 0; i < n; i++)
-            added += !tasks_import(o->tasks, &items[i]);
-        api_task_list_free(items, n);
-        total += added;
-        /* Newest first: after the first look, a page with nothing new means
-         * the rest is known. */
-        if (n < RECONCILE_PAGE_SIZE || (!added && !first))
-            break;
-    }
-    if (total) {
-        log_info("import: %d task(s) created elsewhere", total);
-        malloc_trim(0);     /* the list replies were large and are gone */
-    }
-}
-
 static void note_unsent(const char *key, void *value, void *arg)
 {
     const struct pending *p = value;
@@ -620,8 +579,12 @@ static void *submitter_main(void *arg)
             bool first = o->next_import == 0;
             o->next_import = d.now + IMPORT_EVERY;
             pthread_mutex_unlock(&o->lock);
-            import_foreign(o, first);
+            /* Only while nothing is unsent: an imported task can never be
+             * mistaken for a lost POST's (and if one is imported before its
+             * POST answers, tasks_add claims it by name). */
+            bool works = tasks_import_recent(o->tasks, o->api, first) != -EPROTO;
             pthread_mutex_lock(&o->lock);
+            o->import = o->import && works;
             continue;
         }
         if (!d.next) {

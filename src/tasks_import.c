@@ -1,0 +1,44 @@
+/* tasks_import.c — tasks of this account made elsewhere (the web console,
+ * another machine): one look at the newest pages of the list endpoint adds
+ * those the table does not know; see tasks.h. */
+#include "tasks.h"
+#include "log.h"
+
+#include <errno.h>
+#include <malloc.h>
+
+#define IMPORT_PAGE_SIZE 100
+#define IMPORT_PAGES 10             /* at most this many list pages per look ... */
+#define IMPORT_PAGES_FIRST 100      /* ... and at mount (10,000 tasks) */
+
+int tasks_import_recent(tasks *t, api *a, bool first)
+{
+    struct api_result res;
+    int total = 0;
+
+    for (int page = 1; page <= (first ? IMPORT_PAGES_FIRST : IMPORT_PAGES); page++) {
+        struct task_info *items;
+        int n, added = 0, rc = api_list_recent(a, NULL, page, IMPORT_PAGE_SIZE, &items, &n, &res);
+        if (rc == -EPROTO) {
+            log_info("import: %s; not importing tasks made elsewhere", res.msg);
+            return rc;
+        }
+        if (rc) {
+            log_info("import: %s", res.msg);
+            break;              /* -ECANCELED at unmount ends it too */
+        }
+        for (int i = 0; i < n; i++)
+            added += !tasks_import(t, &items[i]);
+        api_task_list_free(items, n);
+        total += added;
+        /* Newest first: after the first look, a page with nothing new means
+         * the rest is known. */
+        if (n < IMPORT_PAGE_SIZE || (!added && !first))
+            break;
+    }
+    if (total) {
+        log_info("import: %d task(s) created elsewhere", total);
+        malloc_trim(0);         /* the list replies were large and are gone */
+    }
+    return 0;
+}
