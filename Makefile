@@ -56,7 +56,7 @@ $(B)/obj/%.o: src/%.c | $(B)/obj pkgcheck
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 $(B)/libseedancefs.a: $(LIB_OBJ)
-	@ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 $(B)/seedancefs: src/main.c $(B)/libseedancefs.a
 	@echo "  LINK    $@"
 	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -MF $(B)/obj/main.d $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)

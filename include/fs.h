@@ -20,8 +20,13 @@ int fs_main(int argc, char **argv, struct fs_context *c);
 void fs_on_status(const char *id, const char *name, const struct task_status *from,
                   const struct task_status *to, void *arg);
 
-/* Something a parked `wait` read may be waiting for changed outside the
- * task table (a pending request was rejected): answer what can be. */
+/* What the kernel caches of tasks/<id>/ and its files is stale (told
+ * from the notifier thread; safe to call anywhere). */
+void fs_invalidate_task(const char *id);
+
+/* Something a parked `wait` read or lookup may be waiting for changed
+ * outside the status hook (a pending request was rejected, a video's size
+ * was learned): answer what can be. */
 void fs_wake_waiters(void);
 
 #endif

@@ -19,9 +19,8 @@
  * the request "rejected" with the API's reason.
  *
  * Locking: one mutex inside, never held across the network or a store
- * commit (except outbox_withdraw's delete, which must not race the
- * submitter); no function may be called with it held (the hooks run
- * without it).
+ * commit; no function may be called with it held (the hooks run without
+ * it). inbox_unlink calls outbox_withdraw with the inbox's lock held.
  */
 #ifndef SEEDANCEFS_OUTBOX_H
 #define SEEDANCEFS_OUTBOX_H

@@ -11,7 +11,7 @@
  * when it returns, so a request accepted or a task id learned survives
  * kill -9 and power loss. Callers do not hold their own locks across
  * these calls (a commit waits on the disk), except where a delete must be
- * ordered against a re-create of the same name (outbox.h, assets.h say so).
+ * ordered against a re-create of the same name (inbox.h, assets.h say so).
  * One connection, serialised by a mutex; calls are short.
  * All functions return 0 or a negative errno (-EIO for an SQLite error,
  * logged with the operation).
@@ -25,7 +25,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 enum request_state { REQ_ACCEPTED, REQ_SENDING, REQ_SUBMITTED, REQ_REJECTED };
 
@@ -54,6 +54,7 @@ struct stored_task {
     bool wants_last_frame;
     long long created_at, updated_at;
     long long video_size;       /* -1 unknown */
+    const char *video_error;    /* NULL, or why the video cannot be had (gone at the provider) */
 };
 
 /* One cache row: `bitmap` has one bit per `block_size` bytes of the video. */

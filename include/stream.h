@@ -21,7 +21,8 @@
  *
  * Locking: the stream's mutex guards its queues and the fetch state of each
  * video; it is taken before the cache's (video_cache.h), never the other
- * way. No function may be called with it held.
+ * way: nothing but the cache is called with it held, and callers of this
+ * header never hold it.
  */
 #ifndef SEEDANCEFS_STREAM_H
 #define SEEDANCEFS_STREAM_H

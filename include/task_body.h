@@ -30,7 +30,7 @@ char *task_body_name_of(const char *filename);
  * Returns 0 with *body (malloc'd, pretty JSON) and *wants_last_frame set,
  * -EINVAL with a one-line reason in `why`, or -ENOMEM. */
 int task_body_build(const char *filename, const char *data, size_t len,
-                  const struct task_body_rules *rules, char **body,
-                  bool *wants_last_frame, char *why, size_t why_len);
+                    const struct task_body_rules *rules, char **body,
+                    bool *wants_last_frame, char *why, size_t why_len);
 
 #endif

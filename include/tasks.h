@@ -31,14 +31,16 @@ typedef void (*tasks_status_fn)(const char *id, const char *name,
                                 const struct task_status *to, void *arg);
 
 /* The files of tasks/<id>/. */
-enum task_file { TASK_STATUS, TASK_JSON, TASK_REQUEST, TASK_ERROR, TASK_LAST_FRAME };
+enum task_file { TASK_STATUS, TASK_JSON, TASK_REQUEST, TASK_ERROR, TASK_LAST_FRAME,
+                 TASK_VIDEO_ERROR, TASK_FILES };
 
 /* What getattr and readdir need about one task, copied out. */
 struct task_stat {
     struct task_status status;  /* as shown in the status file */
     long long created_at, updated_at;
     off_t video_size;           /* -1 until video.mp4 exists */
-    size_t size[TASK_LAST_FRAME + 1];   /* byte size of each file; 0 = absent */
+    bool video_unsized;         /* succeeded, size not learned yet: tasks_size_video */
+    size_t size[TASK_FILES];    /* byte size of each file; 0 = absent */
 };
 
 /* `st` (may be NULL: memory only) receives every durable change: status,
@@ -53,6 +55,11 @@ int tasks_restore(tasks *t);
  * (on the poller thread; on the caller's thread for tasks_add and
  * tasks_remove). "succeeded" means video.mp4 just appeared. */
 void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg);
+
+/* `fn` runs, without locks held, when a size asked for with
+ * tasks_size_video was learned or could not be (on the sizer thread), and
+ * when a video turned out gone (tasks_video_gone's caller). */
+void tasks_set_sized_hook(tasks *t, tasks_hook_fn fn, void *arg);
 
 /* `fn` runs, without locks held, after a task's record was deleted
  * (tasks_remove of a finished task): what else is kept of it can go. */
@@ -107,6 +114,19 @@ void tasks_each(tasks *t, void (*fn)(const char *id, const char *name, void *arg
 
 /* Copies the id of the task named `name` into id[NAMES_MAX_TASK_ID + 1]. -ENOENT. */
 int tasks_id_by_name(tasks *t, const char *name, char *id);
+
+/* The video of a succeeded task whose size is not known (imported: nobody
+ * probed it) is being looked at. Never waits: 0 when the size is known,
+ * -EINPROGRESS when a probe is queued or under way (the sized hook runs
+ * when it ends), the errno of the probe that just failed (once: the next
+ * call starts another, up to SIZE_ATTEMPTS per mount; then the video is
+ * given up for this mount), -ENOENT when there is no such video (not
+ * succeeded, or gone at the provider: the video_error file says why). */
+int tasks_size_video(tasks *t, const char *id);
+
+/* A read found the video gone at the provider (404/410, or 401/403 after a
+ * fresh URL): video_error says so from now on, durably. */
+void tasks_video_gone(tasks *t, const char *id, const char *why);
 
 /* Where the video of a succeeded task is read from, and its size.
  * -ENOENT unless video.mp4 exists. Caller frees *url; with `url` NULL only

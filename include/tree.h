@@ -45,7 +45,10 @@ typedef void (*tree_add_fn)(const char *name, mode_t type, void *arg);
 void tree_init(struct fs_context *c);
 
 /* *stable: the answer cannot change without an explicit invalidation, so
- * the kernel may cache it long (finished tasks, README). */
+ * the kernel may cache it long (finished tasks, README). -EINPROGRESS for
+ * the video.mp4 of a task made elsewhere while its size is being learned
+ * (never waits: the caller parks the lookup until the tasks' sized hook,
+ * then asks again); -EIO (once) when that probe failed. */
 int tree_getattr(const char *path, struct stat *st, bool *stable);
 int tree_readdir(const char *path, tree_add_fn add, void *arg);
 int tree_readlink(const char *path, char *buf, size_t size);

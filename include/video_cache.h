@@ -8,7 +8,7 @@
  * never claims bytes that are not there. Maps saved with another unit (the
  * 1 MiB blocks of schema 2) are converted on load. The cache decides itself
  * when a map is due a commit (every COMMIT_BYTES, and when a video turns
- * complete) and, with cache_max set, evicts the complete videos least
+ * complete) and, with cache_max set, evicts the unused videos least
  * recently read or completed after each commit.
  *
  * The cache knows nothing of fetching: what is being fetched, read-ahead
@@ -16,7 +16,8 @@
  * the cache only stores and frees (video_state). Locking: the cache has its
  * own mutex, taken inside each call and never held when a call returns; a
  * caller may hold its own lock across calls (the cache never calls out
- * with its lock held, except the `free_state` given to video_cache_new).
+ * with its lock held, except `make` and `free_state`, which only allocate
+ * and free; and, out of memory in a removal, one store delete).
  */
 #ifndef SEEDANCEFS_VIDEO_CACHE_H
 #define SEEDANCEFS_VIDEO_CACHE_H
@@ -71,12 +72,14 @@ off_t video_size(const struct video *v);
 size_t video_granules(const struct video *v);
 off_t video_granule_end(const struct video *v, size_t g);     /* byte just past g */
 
-/* The fetch side's state of `v`: made by `make(v)` on first call, then the
- * same pointer until the video is freed. NULL when `make` failed. */
+/* The fetch side's state of `v`: made by `make(v)` on first call (under
+ * the cache's lock: it must only allocate), then the same pointer until
+ * the video is freed. NULL when `make` failed. */
 void *video_state(video_cache *c, struct video *v, void *(*make)(struct video *v));
 
-/* The first granule in [from, end) not on disk (end if all are), and the
- * first one on disk (end if none is). */
+/* The first granule in [from, end) not on disk, and the first one on
+ * disk; when there is none, `end` clamped to video_granules (or `from`
+ * if that is beyond it): never below `from`. */
 size_t video_first_missing(video_cache *c, struct video *v, size_t from, size_t end);
 size_t video_first_present(video_cache *c, struct video *v, size_t from, size_t end);
 bool video_complete(video_cache *c, struct video *v);

@@ -82,7 +82,7 @@ static char *child_path(fuse_ino_t parent, const char *name)
 
 /* ---- attributes and entries ---- */
 
-static int entry_for(const char *path, struct fuse_entry_param *e)
+int fs_entry_for(const char *path, struct fuse_entry_param *e)
 {
     bool stable;
     int rc;
@@ -118,8 +118,12 @@ static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     char *path = child_path(parent, name);
 
     pthread_once(&fsx.tuned, tune_mount);
-    int rc = path ? entry_for(path, &e) : -ENOENT;
+    int rc = path ? fs_entry_for(path, &e) : -ENOENT;
 
+    if (rc == -EINPROGRESS) {           /* a video being sized: answered later */
+        fs_lookup_parked(req, path);
+        return;
+    }
     free(path);
     if (rc)
         fuse_reply_err(req, -rc);
@@ -147,7 +151,9 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path)
     int rc = path ? tree_getattr(path, &st, &stable) : -ENOENT;
 
     if (rc) {
-        fuse_reply_err(req, -rc);
+        /* -EINPROGRESS only for a lookup's first look at an unsized video:
+         * an inode the kernel holds was sized when it was looked up. */
+        fuse_reply_err(req, rc == -EINPROGRESS ? ENOENT : -rc);
         return;
     }
     st.st_ino = ino;
@@ -211,7 +217,7 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
     (void)mode;
     if (!rc)
-        rc = entry_for(path, &e);
+        rc = fs_entry_for(path, &e);
     free(path);
     if (rc)
         fuse_reply_err(req, -rc);
@@ -309,7 +315,7 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
     if (!rc)
         rc = tree_open(path, fi->flags & ~O_TRUNC, &kind, NULL, NULL);
     if (!rc)
-        rc = entry_for(path, &e);
+        rc = fs_entry_for(path, &e);
     if (!rc && !handle_new(path, kind, NULL, false, fi)) {
         nodes_forget(fsx.nodes, e.ino, 1);
         rc = -ENOMEM;
@@ -529,7 +535,7 @@ static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
             char *path = join_path(dir, name);
             if (!path)
                 break;
-            if (entry_for(path, &e)) {          /* gone since opendir */
+            if (fs_entry_for(path, &e)) {          /* gone since opendir */
                 free(path);
                 continue;
             }

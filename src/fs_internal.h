@@ -59,6 +59,14 @@ struct fs_state {
 /* The session (one mount per process). */
 extern struct fs_state fsx;
 
+/* The entry of `path` for a lookup reply, its lookup count raised on
+ * success; the errors of tree_getattr (-EINPROGRESS: ask again later). */
+int fs_entry_for(const char *path, struct fuse_entry_param *e);
+
+/* Parks a lookup that tree_getattr answered -EINPROGRESS (a video being
+ * sized) until a wake-up finds its answer; takes `path`. Ctrl-C: EINTR. */
+void fs_lookup_parked(fuse_req_t req, char *path);
+
 /* Answers a read of `wait` or `events` now, or parks it until a worker
  * thread can (fs_notify.c). */
 void fs_read_parked(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags);

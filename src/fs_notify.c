@@ -1,7 +1,8 @@
-/* fs_notify.c — answers that come later: `wait` and `events` reads parked
- * until a worker thread can answer them (no FUSE thread is held; Ctrl-C
- * answers EINTR), poll() wake-ups, and the notifier thread that tells the
- * kernel which cached task files went stale after a status change. */
+/* fs_notify.c — answers that come later: `wait` and `events` reads, and
+ * lookups of a video being sized, parked until a worker thread can answer
+ * them (no FUSE thread is held; Ctrl-C answers EINTR), poll() wake-ups, and
+ * the notifier thread that tells the kernel which cached task files went
+ * stale after a status change. */
 #include "fs_internal.h"
 #include "log.h"
 
@@ -11,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A read parked until a task is final or an events line arrives.
+/* A read parked until a task is final or an events line arrives, or a
+ * lookup parked until a video's size is learned (h NULL, path set).
  *
  * Exactly one party replies: whoever claims it (claim(), under fsx.lock).
  * A claimer other than on_interrupt first unregisters the interrupt
@@ -20,8 +22,11 @@
 struct waiter {
     struct waiter *next;
     fuse_req_t req;
-    struct handle *h;
+    struct handle *h;               /* a read: its open file */
     size_t size;
+    char *path;                     /* a lookup: its path ... */
+    struct fuse_entry_param entry;  /* ... and, once answered, the reply */
+    int lookup_rc;
     bool replied;
     bool registering;               /* park_read is registering on_interrupt */
     bool interrupted;               /* ... and libfuse called it inline meanwhile */
@@ -38,7 +43,9 @@ static void waiter_unref(struct waiter *w)
     last = --w->refs == 0;
     pthread_mutex_unlock(&fsx.lock);
     if (last) {
-        fs_handle_unref(w->h);      /* the waiter's reference to the open file */
+        if (w->h)
+            fs_handle_unref(w->h);  /* the waiter's reference to the open file */
+        free(w->path);
         free(w);
     }
 }
@@ -57,27 +64,39 @@ static bool claim(struct waiter *w)
     return true;
 }
 
-/* The bytes a parked read gets now, or 0 when it must keep waiting.
- * fsx.lock held: answering and claiming are one step, so two threads never
- * both take lines from one events reader (the loser would drop them), and
- * a change that lands after a waiter was found not ready finds it parked
- * again (lock order: fsx.lock, then the events, tasks and outbox locks). */
-static size_t answer(struct waiter *w, char *buf, size_t size)
+/* True when `w` can be answered now: a read's bytes go to `buf` (*len),
+ * a lookup's reply into the waiter. fsx.lock held: answering and claiming
+ * are one step, so two threads never both take lines from one events
+ * reader (the loser would drop them), and a change that lands after a
+ * waiter was found not ready finds it parked again (lock order: fsx.lock,
+ * then the events, tasks, outbox and nodes locks). */
+static bool answer(struct waiter *w, char *buf, size_t size, size_t *len)
 {
+    *len = 0;
+    if (!w->h) {
+        w->lookup_rc = fs_entry_for(w->path, &w->entry);
+        return w->lookup_rc != -EINPROGRESS;
+    }
     if (w->h->kind == TREE_OPEN_EVENTS)
-        return events_read(fsx.events, w->h->reader, buf, size);
-    return tree_wait_answer(w->h->id, w->h->by_name, buf, size);
+        *len = events_read(fsx.events, w->h->reader, buf, size);
+    else
+        *len = tree_wait_answer(w->h->id, w->h->by_name, buf, size);
+    return *len > 0;
 }
 
-/* Replies to a waiter the caller claimed: `len` bytes of `buf`, or EINTR
- * when len is 0. Lock not held. */
-static void reply_claimed(struct waiter *w, const char *buf, size_t len)
+/* Replies to a waiter the caller claimed: what answer() found when
+ * `answered`, else EINTR. Lock not held. */
+static void reply_claimed(struct waiter *w, bool answered, const char *buf, size_t len)
 {
     fuse_req_interrupt_func(w->req, NULL, NULL);
-    if (len)
-        fuse_reply_buf(w->req, buf, len < w->size ? len : w->size);
-    else
+    if (!answered)
         fuse_reply_err(w->req, EINTR);
+    else if (w->h)
+        fuse_reply_buf(w->req, buf, len < w->size ? len : w->size);
+    else if (w->lookup_rc)
+        fuse_reply_err(w->req, -w->lookup_rc);
+    else
+        fuse_reply_entry(w->req, &w->entry);
     waiter_unref(w);                /* the request's reference */
 }
 
@@ -121,12 +140,13 @@ static void wake_waiters(void)
     for (struct waiter *w = ready, *next; w; w = next) {
         char buf[4096];
         size_t len = 0;
-        bool mine = false;
+        bool mine = false, answered = false;
         next = w->next;
         pthread_mutex_lock(&fsx.lock);
         if (!w->replied) {
-            len = answer(w, buf, sizeof buf < w->size ? sizeof buf : w->size);
-            if (len || fsx.closing) {
+            if (!fsx.closing)
+                answered = answer(w, buf, sizeof buf < w->size ? sizeof buf : w->size, &len);
+            if (answered || fsx.closing) {
                 w->replied = mine = true;   /* off the list already */
             } else {                        /* not yet: park it again */
                 w->next = fsx.waiters;
@@ -134,18 +154,41 @@ static void wake_waiters(void)
             }
         }
         pthread_mutex_unlock(&fsx.lock);
-        if (mine)
-            reply_claimed(w, buf, len);     /* len 0: the session's sweep has passed */
+        if (mine)   /* not answered: the session's sweep has passed */
+            reply_claimed(w, answered, buf, len);
         waiter_unref(w);            /* the pass's own reference */
     }
+}
+
+/* Answers `w` (refs 2, registering) at once if it can, else parks it. */
+static void park(struct waiter *w)
+{
+    char buf[4096];
+    size_t len = 0;
+    bool mine = false, answered = false;
+
+    /* Before the waiter can be answered by anyone: libfuse calls
+     * on_interrupt at once when the request was interrupted already. */
+    fuse_req_interrupt_func(w->req, on_interrupt, w);
+    pthread_mutex_lock(&fsx.lock);
+    w->registering = false;
+    if (w->interrupted || fsx.closing) {
+        w->replied = mine = true;   /* EINTR; the session's sweep may have passed */
+    } else if ((answered = answer(w, buf, sizeof buf < w->size ? sizeof buf : w->size, &len))) {
+        w->replied = mine = true;   /* ready at once */
+    } else {
+        w->next = fsx.waiters;      /* parked: what changes from now on wakes it */
+        fsx.waiters = w;
+    }
+    pthread_mutex_unlock(&fsx.lock);
+    if (mine)
+        reply_claimed(w, answered, buf, len);
+    waiter_unref(w);                /* the parking thread's reference */
 }
 
 static void park_read(fuse_req_t req, struct handle *h, size_t size)
 {
     struct waiter *w = calloc(1, sizeof *w);
-    char buf[4096];
-    size_t len = 0;
-    bool mine = false;
 
     if (!w) {
         fuse_reply_err(req, ENOMEM);
@@ -155,23 +198,20 @@ static void park_read(fuse_req_t req, struct handle *h, size_t size)
     pthread_mutex_lock(&fsx.lock);
     h->refs++;                      /* the waiter's, dropped with it */
     pthread_mutex_unlock(&fsx.lock);
-    /* Before the waiter can be answered by anyone: libfuse calls
-     * on_interrupt at once when the read was interrupted already. */
-    fuse_req_interrupt_func(req, on_interrupt, w);
-    pthread_mutex_lock(&fsx.lock);
-    w->registering = false;
-    if (w->interrupted || fsx.closing) {
-        w->replied = mine = true;   /* EINTR; the session's sweep may have passed */
-    } else if ((len = answer(w, buf, sizeof buf < size ? sizeof buf : size))) {
-        w->replied = mine = true;   /* ready at once */
-    } else {
-        w->next = fsx.waiters;      /* parked: what changes from now on wakes it */
-        fsx.waiters = w;
+    park(w);
+}
+
+void fs_lookup_parked(fuse_req_t req, char *path)
+{
+    struct waiter *w = calloc(1, sizeof *w);
+
+    if (!w) {
+        free(path);
+        fuse_reply_err(req, ENOMEM);
+        return;
     }
-    pthread_mutex_unlock(&fsx.lock);
-    if (mine)
-        reply_claimed(w, buf, len);
-    waiter_unref(w);                /* the parking thread's reference */
+    *w = (struct waiter){ .req = req, .path = path, .refs = 2, .registering = true };
+    park(w);
 }
 
 void fs_read_parked(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
@@ -208,7 +248,7 @@ void fs_answer_parked_reads(void)
         pthread_mutex_unlock(&fsx.lock);
         if (!w)
             return;
-        reply_claimed(w, NULL, 0);
+        reply_claimed(w, false, NULL, 0);
     }
 }
 
@@ -238,13 +278,18 @@ void fs_on_events_ready(void *arg)
 void fs_on_status(const char *id, const char *name, const struct task_status *from,
                   const struct task_status *to, void *arg)
 {
-    char *copy;
-
     (void)arg;
     if (fsx.events)
         events_emit(fsx.events, id, name, from, to);
     if (status_final(to))
         wake_waiters();
+    fs_invalidate_task(id);
+}
+
+void fs_invalidate_task(const char *id)
+{
+    char *copy;
+
     /* The kernel is told by the notifier thread: this may run inside a
      * handler (rmdir cancels), where a notification could deadlock. */
     pthread_mutex_lock(&fsx.lock);
@@ -267,7 +312,7 @@ void fs_on_status(const char *id, const char *name, const struct task_status *fr
 static void invalidate_task(const char *id)
 {
     static const char *const files[] = {"status", "task.json", "request.json", "error",
-                                        "video.mp4", "last_frame.png", "wait"};
+                                        "video.mp4", "last_frame.png", "video_error", "wait"};
     char *dir = NULL, *path = NULL;
     fuse_ino_t ino;
 

@@ -120,6 +120,15 @@ static void on_reject(const char *name, int err, const char *why, void *arg)
     fs_wake_waiters();
 }
 
+/* A video's size was learned (or could not be), or the video turned out
+ * gone: parked lookups answer, and the kernel forgets what it showed. */
+static void on_sized(const char *id, void *arg)
+{
+    (void)arg;
+    fs_wake_waiters();
+    fs_invalidate_task(id);
+}
+
 /* Loads the store into the modules and connects their hooks. */
 static int restore_state(struct fs_context *fs)
 {
@@ -129,6 +138,7 @@ static int restore_state(struct fs_context *fs)
     assets_set_ready_hook(fs->assets, outbox_kick, fs->outbox);
     tasks_set_status_hook(fs->tasks, on_status, fs);
     tasks_set_removed_hook(fs->tasks, stream_forget, fs->stream);
+    tasks_set_sized_hook(fs->tasks, on_sized, NULL);
     if (tasks_restore(fs->tasks) || outbox_restore(fs->outbox, inbox_restore, fs->inbox) ||
         stream_restore(fs->stream) || assets_restore(fs->assets)) {
         fprintf(stderr, "seedancefs: cannot read the saved state in %s\n", fs->cfg->state_dir);

@@ -36,6 +36,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  PRIMARY KEY (kind, name));",
     /* 2 -> 3: the cache map's unit is stored (rows before this were 1 MiB blocks) */
     "ALTER TABLE cache ADD COLUMN block_size INTEGER NOT NULL DEFAULT 1048576;",
+    "ALTER TABLE tasks ADD COLUMN video_error TEXT;",
 };
 
 static const char *const state_names[] = {"accepted", "sending", "submitted", "rejected"};
@@ -255,8 +256,9 @@ static sqlite3_stmt *prepare_task_put(store *s, const struct stored_task *t)
      * unique name by deleting the other task. */
     sqlite3_stmt *st = prepare(s, "INSERT INTO tasks (id, name, status, api_status,"
                                   " task_json, request_json, error, video_url, last_frame,"
-                                  " wants_last_frame, created_at, updated_at, video_size)"
-                                  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
+                                  " wants_last_frame, created_at, updated_at, video_size,"
+                                  " video_error)"
+                                  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
                                   " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
                                   " status = excluded.status, api_status = excluded.api_status,"
                                   " task_json = excluded.task_json,"
@@ -266,7 +268,8 @@ static sqlite3_stmt *prepare_task_put(store *s, const struct stored_task *t)
                                   " wants_last_frame = excluded.wants_last_frame,"
                                   " created_at = excluded.created_at,"
                                   " updated_at = excluded.updated_at,"
-                                  " video_size = excluded.video_size");
+                                  " video_size = excluded.video_size,"
+                                  " video_error = excluded.video_error");
     if (!st)
         return NULL;
     bind_text(st, 1, t->id);
@@ -282,6 +285,7 @@ static sqlite3_stmt *prepare_task_put(store *s, const struct stored_task *t)
     sqlite3_bind_int64(st, 11, t->created_at);
     sqlite3_bind_int64(st, 12, t->updated_at);
     sqlite3_bind_int64(st, 13, t->video_size);
+    bind_text(st, 14, t->video_error);
     return st;
 }
 
@@ -369,7 +373,7 @@ int store_tasks_load(store *s, void (*fn)(const struct stored_task *t, void *arg
     pthread_mutex_lock(&s->lock);
     st = prepare(s, "SELECT id, name, status, api_status, task_json, request_json, error,"
                     " video_url, last_frame, wants_last_frame, created_at, updated_at,"
-                    " video_size FROM tasks ORDER BY created_at, rowid");
+                    " video_size, video_error FROM tasks ORDER BY created_at, rowid");
     while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
         struct stored_task t = {
             .id = column_text(st, 0), .name = column_text(st, 1), .status = column_text(st, 2),
@@ -381,6 +385,7 @@ int store_tasks_load(store *s, void (*fn)(const struct stored_task *t, void *arg
             .created_at = sqlite3_column_int64(st, 10),
             .updated_at = sqlite3_column_int64(st, 11),
             .video_size = sqlite3_column_int64(st, 12),
+            .video_error = column_text(st, 13),
         };
         fn(&t, arg);
     }

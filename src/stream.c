@@ -286,12 +286,16 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end)
             rc = -EIO;                          /* the body ended early */
         if (!rc || !s->running)
             break;
-        if (rc == -EACCES && !refreshed) {
+        if ((rc == -EACCES || rc == -ENOENT) && !refreshed) {
             refreshed = true;
-            log_info("read %s: the video URL was refused, asking the API for a fresh one", id);
+            log_info("read %s: the video URL was %s, asking the API for a fresh one", id,
+                     rc == -EACCES ? "refused" : "not found");
             if (!tasks_refresh_video_url(s->tasks, id))
                 continue;
         }
+        if (rc == -ENOENT)
+            tasks_video_gone(s->tasks, id, "the provider no longer has this video (HTTP 404/410"
+                             " with a fresh URL); its URLs live about 24 hours");
         if (rc == -EACCES || rc == -ENOENT)
             break;
         failures = f->pos > from ? 0 : failures + 1;     /* progress resets the count */
@@ -391,6 +395,10 @@ static void schedule(stream *s, struct vfetch *vf, size_t first, size_t end, boo
     for (size_t g = first; (g = next_unclaimed(s, vf, g, end)) < end; ) {
         struct job *j;
         size_t run = claim_run(s, vf, g, end);
+        if (run == g) {                 /* landed since next_unclaimed looked */
+            g++;
+            continue;
+        }
         if (!(j = malloc(sizeof *j))) {
             for (size_t b = g; b < run; b++)
                 clear_bit(vf->busy, b);
@@ -516,16 +524,16 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
         size = (size_t)(total - off);
     if (!(v = video_get(s->cache, id, total)))
         return -EIO;
-    if (!(vf = video_state(s->cache, v, vfetch_new))) {
-        video_put(s->cache, v);
-        return -EIO;
-    }
-    pthread_mutex_lock(&s->lock);
     if (!video_complete(s->cache, v)) {
+        if (!(vf = video_state(s->cache, v, vfetch_new))) {
+            video_put(s->cache, v);
+            return -EIO;
+        }
+        pthread_mutex_lock(&s->lock);
         want_whole = read_ahead(s, vf, off, size);
         rc = wait_granules(s, vf, (size_t)(off / G), (size_t)((off + (off_t)size - 1) / G) + 1);
+        pthread_mutex_unlock(&s->lock);
     }
-    pthread_mutex_unlock(&s->lock);
     n = rc ? rc : video_read(s->cache, v, buf, size, off);
     video_put(s->cache, v);
     if (want_whole)
@@ -596,7 +604,8 @@ static void download(stream *s, const char *id)
             pthread_cond_timedwait(&s->arrived, &s->lock, &tick);
             continue;
         }
-        end = claim_run(s, vf, g, n);
+        if ((end = claim_run(s, vf, g, n)) == g)
+            continue;                           /* landed meanwhile: look again */
         pthread_mutex_unlock(&s->lock);
         if (fetch_range(s, vf, g, end)) {
             failures++;

@@ -349,8 +349,8 @@ static cJSON *parse_input(const char *filename, const char *data, size_t len,
 }
 
 int task_body_build(const char *filename, const char *data, size_t len,
-                  const struct task_body_rules *rules, char **body,
-                  bool *wants_last_frame, char *why, size_t why_len)
+                    const struct task_body_rules *rules, char **body,
+                    bool *wants_last_frame, char *why, size_t why_len)
 {
     cJSON *root, *model;
     const cJSON *last_frame;

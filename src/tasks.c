@@ -17,7 +17,7 @@ static void task_free(struct task *k)
 {
     free(k->id); free(k->name);
     free(k->task_json); free(k->request_json); free(k->error); free(k->video_url);
-    free(k->last_frame_url); free(k->last_frame);
+    free(k->last_frame_url); free(k->last_frame); free(k->video_error);
     free(k);
 }
 
@@ -40,6 +40,7 @@ tasks *tasks_new(api *a, store *st, double poll_interval)
     }
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->wake, NULL);
+    pthread_cond_init(&t->size_work, NULL);
     return t;
 }
 
@@ -57,7 +58,11 @@ void tasks_free(tasks *t)
     strmap_each(t->by_id, free_task_entry, NULL);
     strmap_free(t->by_id);
     strmap_free(t->by_name);
+    for (size_t i = 0; i < t->size_queued; i++)
+        free(t->size_queue[i]);
+    free(t->size_queue);
     pthread_cond_destroy(&t->wake);
+    pthread_cond_destroy(&t->size_work);
     pthread_mutex_destroy(&t->lock);
     free(t);
 }
@@ -92,6 +97,7 @@ struct stored_task *tasks_snapshot(const struct task *k)
     s->created_at = k->created_at;
     s->updated_at = k->updated_at;
     s->video_size = k->video_size;
+    s->video_error = tasks_dup(k->video_error);
     return s;
 }
 
@@ -102,6 +108,7 @@ static void snapshot_free(struct stored_task *s)
     free((char *)s->id); free((char *)s->name); free((char *)s->status);
     free((char *)s->api_status); free((char *)s->task_json); free((char *)s->request_json);
     free((char *)s->error); free((char *)s->video_url); free((void *)s->last_frame);
+    free((char *)s->video_error);
     free(s);
 }
 
@@ -208,6 +215,10 @@ static void restore_one(const struct stored_task *s, void *arg)
     k->created_at = s->created_at;
     k->updated_at = s->updated_at;
     k->video_size = s->video_size;
+    k->video_error = tasks_dup(s->video_error);
+    /* Imports of older versions were held at "running" until sized. */
+    if (!k->name && k->api_status.code == STATUS_SUCCEEDED)
+        k->status = k->api_status;
     if (insert_task(t, k))
         log_info("restore %s: cannot add it to the table", s->id);
 }
@@ -250,10 +261,9 @@ int tasks_import(tasks *t, const struct task_info *info)
     if (tasks_known(t, info->id) || !(k = calloc(1, sizeof *k)))
         return -EEXIST;
     k->id = strdup(info->id);
-    k->api_status = info->status;
-    /* "succeeded" waits for the size probe, as for our own tasks. */
-    k->status = info->status.code == STATUS_SUCCEEDED ? status_make(STATUS_RUNNING)
-                                                      : info->status;
+    /* Shown as the API says: its video is sized when someone looks at it
+     * (tasks_size_video), so an import costs the gateway nothing per task. */
+    k->api_status = k->status = info->status;
     struct task_status shown = k->status;
     k->task_json = tasks_dup(info->json);
     if (info->error && asprintf(&k->error, "%s\n", info->error) < 0)
@@ -329,6 +339,8 @@ static const char *file_bytes(const struct task *k, enum task_file f, size_t *le
     case TASK_JSON: p = k->task_json; break;
     case TASK_REQUEST: p = k->request_json; break;
     case TASK_ERROR: p = k->error; break;
+    case TASK_VIDEO_ERROR: p = k->video_error; break;
+    case TASK_FILES: break;
     case TASK_LAST_FRAME:
         /* Shown together with the final status, not before. */
         *len = k->status.code == STATUS_SUCCEEDED ? k->last_frame_len : 0;
@@ -350,7 +362,9 @@ int tasks_stat(tasks *t, const char *id, struct task_stat *out)
         out->created_at = k->created_at;
         out->updated_at = k->updated_at;
         out->video_size = k->status.code == STATUS_SUCCEEDED ? k->video_size : -1;
-        for (int f = TASK_STATUS; f <= TASK_LAST_FRAME; f++)
+        out->video_unsized = k->status.code == STATUS_SUCCEEDED && k->video_size < 0 &&
+                             !k->video_error;
+        for (int f = TASK_STATUS; f < TASK_FILES; f++)
             file_bytes(k, f, &out->size[f], line);
         rc = 0;
     }

@@ -23,6 +23,10 @@ struct task {
     bool wants_last_frame;
     long long created_at, updated_at;
     off_t video_size;
+    char *video_error;          /* why the video cannot be had; shown as video_error */
+    bool sizing;                /* a size probe is queued or under way (tasks_sizer.c) */
+    int size_failures;          /* failed probes this mount */
+    int size_error;             /* the last probe's errno, until someone is told */
     double next_poll;           /* monotonic seconds */
     int polls;
     bool polling;               /* a poll of this task is in flight */
@@ -40,10 +44,23 @@ struct tasks {
     pthread_cond_t wake;
     strmap *by_id, *by_name;
     pthread_t poller;
+    tasks_hook_fn on_sized;     /* a size probe ended */
+    void *on_sized_arg;
+    char **size_queue;          /* ids waiting for the sizer thread */
+    size_t size_queued, size_queue_cap;
+    pthread_cond_t size_work;
+    pthread_t sizer;
+    bool sizer_started;
     atomic_bool running;             /* read without the lock by loops and sinks */
     bool started;
     int list_mode;              /* 0 untried, 1 works, -1 broken: one GET per task */
 };
+
+#define SIZE_ATTEMPTS 3         /* failed size probes before a video is given up */
+
+/* The sizer thread (tasks_sizer.c), started and stopped with the poller. */
+int tasks_sizer_start(tasks *t);
+void tasks_sizer_stop(tasks *t);
 
 /* strdup that passes NULL through. */
 char *tasks_dup(const char *s);

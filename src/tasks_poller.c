@@ -55,14 +55,16 @@ static void fetch_last_frame(tasks *t, const char *url, struct poll_result *r)
         r->last_frame_failed = true;
 }
 
-/* After the task object is known: the size probe and the last frame of a
- * task that succeeded (per task; they read from the CDN, not the API). */
-static void finish_poll(tasks *t, off_t known_size, bool need_frame, struct poll_result *r)
+/* After the task object is known: the size probe (for our own tasks:
+ * others are sized when someone looks, tasks_sizer.c) and the last frame of
+ * a task that succeeded (per task; they read from the CDN, not the API). */
+static void finish_poll(tasks *t, off_t known_size, bool ours, bool need_frame,
+                        struct poll_result *r)
 {
     r->video_size = known_size;
     if (r->rc || r->info.status.code != STATUS_SUCCEEDED)
         return;
-    if (r->video_size < 0)
+    if (r->video_size < 0 && ours)
         r->video_size = probe_video_size(t, &r->info);
     if (need_frame && r->info.last_frame_url)
         fetch_last_frame(t, r->info.last_frame_url, r);
@@ -124,8 +126,8 @@ static bool still_running(tasks *t)
 
 /* Polls ids[0..n): by list where it works, else (or for ids the list did
  * not return) one GET each. */
-static void poll_many(tasks *t, char **ids, int n, const off_t *sizes, const bool *frames,
-                      struct poll_result *r)
+static void poll_many(tasks *t, char **ids, int n, const off_t *sizes, const bool *ours,
+                      const bool *frames, struct poll_result *r)
 {
     bool *covered = calloc((size_t)n, sizeof *covered);
 
@@ -146,7 +148,7 @@ static void poll_many(tasks *t, char **ids, int n, const off_t *sizes, const boo
             log_info("poll %s: %s", ids[i], res.msg);
     }
     for (int i = 0; i < n; i++) {
-        finish_poll(t, sizes[i], frames[i], &r[i]);
+        finish_poll(t, sizes[i], ours[i], frames[i], &r[i]);
     }
     free(covered);
 }
@@ -208,7 +210,8 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
             k->created_at = i->created_at;
         if (i->updated_at)
             k->updated_at = i->updated_at;
-        k->video_size = r->video_size;
+        if (r->video_size >= 0)         /* the sizer may have learned it meanwhile */
+            k->video_size = r->video_size;
         if (r->last_frame) {
             free(k->last_frame);
             k->last_frame = r->last_frame;
@@ -217,11 +220,12 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
         }
         k->last_frame_failures += r->last_frame_failed;
     }
-    /* Hold "succeeded" back until what it promises is there. */
+    /* Hold "succeeded" of our own tasks back until what it promises is
+     * there; a task made elsewhere shows what the API says. */
     frame_pending = k->wants_last_frame && !k->last_frame &&
                     k->last_frame_failures < LAST_FRAME_ATTEMPTS;
     shown = k->api_status;
-    if (shown.code == STATUS_SUCCEEDED && (k->video_size < 0 || frame_pending))
+    if (shown.code == STATUS_SUCCEEDED && k->name && (k->video_size < 0 || frame_pending))
         shown = status_make(STATUS_RUNNING);
     if (!status_equal(&k->status, &shown)) {
         log_info("task %s%s%s: %s -> %s", k->id, k->name ? " " : "", k->name ? k->name : "",
@@ -237,6 +241,7 @@ struct poll_due {
     double now, until, earliest;    /* poll what is due by `until` */
     char *ids[POLL_BATCH];
     off_t sizes[POLL_BATCH];
+    bool ours[POLL_BATCH];
     bool frames[POLL_BATCH];
     int n;
 };
@@ -261,6 +266,7 @@ static void collect_due(const char *key, void *value, void *arg)
         return;
     if ((d->ids[d->n] = strdup(k->id))) {
         d->sizes[d->n] = k->video_size;
+        d->ours[d->n] = k->name != NULL;
         d->frames[d->n] = k->wants_last_frame && !k->last_frame;
         d->n++;
         k->polling = true;
@@ -314,7 +320,7 @@ static void *poller_main(void *arg)
         d->until = d->now + t->poll_interval;
         strmap_each(t->by_id, collect_due, d);
         pthread_mutex_unlock(&t->lock);
-        poll_many(t, d->ids, d->n, d->sizes, d->frames, results);
+        poll_many(t, d->ids, d->n, d->sizes, d->ours, d->frames, results);
         pthread_mutex_lock(&t->lock);
         for (int i = 0; i < d->n; i++) {
             struct task *k = strmap_get(t->by_id, d->ids[i]);
@@ -367,7 +373,7 @@ int tasks_start(tasks *t)
     if (rc)
         return -rc;
     t->started = true;
-    return 0;
+    return tasks_sizer_start(t);
 }
 
 void tasks_stop(tasks *t)
@@ -379,5 +385,6 @@ void tasks_stop(tasks *t)
     pthread_cond_broadcast(&t->wake);
     pthread_mutex_unlock(&t->lock);
     pthread_join(t->poller, NULL);
+    tasks_sizer_stop(t);
     t->started = false;
 }

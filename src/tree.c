@@ -56,6 +56,7 @@ struct tree_node {
 static const struct { const char *name; enum task_file file; } task_files[] = {
     {"status", TASK_STATUS}, {"task.json", TASK_JSON}, {"request.json", TASK_REQUEST},
     {"error", TASK_ERROR}, {"last_frame.png", TASK_LAST_FRAME},
+    {"video_error", TASK_VIDEO_ERROR},
 };
 #define N_TASK_FILES (sizeof task_files / sizeof *task_files)
 
@@ -220,6 +221,13 @@ static int pending_file_bytes(const char *name, enum pending_file f, char **data
     return 0;
 }
 
+/* video.mp4 exists once its size is known, unless the provider no longer
+ * has it and it is not all cached here. */
+static bool video_shown(struct fs_context *c, const char *id, const struct task_stat *ts)
+{
+    return ts->video_size >= 0 && (!ts->size[TASK_VIDEO_ERROR] || stream_complete(c->stream, id));
+}
+
 int tree_getattr(const char *path, struct stat *st, bool *stable)
 {
     struct fs_context *c = ctx();
@@ -295,7 +303,11 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
         return 0;
     }
     if (n.kind == NODE_VIDEO) {
-        if (ts.video_size < 0)
+        /* Never sized (made elsewhere): learned now, the caller waits. */
+        if (ts.video_unsized &&
+            ((rc = tasks_size_video(c->tasks, n.id)) || (rc = tasks_stat(c->tasks, n.id, &ts))))
+            return rc;
+        if (!video_shown(c, n.id, &ts))
             return -ENOENT;
         fill_file(st, 0444, ts.video_size, ts.created_at, ts.updated_at);
         return 0;
@@ -387,7 +399,7 @@ int tree_readdir(const char *path, tree_add_fn add, void *arg)
             if (ts.size[task_files[i].file] || task_files[i].file == TASK_STATUS)
                 add(task_files[i].name, S_IFREG, arg);
         add("wait", S_IFREG, arg);
-        if (ts.video_size >= 0)
+        if (ts.video_unsized || video_shown(c, n.id, &ts))
             add("video.mp4", S_IFREG, arg);
         return 0;
     default:

@@ -347,7 +347,7 @@ static size_t first_with(video_cache *c, struct video *v, size_t from, size_t en
     while (g < end && bit(v->have, g) != want)
         g++;
     pthread_mutex_unlock(&c->lock);
-    return g < end ? g : end;
+    return g;                           /* never below `from`: callers loop on it */
 }
 
 size_t video_first_missing(video_cache *c, struct video *v, size_t from, size_t end)

@@ -7,6 +7,11 @@ Creates 9,800 finished and 200 running tasks at its own simulator (as
 another client would), mounts seedancefs (which imports them), and prints:
   - `ls -l tasks/` and `find MNT | wc -l` vs the same tree as a local directory;
   - daemon RSS;
+  - how many of the imported succeeded tasks show `succeeded` right after the
+    import (a sample of 200 status files), and content/CDN requests made by
+    the import and the listings (none: videos are sized when looked at);
+  - API requests per minute of every kind (content and CDN included) in the
+    steady state after the import, against the limit of 60;
   - API requests per minute made by the poller for the 200 tasks in flight,
     with a working list endpoint and (after a remount on the same state_dir)
     with a list endpoint that answers HTML, next to ceil(in_flight / 100)
@@ -80,6 +85,18 @@ def api_per_minute(sim):
             (last["lists"] - before["lists"]) * scale, most)
 
 
+def all_requests(stats):
+    return sum(stats[k] for k in ("creates", "gets", "lists", "lists_by_id", "deletes",
+                                  "content_requests", "cdn_requests"))
+
+
+def all_per_minute(sim):
+    """Requests of every kind per minute over WINDOW s."""
+    before, start = all_requests(sim.stats()), time.monotonic()
+    time.sleep(WINDOW)
+    return (all_requests(sim.stats()) - before) * 60.0 / (time.monotonic() - start)
+
+
 def main():
     sim = Sim(["--queue-ms", "0", "--run-ms", "0"])
     state = tempfile.mkdtemp(prefix="sdfs-scale-state-")
@@ -96,8 +113,13 @@ def main():
         wait_until(lambda: len(os.listdir(mount.path("tasks"))) == FINISHED + IN_FLIGHT,
                    timeout=600, interval=0.5, what="import of 10,000 tasks")
         import_s = time.perf_counter() - t
-        local = local_tree(mount)
         rows = []
+        sample = sorted(os.listdir(mount.path("tasks")))[:FINISHED:FINISHED // 200]
+        shown = sum(open(mount.path("tasks", tid, "status")).read() == "succeeded\n"
+                    for tid in sample)
+        rows.append(("imported succeeded shown at once (of 200)", shown, "sampled",
+                     len(sample), 1.0))
+        local = local_tree(mount)
         ls_ours = timed(f"ls -l {mount.path('tasks')}")
         ls_local = timed(f"ls -l {os.path.join(local, 'tasks')}")
         rows.append(("ls -l tasks/ (s)", ls_ours, "local dir", ls_local, 3.0))
@@ -105,7 +127,11 @@ def main():
         find_local = timed(f"find {local} | wc -l", repeat=2)
         rows.append(("find MNT | wc -l (s)", find_ours, "local dir", find_local, None))
         rows.append(("daemon RSS (MB)", rss_mb(mount.proc.pid), "limit", 40.0, 1.0))
+        st = sim.stats()
+        rows.append(("content+CDN requests after import + ls + find", st["content_requests"] +
+                     st["cdn_requests"], "-", float("nan"), None))
         time.sleep(3)       # past the first polls of just-imported tasks (every 0.5 s)
+        rows.append(("all API req/min, steady state", all_per_minute(sim), "limit", 60.0, 1.0))
         gets, lists, per_cycle = api_per_minute(sim)
         rows.append(("poller API req/min, list works", gets + lists, "-", float("nan"), None))
         rows.append(("  most list calls in one cycle", per_cycle,

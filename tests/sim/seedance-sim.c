@@ -36,7 +36,10 @@
  * Test hooks: GET /sim/stats (request counters, auth_leaks = Bearer keys
  * that reached the CDN), GET /sim/tasks (every task with its prompt),
  * POST /sim/control {"content_mode": "...", "api_down": bool (503 to every
- * API call), "content_off": bool (content and CDN fail, as after URL expiry),
+ * API call), "content_off": bool (content 502 and CDN 404, as after URL expiry),
+ * "content_gone": bool (content and CDN answer 404: the provider dropped the video),
+ * "content_hold": bool (content requests wait, at most 30 s, until it is false
+ * again; "content_held" in the stats counts the waiting ones),
  * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
  * reply), "create_429": N (next N creates get 429), "api_429": N (next N API
  * calls get 429), "retry_after": N (their Retry-After, default 1), "content_bps": N
@@ -92,7 +95,9 @@ static struct {
     enum content_mode mode;
     long queue_ms, run_ms, url_ttl;
     int port;
-    bool api_down, content_off;
+    bool api_down, content_off, content_gone, content_hold;
+    int content_held;               /* content requests waiting for content_hold */
+    pthread_cond_t released;        /* content_hold turned false */
     long create_delay_ms;       /* the task exists, the reply waits (a lost answer) */
     long create_429;            /* the next N creates get 429 + Retry-After: 1 */
     long cut_after;             /* content bodies stop after N bytes (0 = never) */
@@ -109,9 +114,10 @@ static struct {
     struct sim_task *tasks;
     int ntasks;
     unsigned long seq;
-    long long creates, gets, lists, lists_by_id, deletes, content_requests, auth_leaks;
+    long long creates, gets, lists, lists_by_id, deletes, content_requests, cdn_requests,
+              auth_leaks;
 } sim = { .key = "sim-key", .queue_ms = 300, .run_ms = 700, .url_ttl = 86400, .verify_ms = 1000,
-          .lock = PTHREAD_MUTEX_INITIALIZER };
+          .lock = PTHREAD_MUTEX_INITIALIZER, .released = PTHREAD_COND_INITIALIZER };
 
 /* A 1x1 PNG, served as the last frame. */
 static const unsigned char png_1x1[] = {
@@ -654,10 +660,20 @@ static enum MHD_Result content(struct MHD_Connection *c, const char *id)
 
     pthread_mutex_lock(&sim.lock);
     sim.content_requests++;
+    if (sim.content_hold) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 30;
+        sim.content_held++;
+        while (sim.content_hold &&
+               pthread_cond_timedwait(&sim.released, &sim.lock, &until) != ETIMEDOUT)
+            ;
+        sim.content_held--;
+    }
     pthread_mutex_unlock(&sim.lock);
     if (sim.content_off)
         return send_error(c, 502, "BadGateway", "upstream video URL expired", NULL);
-    if (!task_succeeded(id))
+    if (sim.content_gone || !task_succeeded(id))
         return send_error(c, 404, "NotFound", "no video for this task", NULL);
     if (sim.mode != MODE_REDIRECT)
         return serve_blob(c, sim.video, sim.video_len, "video/mp4", sim.mode == MODE_RANGE);
@@ -678,16 +694,16 @@ static enum MHD_Result cdn(struct MHD_Connection *c, const char *file)
     size_t n = strcspn(file, ".");
     bool png = strstr(file, ".png") != NULL;
 
-    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")) {
-        pthread_mutex_lock(&sim.lock);
+    pthread_mutex_lock(&sim.lock);
+    sim.cdn_requests++;
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"))
         sim.auth_leaks++;
-        pthread_mutex_unlock(&sim.lock);
-    }
+    pthread_mutex_unlock(&sim.lock);
     if (!expires || atol(expires) < (long)now_wall())
         return send_bytes(c, 403, "application/xml", "<Error>AccessDenied: expired</Error>", 36,
                           MHD_RESPMEM_PERSISTENT);
     snprintf(id, sizeof id, "%.*s", (int)(n < sizeof id ? n : sizeof id - 1), file);
-    if (sim.content_off || !task_succeeded(id))
+    if (sim.content_off || sim.content_gone || !task_succeeded(id))
         return send_bytes(c, 404, "application/xml", "<Error>NoSuchKey</Error>", 24,
                           MHD_RESPMEM_PERSISTENT);
     if (png)
@@ -746,6 +762,8 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "lists_by_id", (double)sim.lists_by_id);
     cJSON_AddNumberToObject(o, "deletes", (double)sim.deletes);
     cJSON_AddNumberToObject(o, "content_requests", (double)sim.content_requests);
+    cJSON_AddNumberToObject(o, "cdn_requests", (double)sim.cdn_requests);
+    cJSON_AddNumberToObject(o, "content_held", sim.content_held);
     cJSON_AddNumberToObject(o, "auth_leaks", (double)sim.auth_leaks);
     cJSON_AddNumberToObject(o, "bytes_served", (double)link_bytes_sent());
     cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
@@ -792,6 +810,14 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.api_down = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_off")))
         sim.content_off = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_gone")))
+        sim.content_gone = cJSON_IsTrue(v);
+    pthread_mutex_lock(&sim.lock);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_hold"))) {
+        sim.content_hold = cJSON_IsTrue(v);
+        pthread_cond_broadcast(&sim.released);
+    }
+    pthread_mutex_unlock(&sim.lock);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "url_ttl")) && cJSON_IsNumber(v))
         sim.url_ttl = (long)v->valuedouble;
     pthread_mutex_lock(&sim.lock);

@@ -1,0 +1,200 @@
+/* tasks_sizer.c — the size of a video nobody probed yet (a task made
+ * elsewhere), learned when someone looks at its video.mp4: one bounded
+ * probe on this thread while the lookup waits, remembered in the store;
+ * and videos the provider no longer has. See tasks.h. */
+#include "tasks_internal.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tasks_set_sized_hook(tasks *t, tasks_hook_fn fn, void *arg)
+{
+    t->on_sized = fn;
+    t->on_sized_arg = arg;
+}
+
+/* Queues `k` for the sizer. Lock held. */
+static int queue_probe(tasks *t, struct task *k)
+{
+    char *id;
+
+    if (t->size_queued == t->size_queue_cap) {
+        size_t cap = t->size_queue_cap ? t->size_queue_cap * 2 : 16;
+        char **q = realloc(t->size_queue, cap * sizeof *q);
+        if (!q)
+            return -ENOMEM;
+        t->size_queue = q;
+        t->size_queue_cap = cap;
+    }
+    if (!(id = strdup(k->id)))
+        return -ENOMEM;
+    t->size_queue[t->size_queued++] = id;
+    k->sizing = true;
+    pthread_cond_signal(&t->size_work);
+    return -EINPROGRESS;
+}
+
+int tasks_size_video(tasks *t, const char *id)
+{
+    struct task *k;
+    int rc = -ENOENT;
+
+    pthread_mutex_lock(&t->lock);
+    if (!(k = strmap_get(t->by_id, id)) || k->status.code != STATUS_SUCCEEDED || k->video_error)
+        rc = -ENOENT;
+    else if (k->video_size >= 0)
+        rc = 0;
+    else if (k->sizing)
+        rc = -EINPROGRESS;
+    else if (k->size_error)
+        rc = k->size_error, k->size_error = 0;  /* told once; the next look tries again */
+    else if (!t->sizer_started)
+        rc = -EIO;                              /* stopping */
+    else
+        rc = queue_probe(t, k);
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+/* Sets why the video cannot be had; a snapshot to persist when it is new. Lock held. */
+static struct stored_task *give_up(struct task *k, const char *why)
+{
+    if (k->video_error)
+        return NULL;
+    if (asprintf(&k->video_error, "%s\n", why) < 0) {
+        k->video_error = NULL;
+        return NULL;
+    }
+    return tasks_snapshot(k);
+}
+
+void tasks_video_gone(tasks *t, const char *id, const char *why)
+{
+    struct stored_task *snap = NULL;
+    struct task *k;
+
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id)))
+        snap = give_up(k, why);
+    pthread_mutex_unlock(&t->lock);
+    if (snap)
+        log_info("video %s: %s", id, why);
+    tasks_persist(t, snap);
+    if (snap && t->on_sized)
+        t->on_sized(id, t->on_sized_arg);
+}
+
+/* One probe; the URL is asked for afresh once when it was refused or
+ * missing (a signed URL expired; a listed task without content). Lock not
+ * held. */
+static int probe(tasks *t, const char *id, off_t *size, struct api_result *res)
+{
+    char *url = NULL;
+    struct task *k;
+    int rc;
+
+    for (int refreshed = 0;; refreshed++) {
+        pthread_mutex_lock(&t->lock);
+        k = strmap_get(t->by_id, id);
+        url = k ? tasks_dup(k->video_url) : NULL;
+        pthread_mutex_unlock(&t->lock);
+        if (!k)
+            return -ENOENT;
+        rc = api_video_size(t->api, id, url, size, res);
+        free(url);
+        if ((rc != -EACCES && rc != -ENOENT) || refreshed || tasks_refresh_video_url(t, id))
+            return rc;
+    }
+}
+
+/* Probes one queued video and records what it learned. */
+static void size_one(tasks *t, const char *id)
+{
+    struct stored_task *snap = NULL;
+    struct api_result res;
+    struct task *k;
+    char why[600];
+    off_t size;
+    int rc = probe(t, id, &size, &res);
+
+    why[0] = '\0';
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id))) {
+        k->sizing = false;
+        if (!rc) {
+            k->video_size = size;
+            snap = tasks_snapshot(k);
+        } else if (rc == -ENOENT) {
+            snprintf(why, sizeof why, "the provider no longer serves this video (%s); "
+                     "its URLs live about 24 hours", res.msg[0] ? res.msg : "no video URL");
+            snap = give_up(k, why);
+        } else if (++k->size_failures >= SIZE_ATTEMPTS) {
+            snprintf(why, sizeof why, "could not learn the video's size in %d attempts (%s); "
+                     "a new mount tries again", SIZE_ATTEMPTS, res.msg);
+            give_up(k, why);                /* this mount only: not saved */
+        } else {
+            k->size_error = rc == -ECANCELED ? -EINTR : -EIO;
+            snprintf(why, sizeof why, "size probe failed (%s), attempt %d of %d", res.msg,
+                     k->size_failures, SIZE_ATTEMPTS);
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (!rc)
+        log_debug("video %s: %lld bytes", id, (long long)size);
+    else if (why[0])
+        log_info("video %s: %s", id, why);
+    tasks_persist(t, snap);
+    if (t->on_sized)
+        t->on_sized(id, t->on_sized_arg);
+}
+
+static void *sizer_main(void *arg)
+{
+    tasks *t = arg;
+
+    pthread_mutex_lock(&t->lock);
+    while (t->running) {
+        char *id;
+        if (!t->size_queued) {
+            pthread_cond_wait(&t->size_work, &t->lock);
+            continue;
+        }
+        id = t->size_queue[0];
+        memmove(t->size_queue, t->size_queue + 1, --t->size_queued * sizeof *t->size_queue);
+        pthread_mutex_unlock(&t->lock);
+        size_one(t, id);
+        free(id);
+        pthread_mutex_lock(&t->lock);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+int tasks_sizer_start(tasks *t)
+{
+    int rc = pthread_create(&t->sizer, NULL, sizer_main, t);
+
+    if (rc)
+        return -rc;
+    pthread_mutex_lock(&t->lock);
+    t->sizer_started = true;
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}
+
+/* After t->running turned false. Probes still queued end unanswered: their
+ * lookups are answered by the session's end. */
+void tasks_sizer_stop(tasks *t)
+{
+    bool started;
+
+    pthread_mutex_lock(&t->lock);
+    started = t->sizer_started;
+    t->sizer_started = false;
+    pthread_cond_broadcast(&t->size_work);
+    pthread_mutex_unlock(&t->lock);
+    if (started)
+        pthread_join(t->sizer, NULL);
+}
