@@ -124,8 +124,8 @@ int tasks_id_by_name(tasks *t, const char *name, char *id);
  * succeeded, or gone at the provider: the video_error file says why). */
 int tasks_size_video(tasks *t, const char *id);
 
-/* A read found the video gone at the provider (404/410, or 401/403 after a
- * fresh URL): video_error says so from now on, durably. */
+/* A read found the video gone at the provider (404/410 with a fresh URL):
+ * video_error says so from now on, durably, and nothing fetches it again. */
 void tasks_video_gone(tasks *t, const char *id, const char *why);
 
 /* Where the video of a succeeded task is read from, and its size.

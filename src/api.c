@@ -1,5 +1,6 @@
 /* api.c — endpoints, JSON fields and status words of the Seedance API; see api.h. */
 #include "api.h"
+#include "secret.h"
 #include "clock.h"
 #include "names.h"
 #include "log.h"
@@ -128,6 +129,10 @@ static int api_call(api *a, const char *method, const char *url, const char *bod
     else if (rc)
         snprintf(res->msg, sizeof res->msg, "API unreachable: %s", strerror(-rc));
     else {
+        /* Nothing a server says may carry the key into a file or a log
+         * (text only: a binary body, with NULs, is not shown anyway). */
+        if (reply->body && strlen(reply->body) == reply->len)
+            reply->len = secret_scrub(reply->body);
         note_reply(a, reply);
         res->http_status = reply->status;
         res->retry_after = reply->retry_after;

@@ -127,21 +127,30 @@ int config_parse_size(const char *text, size_t *out)
     return 0;
 }
 
-/* Reads the key from a file: first line, surrounding whitespace removed. */
+/* Reads the key from a file: first line, surrounding whitespace removed.
+ * A file others may read is refused, as ssh refuses such a private key. */
 static char *read_key_file(const char *path, FILE *err)
 {
     FILE *f = fopen(path, "r");
     char line[4096];
+    struct stat st;
     size_t len;
 
     if (!f) {
         fprintf(err, "seedancefs: key_file %s: %s\n", path, strerror(errno));
         return NULL;
     }
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+        fprintf(err, "seedancefs: key_file %s is readable by group or others (mode %03o);"
+                " chmod 600 %s\n", path, (unsigned)(st.st_mode & 0777), path);
+        fclose(f);
+        return NULL;
+    }
     if (!fgets(line, sizeof line, f))
         line[0] = '\0';
     fclose(f);
     len = strcspn(line, "\r\n");
+    explicit_bzero(line + len, sizeof line - len);
     while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
         len--;
     line[len] = '\0';
@@ -149,7 +158,21 @@ static char *read_key_file(const char *path, FILE *err)
         fprintf(err, "seedancefs: key_file %s is empty\n", path);
         return NULL;
     }
-    return strdup(line);
+    char *key = strdup(line);
+    explicit_bzero(line, sizeof line);
+    return key;
+}
+
+/* Removes `name` from the environment and wipes its value where the kernel
+ * shows it: /proc/PID/environ reads the process's original environment
+ * block, which unsetenv leaves as it was. */
+static void wipe_env(const char *name)
+{
+    char *value = getenv(name);
+
+    if (value)
+        explicit_bzero(value, strlen(value));
+    unsetenv(name);
 }
 
 static char *load_key(const char *key_file, FILE *err)
@@ -167,8 +190,8 @@ static char *load_key(const char *key_file, FILE *err)
         fprintf(err, "seedancefs: no API key: set SEEDANCE_API_KEY or use -o key_file=FILE\n");
         return NULL;
     }
-    unsetenv("SEEDANCE_API_KEY");
-    unsetenv("ARK_API_KEY");
+    wipe_env("SEEDANCE_API_KEY");
+    wipe_env("ARK_API_KEY");
     return key;
 }
 

@@ -1,5 +1,6 @@
 /* log.c — timestamped log lines; see log.h. */
 #include "log.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,17 +116,17 @@ static void log_line(const char *fmt, va_list ap)
 {
     struct timespec now;
     struct tm tm;
-    char stamp[32];
+    char stamp[32], line[2048];
     FILE *out;
 
     clock_gettime(CLOCK_REALTIME, &now);
     localtime_r(&now.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    vsnprintf(line, sizeof line, fmt, ap);
+    secret_scrub(line);             /* a server's echo of the key stops here */
     pthread_mutex_lock(&log_lock);
     out = log_sink ? log_sink : stderr;
-    fprintf(out, "%s.%03ld seedancefs: ", stamp, now.tv_nsec / 1000000);
-    vfprintf(out, fmt, ap);
-    fputc('\n', out);
+    fprintf(out, "%s.%03ld seedancefs: %s\n", stamp, now.tv_nsec / 1000000, line);
     fflush(out);
     pthread_mutex_unlock(&log_lock);
 }
@@ -150,11 +151,12 @@ void log_startup_error(const char *fmt, ...)
     to_file = log_sink != NULL;
     pthread_mutex_unlock(&log_lock);
     if (to_file) {
-        fputs("seedancefs: ", stderr);
+        char line[2048];
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        vsnprintf(line, sizeof line, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
+        secret_scrub(line);
+        fprintf(stderr, "seedancefs: %s\n", line);
     }
 }
 

@@ -15,6 +15,7 @@
 #include "inbox.h"
 #include "log.h"
 #include "outbox.h"
+#include "secret.h"
 #include "store.h"
 #include "stream.h"
 #include "tasks.h"
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,6 +167,11 @@ int main(int argc, char **argv)
         config_free(&cfg, fuse_argc, fuse_argv);
         return rc > 0 ? 0 : 1;
     }
+    /* The key is in memory from here on: hide it from server echoes and
+     * logs, and keep other processes of this user out of our memory
+     * (ptrace, core dumps; /proc/PID/environ turns root-only). */
+    secret_set(cfg.api_key);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if ((lock_fd = lock_state_dir(&cfg)) < 0)
         goto out_config;
     /* Before SQLite, threads and curl: none of them may cross a fork. */

@@ -36,6 +36,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  PRIMARY KEY (kind, name));",
     /* 2 -> 3: the cache map's unit is stored (rows before this were 1 MiB blocks) */
     "ALTER TABLE cache ADD COLUMN block_size INTEGER NOT NULL DEFAULT 1048576;",
+    /* 3 -> 4: why a video cannot be had (gone at the provider) */
     "ALTER TABLE tasks ADD COLUMN video_error TEXT;",
 };
 

@@ -254,7 +254,7 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end)
     const char *id = video_id(vf->v);
     off_t last = video_granule_end(vf->v, end - 1) - 1, expected = video_size(vf->v);
     struct fill *f = malloc(sizeof *f);
-    bool refreshed = false, whole = false;
+    bool refreshed = false, fresh = false, whole = false;
     int rc = f ? 0 : -ENOMEM;
 
     if (f)
@@ -290,10 +290,12 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end)
             refreshed = true;
             log_info("read %s: the video URL was %s, asking the API for a fresh one", id,
                      rc == -EACCES ? "refused" : "not found");
-            if (!tasks_refresh_video_url(s->tasks, id))
+            if (!tasks_refresh_video_url(s->tasks, id)) {
+                fresh = true;
                 continue;
+            }
         }
-        if (rc == -ENOENT)
+        if (rc == -ENOENT && fresh)     /* a failed refresh proves nothing */
             tasks_video_gone(s->tasks, id, "the provider no longer has this video (HTTP 404/410"
                              " with a fresh URL); its URLs live about 24 hours");
         if (rc == -EACCES || rc == -ENOENT)

@@ -17,7 +17,7 @@ static void task_free(struct task *k)
 {
     free(k->id); free(k->name);
     free(k->task_json); free(k->request_json); free(k->error); free(k->video_url);
-    free(k->last_frame_url); free(k->last_frame); free(k->video_error);
+    free(k->last_frame_url); free(k->last_frame); free(k->video_error); free(k->size_gave_up);
     free(k);
 }
 
@@ -304,7 +304,7 @@ static void collect_video(const char *key, void *value, void *arg)
     struct task *k = value;
 
     if (l->n < l->cap && k->name && k->status.code == STATUS_SUCCEEDED && k->video_size >= 0 &&
-        (l->ids[l->n] = strdup(key)))
+        !k->video_error && (l->ids[l->n] = strdup(key)))
         l->n++;
 }
 
@@ -339,7 +339,7 @@ static const char *file_bytes(const struct task *k, enum task_file f, size_t *le
     case TASK_JSON: p = k->task_json; break;
     case TASK_REQUEST: p = k->request_json; break;
     case TASK_ERROR: p = k->error; break;
-    case TASK_VIDEO_ERROR: p = k->video_error; break;
+    case TASK_VIDEO_ERROR: p = k->video_error ? k->video_error : k->size_gave_up; break;
     case TASK_FILES: break;
     case TASK_LAST_FRAME:
         /* Shown together with the final status, not before. */
@@ -363,7 +363,7 @@ int tasks_stat(tasks *t, const char *id, struct task_stat *out)
         out->updated_at = k->updated_at;
         out->video_size = k->status.code == STATUS_SUCCEEDED ? k->video_size : -1;
         out->video_unsized = k->status.code == STATUS_SUCCEEDED && k->video_size < 0 &&
-                             !k->video_error;
+                             !k->video_error && !k->size_gave_up;
         for (int f = TASK_STATUS; f < TASK_FILES; f++)
             file_bytes(k, f, &out->size[f], line);
         rc = 0;
@@ -437,7 +437,9 @@ int tasks_video(tasks *t, const char *id, char **url, bool *auth, off_t *size)
     if ((k = strmap_get(t->by_id, id)) && k->status.code == STATUS_SUCCEEDED &&
         k->video_size >= 0) {
         *size = k->video_size;
-        rc = url ? api_video_source(t->api, k->id, k->video_url, url, auth) : 0;
+        /* A video known gone is read from the cache only. */
+        rc = !url ? 0 : k->video_error ? -ENOENT
+                      : api_video_source(t->api, k->id, k->video_url, url, auth);
     }
     pthread_mutex_unlock(&t->lock);
     return rc;

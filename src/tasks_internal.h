@@ -23,7 +23,8 @@ struct task {
     bool wants_last_frame;
     long long created_at, updated_at;
     off_t video_size;
-    char *video_error;          /* why the video cannot be had; shown as video_error */
+    char *video_error;          /* why the video cannot be had (saved); shown as video_error */
+    char *size_gave_up;         /* why sizing gave up this mount (not saved); shown so too */
     bool sizing;                /* a size probe is queued or under way (tasks_sizer.c) */
     int size_failures;          /* failed probes this mount */
     int size_error;             /* the last probe's errno, until someone is told */

@@ -42,7 +42,8 @@ int tasks_size_video(tasks *t, const char *id)
     int rc = -ENOENT;
 
     pthread_mutex_lock(&t->lock);
-    if (!(k = strmap_get(t->by_id, id)) || k->status.code != STATUS_SUCCEEDED || k->video_error)
+    if (!(k = strmap_get(t->by_id, id)) || k->status.code != STATUS_SUCCEEDED ||
+        k->video_error || k->size_gave_up)
         rc = -ENOENT;
     else if (k->video_size >= 0)
         rc = 0;
@@ -87,15 +88,17 @@ void tasks_video_gone(tasks *t, const char *id, const char *why)
 }
 
 /* One probe; the URL is asked for afresh once when it was refused or
- * missing (a signed URL expired; a listed task without content). Lock not
- * held. */
-static int probe(tasks *t, const char *id, off_t *size, struct api_result *res)
+ * missing (a signed URL expired; a listed task without content). *gone:
+ * still not found with a fresh URL, the only proof that the provider has
+ * dropped the video (a refresh that failed proves nothing). Lock not held. */
+static int probe(tasks *t, const char *id, off_t *size, struct api_result *res, bool *gone)
 {
     char *url = NULL;
     struct task *k;
     int rc;
 
-    for (int refreshed = 0;; refreshed++) {
+    *gone = false;
+    for (bool fresh = false;; fresh = true) {
         pthread_mutex_lock(&t->lock);
         k = strmap_get(t->by_id, id);
         url = k ? tasks_dup(k->video_url) : NULL;
@@ -104,8 +107,14 @@ static int probe(tasks *t, const char *id, off_t *size, struct api_result *res)
             return -ENOENT;
         rc = api_video_size(t->api, id, url, size, res);
         free(url);
-        if ((rc != -EACCES && rc != -ENOENT) || refreshed || tasks_refresh_video_url(t, id))
+        if (rc != -EACCES && rc != -ENOENT)
             return rc;
+        if (fresh) {
+            *gone = rc == -ENOENT;
+            return rc;
+        }
+        if (tasks_refresh_video_url(t, id))
+            return -EIO;        /* unknown: counted as a failed probe */
     }
 }
 
@@ -117,7 +126,8 @@ static void size_one(tasks *t, const char *id)
     struct task *k;
     char why[600];
     off_t size;
-    int rc = probe(t, id, &size, &res);
+    bool gone;
+    int rc = probe(t, id, &size, &res, &gone);
 
     why[0] = '\0';
     pthread_mutex_lock(&t->lock);
@@ -126,28 +136,32 @@ static void size_one(tasks *t, const char *id)
         if (!rc) {
             k->video_size = size;
             snap = tasks_snapshot(k);
-        } else if (rc == -ENOENT) {
+        } else if (gone) {
             snprintf(why, sizeof why, "the provider no longer serves this video (%s); "
                      "its URLs live about 24 hours", res.msg[0] ? res.msg : "no video URL");
             snap = give_up(k, why);
         } else if (++k->size_failures >= SIZE_ATTEMPTS) {
             snprintf(why, sizeof why, "could not learn the video's size in %d attempts (%s); "
                      "a new mount tries again", SIZE_ATTEMPTS, res.msg);
-            give_up(k, why);                /* this mount only: not saved */
+            free(k->size_gave_up);          /* this mount only: never saved */
+            k->size_gave_up = strdup(why);
         } else {
-            k->size_error = rc == -ECANCELED ? -EINTR : -EIO;
             snprintf(why, sizeof why, "size probe failed (%s), attempt %d of %d", res.msg,
                      k->size_failures, SIZE_ATTEMPTS);
         }
+        /* Whatever could not be recorded (ENOMEM) still ends this probe
+         * for its waiters: no wake-up may start the next one at once. */
+        if (rc && !k->video_error && !k->size_gave_up)
+            k->size_error = rc == -ECANCELED ? -EINTR : -EIO;
     }
     pthread_mutex_unlock(&t->lock);
     if (!rc)
         log_debug("video %s: %lld bytes", id, (long long)size);
     else if (why[0])
         log_info("video %s: %s", id, why);
-    tasks_persist(t, snap);
-    if (t->on_sized)
+    if (t->on_sized)                        /* the lookups need no commit */
         t->on_sized(id, t->on_sized_arg);
+    tasks_persist(t, snap);
 }
 
 static void *sizer_main(void *arg)

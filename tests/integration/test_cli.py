@@ -59,6 +59,11 @@ def test_unknown_fuse_option_exits_one(tmp_path):
 def test_key_file_is_read_and_key_never_in_argv(sim, start_mount, tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text(KEY + "\n")
+    key_file.chmod(0o644)                   # others may read it: refused, as ssh does
+    r = run(str(tmp_path), "-f", "-o", f"api_url={sim.url},key_file={key_file},"
+            f"state_dir={tmp_path / 'st'}", key=False)
+    assert r.returncode == 1 and "chmod 600" in r.stderr and KEY not in r.stderr
+    key_file.chmod(0o600)
     m = start_mount(sim, f"key_file={key_file}", env_key=False)
     with open(f"/proc/{m.proc.pid}/cmdline", "rb") as f:
         assert KEY.encode() not in f.read()

@@ -38,7 +38,8 @@
  * POST /sim/control {"content_mode": "...", "api_down": bool (503 to every
  * API call), "content_off": bool (content 502 and CDN 404, as after URL expiry),
  * "content_gone": bool (content and CDN answer 404: the provider dropped the video),
- * "content_hold": bool (content requests wait, at most 30 s, until it is false
+ * "echo_key": bool (every JSON reply and error message repeats the caller's key,
+ * as a careless or hostile gateway might), "content_hold": bool (content requests wait, at most 30 s, until it is false
  * again; "content_held" in the stats counts the waiting ones),
  * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
  * reply), "create_429": N (next N creates get 429), "api_429": N (next N API
@@ -95,7 +96,7 @@ static struct {
     enum content_mode mode;
     long queue_ms, run_ms, url_ttl;
     int port;
-    bool api_down, content_off, content_gone, content_hold;
+    bool api_down, content_off, content_gone, content_hold, echo_key;
     int content_held;               /* content requests waiting for content_hold */
     pthread_cond_t released;        /* content_hold turned false */
     long create_delay_ms;       /* the task exists, the reply waits (a lost answer) */
@@ -151,7 +152,20 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, unsigned code, const
 
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, cJSON *obj)
 {
-    char *text = cJSON_PrintUnformatted(obj);
+    char *text;
+
+    if (sim.echo_key && cJSON_IsObject(obj)) {
+        cJSON *err = cJSON_GetObjectItemCaseSensitive(obj, "error");
+        cJSON_AddStringToObject(obj, "debug_authorization", sim.key);
+        if (cJSON_IsObject(err)) {
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
+            char line[512];
+            snprintf(line, sizeof line, "%s (key %s)", cJSON_IsString(m) ? m->valuestring : "",
+                     sim.key);
+            cJSON_ReplaceItemInObjectCaseSensitive(err, "message", cJSON_CreateString(line));
+        }
+    }
+    text = cJSON_PrintUnformatted(obj);
     enum MHD_Result ret = send_bytes(c, code, "application/json", text, strlen(text),
                                      MHD_RESPMEM_MUST_COPY);
     free(text);
@@ -812,6 +826,8 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.content_off = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_gone")))
         sim.content_gone = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "echo_key")))
+        sim.echo_key = cJSON_IsTrue(v);
     pthread_mutex_lock(&sim.lock);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_hold"))) {
         sim.content_hold = cJSON_IsTrue(v);

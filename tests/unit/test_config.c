@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int parse(struct config *cfg, const char *opts, int *argc, char ***argv)
@@ -55,12 +56,25 @@ int main(void)
     CHECK(cfg.state_dir && !strcmp(cfg.state_dir, want));
     config_free(&cfg, argc, argv);
 
-    /* A key file named relative to where the command ran is found. */
+    /* A key file named relative to where the command ran is found; one that
+     * group or others may read is refused. */
     FILE *f = fopen("key", "w");
     CHECK(f && fputs("sk-file\n", f) >= 0 && fclose(f) == 0);
     unsetenv("SEEDANCE_API_KEY");
+    CHECK(chmod("key", 0644) == 0);
+    CHECK(parse(&cfg, "api_url=http://127.0.0.1:9,state_dir=s,key_file=key", &argc, &argv) != 0);
+    config_free(&cfg, argc, argv);
+    CHECK(chmod("key", 0600) == 0);
     CHECK(parse(&cfg, "api_url=http://127.0.0.1:9,state_dir=s,key_file=key", &argc, &argv) == 0);
     CHECK(cfg.api_key && !strcmp(cfg.api_key, "sk-file"));
+    config_free(&cfg, argc, argv);
+
+    /* The key leaves the environment block itself, not only environ. */
+    setenv("SEEDANCE_API_KEY", "sk-env-secret", 1);
+    char *block = getenv("SEEDANCE_API_KEY");
+    CHECK(parse(&cfg, "api_url=http://127.0.0.1:9,state_dir=s", &argc, &argv) == 0);
+    CHECK(cfg.api_key && !strcmp(cfg.api_key, "sk-env-secret"));
+    CHECK(!getenv("SEEDANCE_API_KEY") && block && strcmp(block, "sk-env-secret"));
     config_free(&cfg, argc, argv);
     return CHECK_DONE("test_config");
 }

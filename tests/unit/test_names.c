@@ -1,8 +1,10 @@
-/* test_names.c — which ids and names may become directory entries. */
+/* test_names.c — which ids and names may become directory entries, and
+ * how a path is split into them. */
 #include "check.h"
 #include "names.h"
 #include "strmap.h"
 
+#include <errno.h>
 #include <string.h>
 
 int main(void)
@@ -50,5 +52,22 @@ int main(void)
     CHECK(strmap_get(m, "k7") == NULL);
     CHECK(strmap_count(m) == 1999);
     strmap_free(m);
+
+    /* Paths: empty components vanish, too many or too long is -ENOENT. */
+    char parts[4][NAMES_MAX_PART], huge[NAMES_MAX_PART + 8];
+    CHECK(names_split_path("/", parts, 4) == 0);
+    CHECK(names_split_path("", parts, 4) == 0);
+    CHECK(names_split_path("/tasks/cgt-1/video.mp4", parts, 4) == 3 &&
+          !strcmp(parts[0], "tasks") && !strcmp(parts[1], "cgt-1") &&
+          !strcmp(parts[2], "video.mp4"));
+    CHECK(names_split_path("//tasks///x/", parts, 4) == 2 && !strcmp(parts[1], "x"));
+    CHECK(names_split_path("/a/b/c/d", parts, 4) == 4);
+    CHECK(names_split_path("/a/b/c/d/e", parts, 4) == -ENOENT);
+    memset(huge, 'x', sizeof huge - 1);
+    huge[0] = '/';
+    huge[sizeof huge - 1] = '\0';
+    CHECK(names_split_path(huge, parts, 4) == -ENOENT);
+    huge[NAMES_MAX_PART] = '\0';                  /* "/" + 255 bytes: fits */
+    CHECK(names_split_path(huge, parts, 4) == 1 && strlen(parts[0]) == NAMES_MAX_PART - 1);
     return CHECK_DONE("test_names");
 }
