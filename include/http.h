@@ -51,7 +51,10 @@ void http_reply_free(struct http_reply *r);
  * Works with servers that answer 206 and with servers that ignore Range and
  * send 200 with the whole body (the bytes before `off` are skipped).
  * `*total` (may be NULL) receives the full size when the server stated it.
- * Transient failures (network, 5xx) are retried twice.
+ * A reply that cannot be the file's bytes (Content-Type text/..., JSON or
+ * XML: an error page; a Content-Encoding other than identity) is refused
+ * before any byte is delivered: -EIO, logged. A 206 carrying more than was
+ * asked is cut at `len`. Transient failures (network, 5xx) are retried twice.
  * Returns bytes read (short only at end of file), or -EACCES (401/403, e.g.
  * an expired signed URL), -ENOENT (404), -EIO (anything else). */
 ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t len,
@@ -62,11 +65,14 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
 typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
 
 /* Streams bytes `off`..`last` of `url` (`last` < 0: to the end) into `sink`
- * (one attempt, no retry; no overall time limit, only the stall limit). A server that ignores Range sends the whole file: the sink
- * then sees it from `at` = 0 and may take it all or stop. `*total` as in
- * http_get_range. Returns 0 when the body ended or the sink stopped it, else
- * the errors of http_get_range. */
-int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last,
+ * (one attempt, no retry; no overall time limit, only the stall limit). A
+ * server that ignores Range sends the whole file: the sink then sees it
+ * from `at` = 0 and may take it all or stop. `expect` (-1: unknown) is the
+ * file's size: a reply stating another total is refused like an error page
+ * (the file changed at the server: its bytes must not mix with cached
+ * ones). `*total` as in http_get_range. Returns 0 when the body ended or
+ * the sink stopped it, else the errors of http_get_range. */
+int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last, off_t expect,
                     http_sink_fn sink, void *arg, off_t *total);
 
 /* Percent-encodes `s` for use as one URL path segment. Caller frees. */

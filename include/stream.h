@@ -30,6 +30,7 @@
 #include "store.h"
 #include "tasks.h"
 
+#include <stdatomic.h>
 #include <sys/types.h>
 
 typedef struct stream stream;
@@ -54,8 +55,14 @@ void stream_want(const char *id, void *stream_arg);
 void stream_forget(const char *id, void *stream_arg);
 
 /* Reads up to `size` bytes at `off` of the task's video. Returns the byte
- * count (0 at end of file), -ENOENT when the task has no video, or -EIO. */
-ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off);
+ * count (0 at end of file), -ENOENT when the task has no video, -EIO, or
+ * -EINTR once *cancel (may be NULL) is true and stream_wake_readers ran
+ * (or within a second without it): a Ctrl-C never waits for the server. */
+ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off,
+                    const atomic_bool *cancel);
+
+/* Wakes the reads waiting for bytes (they look at their cancel flags). */
+void stream_wake_readers(stream *s);
 
 
 #endif

@@ -12,6 +12,7 @@
 #include "stream.h"
 #include "tasks.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -61,7 +62,14 @@ int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, 
 /* What a `wait` read returns now: the final status line, "rejected\n",
  * "deleted\n", or 0 bytes while the task (or request) is still going. */
 size_t tree_wait_answer(const char *id, bool by_name, char *buf, size_t size);
-int tree_read(const char *path, char *buf, size_t size, off_t off);
+/* Bytes of a file. A read of video.mp4 may wait for bytes in flight: it
+ * ends with -EINTR as soon as *cancel turns true and tree_wake_readers is
+ * called (`cancel` may be NULL). */
+int tree_read(const char *path, char *buf, size_t size, off_t off, const atomic_bool *cancel);
+
+/* Wakes every read waiting for video bytes so it looks at its cancel flag
+ * (from a FUSE interrupt callback: takes only the stream's lock). */
+void tree_wake_readers(void);
 
 /* Files that can be written: requests/ and assets/KIND/NAME/ (the asset
  * tree's own rules, assets.h). */

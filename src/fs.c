@@ -332,10 +332,20 @@ static struct handle *handle_of(struct fuse_file_info *fi)
     return (struct handle *)(uintptr_t)fi->fh;
 }
 
+/* libfuse's interrupt callback for a read that may wait for video bytes:
+ * flags it and wakes it; the reading thread replies EINTR. */
+static void on_read_interrupt(fuse_req_t req, void *data)
+{
+    (void)req;
+    atomic_store((atomic_bool *)data, true);
+    tree_wake_readers();
+}
+
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
     struct handle *h = handle_of(fi);
+    atomic_bool interrupted = false;
     char *buf;
     int n;
 
@@ -348,7 +358,11 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    n = tree_read(h->path, buf, size, off);
+    /* Registered before the read can wait; called inline when the read was
+     * interrupted already. Unregistering waits for a callback under way. */
+    fuse_req_interrupt_func(req, on_read_interrupt, &interrupted);
+    n = tree_read(h->path, buf, size, off, &interrupted);
+    fuse_req_interrupt_func(req, NULL, NULL);
     if (n < 0)
         fuse_reply_err(req, -n);
     else

@@ -31,7 +31,25 @@ struct reply_headers {
     long status;
     double retry_after;
     off_t range_start, total;   /* from Content-Range / Content-Length; -1 if unknown */
+    char type[64];              /* Content-Type, lower case; "" if none */
+    char encoding[32];          /* Content-Encoding, lower case; "" if none */
 };
+
+/* A header's value, trimmed and lower-cased, into out[size]. */
+static void header_value(const char *v, char *out, size_t size)
+{
+    size_t n;
+
+    v += strspn(v, " \t");
+    n = strcspn(v, "\r\n;");
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n >= size)
+        n = size - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] - 'A' + 'a' : v[i]);
+    out[n] = '\0';
+}
 
 http *http_new(const char *api_key, long timeout)
 {
@@ -169,6 +187,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
         rh->status = sp ? strtol(sp + 1, NULL, 10) : 0;
         rh->retry_after = -1;
         rh->range_start = rh->total = -1;
+        rh->type[0] = rh->encoding[0] = '\0';
     } else if (!strncasecmp(line, "Retry-After:", 12)) {
         char *end;
         double secs = strtod(line + 12, &end);
@@ -180,6 +199,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
             rh->range_start = a;
             rh->total = t;
         }
+    } else if (!strncasecmp(line, "Content-Type:", 13)) {
+        header_value(line + 13, rh->type, sizeof rh->type);
+    } else if (!strncasecmp(line, "Content-Encoding:", 17)) {
+        header_value(line + 17, rh->encoding, sizeof rh->encoding);
     } else if (!strncasecmp(line, "Content-Length:", 15) && rh->status == 200) {
         off_t n;
         if (!http_parse_length(line + 15, &n))
@@ -324,11 +347,38 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
 struct stream_state {
     http *h;
     struct reply_headers *rh;
-    off_t off, at;
+    off_t off, last, at, expect;
     http_sink_fn sink;
     void *arg;
     int started, bad_start, sink_stopped, draining;
+    char refused[160];              /* why the body is not the video's bytes */
 };
+
+/* Why the reply about to be delivered cannot be bytes of the video, or
+ * NULL: checked before the first byte reaches the sink, so an error page,
+ * a compressed body or another version of the file never gets cached. */
+static const char *not_the_video(struct stream_state *s, char *why, size_t size)
+{
+    static const char *const pages[] = {"text/", "application/json", "application/xml",
+                                        "application/problem", NULL};
+    const struct reply_headers *rh = s->rh;
+
+    for (int i = 0; pages[i]; i++)
+        if (!strncmp(rh->type, pages[i], strlen(pages[i]))) {
+            snprintf(why, size, "Content-Type %s: an error page, not the video", rh->type);
+            return why;
+        }
+    if (rh->encoding[0] && strcmp(rh->encoding, "identity")) {
+        snprintf(why, size, "Content-Encoding %s, not the bytes themselves", rh->encoding);
+        return why;
+    }
+    if (s->expect >= 0 && rh->total >= 0 && rh->total != s->expect) {
+        snprintf(why, size, "the server's file has %lld bytes, the video %lld (changed?)",
+                 (long long)rh->total, (long long)s->expect);
+        return why;
+    }
+    return NULL;
+}
 
 static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
 {
@@ -347,7 +397,15 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
             s->bad_start = 1;
             return 0;
         }
+        if (not_the_video(s, s->refused, sizeof s->refused))
+            return 0;
         s->at = s->rh->status == 206 ? s->off : 0;     /* 200: server ignored Range */
+    }
+    if (s->rh->status == 206 && s->last >= 0 && s->at + (off_t)len > s->last + 1) {
+        len = s->at > s->last ? 0 : (size_t)(s->last + 1 - s->at);   /* more than asked */
+        s->draining = 1;
+        if (!len)
+            return size * n;
     }
     s->at += (off_t)len;
     if (s->sink(s->at - (off_t)len, data, len, s->arg)) {
@@ -356,21 +414,22 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
          * A 200 (Range ignored) would run to the end of the file: abort. */
         if (s->rh->status == 206) {
             s->draining = 1;
-            return len;
+            return size * n;
         }
         return 0;
     }
-    return len;
+    return size * n;
 }
 
 /* One GET of bytes off..last (last < 0: to the end), or until the sink stops it. */
 static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t last,
-                          bool no_deadline, http_sink_fn sink, void *arg, off_t *total,
-                          int *transient)
+                          off_t expect, bool no_deadline, http_sink_fn sink, void *arg,
+                          off_t *total, int *transient)
 {
     CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h);
     struct reply_headers rh;
-    struct stream_state st = { .h = h, .rh = &rh, .off = off, .sink = sink, .arg = arg };
+    struct stream_state st = { .h = h, .rh = &rh, .off = off, .last = last, .expect = expect,
+                               .sink = sink, .arg = arg };
     char range[48];
     CURLcode rc;
     int result;
@@ -397,6 +456,10 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
 
     if (rc == CURLE_ABORTED_BY_CALLBACK || (rc == CURLE_WRITE_ERROR && atomic_load(&h->aborted))) {
         return -ECANCELED;                           /* http_abort: nothing to report */
+    } else if (st.refused[0]) {
+        log_info("read %.*s from byte %lld: refused: %s", (int)strcspn(url, "?"), url,
+                 (long long)off, st.refused);
+        return -EIO;                                 /* nothing was written */
     } else if (rh.status == 416) {
         result = 0;                                  /* at or past the end */
     } else if ((rh.status == 200 || rh.status == 206) && !st.bad_start &&
@@ -417,11 +480,11 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
     return result;
 }
 
-int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last,
+int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last, off_t expect,
                     http_sink_fn sink, void *arg, off_t *total)
 {
     int transient;
-    return stream_attempt(h, url, auth, off, last, true, sink, arg, total, &transient);
+    return stream_attempt(h, url, auth, off, last, expect, true, sink, arg, total, &transient);
 }
 
 /* A sink that fills a fixed buffer from `off` and stops when it is full. */
@@ -462,8 +525,8 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
         if (i && !atomic_load(&h->aborted))
             nanosleep(&pause, NULL);
         b.got = 0;
-        rc = stream_attempt(h, url, auth, off, off + (off_t)len - 1, false, fill_buffer, &b,
-                            total, &transient);
+        rc = stream_attempt(h, url, auth, off, off + (off_t)len - 1, -1, false, fill_buffer,
+                            &b, total, &transient);
     }
     return rc ? rc : (ssize_t)b.got;
 }

@@ -267,8 +267,8 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end)
             break;
         f->error = 0;
         from = f->pos;
-        rc = http_get_stream(s->http, url, auth, f->pos, f->whole ? -1 : last, fill_sink, f,
-                             &total);
+        rc = http_get_stream(s->http, url, auth, f->pos, f->whole ? -1 : last, expected,
+                             fill_sink, f, &total);
         free(url);
         if (!rc && total >= 0 && total != expected) {
             log_info("read %s: server says %lld bytes, expected %lld", id,
@@ -476,7 +476,8 @@ static void promote(stream *s, struct vfetch *vf, size_t g)
 
 /* Returns once granules [first, end) are on disk, fetching what nobody
  * fetches; woken as bytes land. Lock held. */
-static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end)
+static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end,
+                         const atomic_bool *cancel)
 {
     unsigned gen = vf->fail_gen;
     int tries = 1;
@@ -491,6 +492,8 @@ static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end)
         size_t g = video_first_missing(s->cache, vf->v, first, end);
         if (g == end)
             return 0;
+        if (cancel && atomic_load(cancel))
+            return -EINTR;              /* the fetch goes on for whoever reads next */
         if (!bit(vf->busy, g) && !vf->whole_active) {
             /* Nobody fetches it: the fetch failed, or we are stopping. */
             if (vf->fail_gen != gen)
@@ -509,7 +512,15 @@ static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end)
     }
 }
 
-ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off)
+void stream_wake_readers(stream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    pthread_cond_broadcast(&s->arrived);
+    pthread_mutex_unlock(&s->lock);
+}
+
+ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off,
+                    const atomic_bool *cancel)
 {
     bool want_whole = false;
     off_t total;
@@ -533,7 +544,8 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
         }
         pthread_mutex_lock(&s->lock);
         want_whole = read_ahead(s, vf, off, size);
-        rc = wait_granules(s, vf, (size_t)(off / G), (size_t)((off + (off_t)size - 1) / G) + 1);
+        rc = wait_granules(s, vf, (size_t)(off / G), (size_t)((off + (off_t)size - 1) / G) + 1,
+                           cancel);
         pthread_mutex_unlock(&s->lock);
     }
     n = rc ? rc : video_read(s->cache, v, buf, size, off);

@@ -473,7 +473,12 @@ static int copy_slice(const char *src, size_t len, char *buf, size_t size, off_t
     return (int)n;
 }
 
-int tree_read(const char *path, char *buf, size_t size, off_t off)
+void tree_wake_readers(void)
+{
+    stream_wake_readers(ctx()->stream);
+}
+
+int tree_read(const char *path, char *buf, size_t size, off_t off, const atomic_bool *cancel)
 {
     struct fs_context *c = ctx();
     struct tree_node n;
@@ -492,7 +497,7 @@ int tree_read(const char *path, char *buf, size_t size, off_t off)
     case NODE_REQUEST_FILE:
         return (int)inbox_read(c->inbox, n.leaf, buf, size, off);
     case NODE_VIDEO:
-        return (int)stream_read(c->stream, n.id, buf, size, off);
+        return (int)stream_read(c->stream, n.id, buf, size, off, cancel);
     case NODE_PENDING_FILE:
         if ((rc = pending_file_bytes(n.id, n.pfile, &data, &len)))
             return rc;

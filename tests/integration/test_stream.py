@@ -2,8 +2,10 @@
 fetched — random reads fetch their granules, concurrent readers share a
 fetch, sequential reads go out as parallel bounded ranges, a server that
 ignores Range is read once, in order."""
+import errno
 import os
 import random
+import signal
 import subprocess
 import threading
 
@@ -148,3 +150,48 @@ def test_connections_cut_mid_range_resume_where_they_broke(tmp_path, start_sim, 
     fetched, requests = fetched_since(sim, before)
     assert requests >= len(data) // 700_000, "each break resumed with a new range"
     assert fetched <= len(data) * 1.1, "resumed where it broke, not from the start"
+
+
+def test_ctrl_c_ends_a_read_waiting_for_a_trickling_server(start_sim, start_mount):
+    """A read parked on bytes that trickle in ends at Ctrl-C, not when the
+    server finishes (which would take minutes), and unmount is not held up."""
+    sim = start_sim("--queue-ms", "0", "--run-ms", "0")
+    mount, video = mount_with_imported_video(sim, start_mount, os.path.getsize(FIXTURE))
+    sim.control(content_bps=200)
+    reader = subprocess.Popen(["dd", f"if={video}", "of=/dev/null", "bs=1M", "count=1",
+                               "iflag=direct"], stderr=subprocess.PIPE)
+
+    def parked():
+        try:
+            with open(f"/proc/{reader.pid}/wchan") as f:
+                return f.read() == "request_wait_answer"
+        except OSError:
+            return False
+    wait_until(parked, what="the read to wait for bytes")
+    reader.send_signal(signal.SIGINT)
+    reader.wait(timeout=10)                 # a hang detector: the bytes would take minutes
+    assert reader.returncode != 0
+    mount.stop()
+    assert mount.returncode == 0
+
+
+def test_an_html_error_page_never_gets_into_the_cache(start_sim, start_mount):
+    """A proxy's 200 with an HTML page instead of the video: the read fails,
+    nothing of the page is cached, and once the server is sane again the
+    video reads back byte for byte."""
+    sim = start_sim("--queue-ms", "0", "--run-ms", "0", "--content-mode", "range")
+    with open(FIXTURE, "rb") as f:
+        data = f.read()
+    mount, video = mount_with_imported_video(sim, start_mount, len(data))
+    sim.control(content_html=True)
+    with open(video, "rb") as f:
+        with pytest.raises(OSError) as e:
+            f.read(1 << 16)
+    assert e.value.errno == errno.EIO
+    assert "an error page" in mount.read_log()
+    for name in os.listdir(os.path.join(mount.state, "videos")):
+        with open(os.path.join(mount.state, "videos", name), "rb") as f:
+            assert b"<html>" not in f.read()
+    sim.control(content_html=False)
+    with open(video, "rb") as f:
+        assert f.read() == data

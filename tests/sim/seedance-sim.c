@@ -38,7 +38,8 @@
  * POST /sim/control {"content_mode": "...", "api_down": bool (503 to every
  * API call), "content_off": bool (content 502 and CDN 404, as after URL expiry),
  * "content_gone": bool (content and CDN answer 404: the provider dropped the video),
- * "echo_key": bool (every JSON reply and error message repeats the caller's key,
+ * "content_html": bool (content answers 200 with an HTML page, as a proxy's
+ * error page does), "echo_key": bool (every JSON reply and error message repeats the caller's key,
  * as a careless or hostile gateway might), "content_hold": bool (content requests wait, at most 30 s, until it is false
  * again; "content_held" in the stats counts the waiting ones),
  * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
@@ -96,7 +97,7 @@ static struct {
     enum content_mode mode;
     long queue_ms, run_ms, url_ttl;
     int port;
-    bool api_down, content_off, content_gone, content_hold, echo_key;
+    bool api_down, content_off, content_gone, content_hold, echo_key, content_html;
     int content_held;               /* content requests waiting for content_hold */
     pthread_cond_t released;        /* content_hold turned false */
     long create_delay_ms;       /* the task exists, the reply waits (a lost answer) */
@@ -687,6 +688,16 @@ static enum MHD_Result content(struct MHD_Connection *c, const char *id)
     pthread_mutex_unlock(&sim.lock);
     if (sim.content_off)
         return send_error(c, 502, "BadGateway", "upstream video URL expired", NULL);
+    if (sim.content_html) {             /* 8 KiB: more than a page, as real ones are */
+        static char page[8192];
+        if (!page[0]) {
+            memset(page, ' ', sizeof page);
+            memcpy(page, "<html><body><h1>502 Bad Gateway</h1>", 37);
+            memcpy(page + sizeof page - 16, "</body></html>\n", 15);
+        }
+        return send_bytes(c, 200, "text/html; charset=utf-8", page, sizeof page - 1,
+                          MHD_RESPMEM_PERSISTENT);
+    }
     if (sim.content_gone || !task_succeeded(id))
         return send_error(c, 404, "NotFound", "no video for this task", NULL);
     if (sim.mode != MODE_REDIRECT)
@@ -826,6 +837,8 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.content_off = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_gone")))
         sim.content_gone = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_html")))
+        sim.content_html = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "echo_key")))
         sim.echo_key = cJSON_IsTrue(v);
     pthread_mutex_lock(&sim.lock);
