@@ -289,6 +289,34 @@ static int status_errno(long status)
     return -EINVAL;
 }
 
+/* True when `body` is an error in an API's own JSON shape ({"error": ...},
+ * or {"code"/"message": ...}), not a proxy's page. */
+static bool is_api_error(const char *body)
+{
+    cJSON *root = cJSON_Parse(body);
+    bool api = cJSON_IsObject(root) && (cJSON_GetObjectItemCaseSensitive(root, "error") ||
+                                        cJSON_GetObjectItemCaseSensitive(root, "code") ||
+                                        cJSON_GetObjectItemCaseSensitive(root, "message"));
+
+    cJSON_Delete(root);
+    return api;
+}
+
+/* The errno of a task call's error reply. Only the API decides that a task
+ * does not exist: a 404 that is not its JSON (an HTML page from a proxy or
+ * a wrong base URL) proves nothing and is -EIO, never "gone". */
+static int task_reply_errno(const struct http_reply *r, char *why, size_t why_len)
+{
+    int rc = status_errno(r->status);
+
+    if (rc == -ENOENT && !is_api_error(r->body)) {
+        snprintf(why, why_len, "API 404 that is not the API's JSON (a proxy's page?): "
+                 "proves nothing");
+        return -EIO;
+    }
+    return rc;
+}
+
 int api_parse_create_reply(long status, const char *body, char **id, char *why, size_t why_len)
 {
     cJSON *root;
@@ -468,7 +496,7 @@ int api_get_task(api *a, const char *id, struct task_info *out, struct api_resul
         }
     } else {
         api_describe_error(reply.status, reply.body, why, why_len);
-        rc = status_errno(reply.status);
+        rc = task_reply_errno(&reply, why, why_len);
     }
     http_reply_free(&reply);
     return result_done(res, rc);
@@ -492,7 +520,7 @@ int api_delete_task(api *a, const char *id, struct api_result *res)
                      reply.status);
     } else {
         api_describe_error(reply.status, reply.body, why, why_len);
-        rc = status_errno(reply.status);
+        rc = task_reply_errno(&reply, why, why_len);
         if (rc == -EINVAL || reply.status == 409)
             rc = -EBUSY;
     }

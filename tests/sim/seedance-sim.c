@@ -38,7 +38,8 @@
  * POST /sim/control {"content_mode": "...", "api_down": bool (503 to every
  * API call), "content_off": bool (content 502 and CDN 404, as after URL expiry),
  * "content_gone": bool (content and CDN answer 404: the provider dropped the video),
- * "content_html": bool (content answers 200 with an HTML page, as a proxy's
+ * "html_404": bool (every API call but content answers 404 with an HTML page,
+ * as a proxy in front of a moved API does), "content_html": bool (content answers 200 with an HTML page, as a proxy's
  * error page does), "echo_key": bool (every JSON reply and error message repeats the caller's key,
  * as a careless or hostile gateway might), "content_hold": bool (content requests wait, at most 30 s, until it is false
  * again; "content_held" in the stats counts the waiting ones),
@@ -97,7 +98,7 @@ static struct {
     enum content_mode mode;
     long queue_ms, run_ms, url_ttl;
     int port;
-    bool api_down, content_off, content_gone, content_hold, echo_key, content_html;
+    bool api_down, content_off, content_gone, content_hold, echo_key, content_html, html_404;
     int content_held;               /* content requests waiting for content_hold */
     pthread_cond_t released;        /* content_hold turned false */
     long create_delay_ms;       /* the task exists, the reply waits (a lost answer) */
@@ -837,6 +838,8 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.content_off = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_gone")))
         sim.content_gone = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "html_404")))
+        sim.html_404 = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_html")))
         sim.content_html = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "echo_key")))
@@ -924,6 +927,13 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
                           NULL);
     if (sim.api_down)
         return send_error(c, 503, "ServiceUnavailable", "the service is temporarily down", NULL);
+    if (sim.html_404 && strncmp(url, "/v1/videos/", 11)) {
+        static const char page[] = "<html><body><h1>404 Not Found</h1>nginx</body></html>\n";
+        pthread_mutex_lock(&sim.lock);
+        sim.gets++;
+        pthread_mutex_unlock(&sim.lock);
+        return send_bytes(c, 404, "text/html", page, sizeof page - 1, MHD_RESPMEM_PERSISTENT);
+    }
     pthread_mutex_lock(&sim.lock);
     bool limited = sim.api_429 > 0 && strncmp(url, "/v1/videos/", 11);
     if (limited)
