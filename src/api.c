@@ -15,6 +15,7 @@
 
 #define API_WAIT (-1.0)             /* background threads: wait for the budget */
 #define API_FOREGROUND_WAIT 2.0     /* FUSE threads: this long at most, else EAGAIN */
+#define API_MAX_RETRY_AFTER 300.0   /* a server asking for more (a day, once seen) gets this */
 
 struct api {
     char *base;             /* api_url */
@@ -77,14 +78,26 @@ void api_abort(api *a)
     http_abort(a->http);
 }
 
+/* Retry-After as seconds to honour: at most API_MAX_RETRY_AFTER, so one
+ * reply cannot stop the mount for a day; -1 when absent. */
+static double retry_after_of(const struct http_reply *r)
+{
+    if (r->retry_after > API_MAX_RETRY_AFTER) {
+        log_info("API %ld: Retry-After %.0f s; waiting %.0f s at most", r->status,
+                 r->retry_after, API_MAX_RETRY_AFTER);
+        return API_MAX_RETRY_AFTER;
+    }
+    return r->retry_after;
+}
+
 /* A 429 pauses every caller for Retry-After (1 s if absent) plus jitter. */
-static void note_reply(api *a, const struct http_reply *r)
+static void note_reply(api *a, const struct http_reply *r, double retry_after)
 {
     double pause;
 
     if (r->status != 429)
         return;
-    pause = (r->retry_after > 0 ? r->retry_after : 1.0) * clock_jitter(1.0, 1.25);
+    pause = (retry_after > 0 ? retry_after : 1.0) * clock_jitter(1.0, 1.25);
     pthread_mutex_lock(&a->budget_lock);
     if (clock_mono() + pause > a->paused_until)
         a->paused_until = clock_mono() + pause;
@@ -133,9 +146,9 @@ static int api_call(api *a, const char *method, const char *url, const char *bod
          * (text only: a binary body, with NULs, is not shown anyway). */
         if (reply->body && strlen(reply->body) == reply->len)
             reply->len = secret_scrub(reply->body);
-        note_reply(a, reply);
         res->http_status = reply->status;
-        res->retry_after = reply->retry_after;
+        res->retry_after = retry_after_of(reply);
+        note_reply(a, reply, res->retry_after);
     }
     return rc;
 }

@@ -2,6 +2,7 @@
 does not expire a task nor confirm a delete."""
 import errno
 import os
+import re
 
 import pytest
 
@@ -27,3 +28,16 @@ def test_a_proxys_html_404_neither_expires_nor_deletes_a_task(start_sim, start_m
     assert any(t["id"] == task_id for t in sim.tasks())
     sim.control(html_404=False)
     assert mount.status("fox") == "queued\n"
+
+
+def test_a_retry_after_of_a_day_does_not_stop_the_mount_for_a_day(sim, start_mount):
+    mount = start_mount(sim)
+    sim.control(api_429=1, retry_after=86400)
+    assert mount.submit("later.json", {"prompt": "soon"}).returncode == 0
+    reason = mount.path("pending", "later", "reason")
+    wait_until(lambda: "retry in" in open(reason).read(), what="the 429 noted")
+    text = open(reason).read()
+    retry_in = float(re.search(r"retry in ([0-9.]+) s", text).group(1))
+    assert retry_in <= 300 * 1.25, text                # capped, jitter included
+    assert "Retry-After 86400 s; waiting 300 s at most" in mount.read_log()
+    assert len(os.listdir(mount.path("tasks"))) == 0     # and ls answers meanwhile
