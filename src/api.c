@@ -218,9 +218,16 @@ static char *error_line(const cJSON *error)
 static int parse_task_object(const cJSON *root, struct task_info *out, char *why,
                              size_t why_len);
 
+/* A reply parsed, or NULL when it is not JSON or holds an escaped NUL: C
+ * strings end there, so "cgt-1\u0000/../x" would be read as another id. */
+static cJSON *parse_reply(const char *body)
+{
+    return body && !strstr(body, "\\u0000") ? cJSON_Parse(body) : NULL;
+}
+
 int api_parse_task(const char *json, struct task_info *out, char *why, size_t why_len)
 {
-    cJSON *root = json ? cJSON_Parse(json) : NULL;
+    cJSON *root = parse_reply(json);
     int rc = parse_task_object(root, out, why, why_len);
 
     cJSON_Delete(root);
@@ -342,7 +349,7 @@ int api_parse_create_reply(long status, const char *body, char **id, char *why, 
         rc = status_errno(status);
         return rc == -ENOENT ? -EINVAL : rc;
     }
-    root = cJSON_Parse(body);
+    root = parse_reply(body);
     item = cJSON_GetObjectItemCaseSensitive(root, "id");
     if (!cJSON_IsObject(root)) {
         snprintf(why, why_len, "API %ld: reply is not JSON, no task was accepted", status);
@@ -525,7 +532,7 @@ int api_delete_task(api *a, const char *id, struct api_result *res)
 
     if ((rc = task_call(a, "DELETE", id, API_FOREGROUND_WAIT, &reply, res)))
         return result_done(res, rc);
-    root = cJSON_Parse(reply.body);
+    root = parse_reply(reply.body);
     if (reply.status >= 200 && reply.status <= 299) {
         rc = root ? 0 : -EPROTO;
         if (rc)
@@ -589,7 +596,7 @@ static int list_query(api *a, const char *query, struct task_info **items, int *
         rc = reply.status == 404 ? -EPROTO : status_errno(reply.status);
         goto out;
     }
-    root = cJSON_Parse(reply.body);
+    root = parse_reply(reply.body);
     list = cJSON_GetObjectItemCaseSensitive(root, "items");
     if (!cJSON_IsArray(list)) {
         snprintf(why, why_len, "list reply has no items (the list endpoint does not work here)");

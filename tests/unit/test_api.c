@@ -68,6 +68,12 @@ int main(void)
     CHECK(api_parse_create_reply(200, "<html>ok</html>", &id, why, sizeof why) == -EPROTO && !id);
     CHECK(api_parse_create_reply(200, "{\"ok\": true}", &id, why, sizeof why) == -EPROTO);
     CHECK(api_parse_create_reply(200, "{\"id\": \"..\"}", &id, why, sizeof why) == -EPROTO);
+    /* An escaped NUL would cut the id short into another one. */
+    CHECK(api_parse_create_reply(200, "{\"id\": \"cgt-1\\u0000/../x\"}", &id, why,
+                                 sizeof why) == -EPROTO && !id);
+    struct task_info nul;
+    CHECK(api_parse_task("{\"id\": \"cgt-1\\u0000x\", \"status\": \"queued\"}", &nul, why,
+                         sizeof why) != 0);
     CHECK(api_parse_create_reply(400, "{\"error\": {\"code\": \"InvalidParameter\", \"message\":"
                                  " \"duration out of range\", \"param\": \"duration\"}}",
                                  &id, why, sizeof why) == -EINVAL);
