@@ -727,9 +727,7 @@ out:
         }
     }
     /* Parked reads were answered (and freed) by fs_answer_parked_reads. */
-    for (size_t i = 0; i < fsx.ninval; i++)
-        free(fsx.inval[i]);
-    free(fsx.inval);
+    id_queue_clear(&fsx.inval);
     events_free(fsx.events);
     nodes_free(fsx.nodes);
     free(fsx.abs_mountpoint);

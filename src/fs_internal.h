@@ -5,6 +5,7 @@
 
 #include "events.h"
 #include "fs.h"
+#include "id_queue.h"
 #include "names.h"
 #include "nodes.h"
 
@@ -44,8 +45,7 @@ struct fs_state {
     pthread_mutex_t lock;           /* waiters, poll handles, notify queue */
     struct waiter *waiters;         /* parked reads (fs_notify.c) */
     struct handle *readers;
-    char **inval;                   /* task ids whose kernel caches must go */
-    size_t ninval, inval_cap;
+    struct id_queue inval;          /* task ids whose kernel caches must go */
     pthread_cond_t inval_cond;
     pthread_t notifier;
     bool running, started;

@@ -288,23 +288,11 @@ void fs_on_status(const char *id, const char *name, const struct task_status *fr
 
 void fs_invalidate_task(const char *id)
 {
-    char *copy;
-
     /* The kernel is told by the notifier thread: this may run inside a
      * handler (rmdir cancels), where a notification could deadlock. */
     pthread_mutex_lock(&fsx.lock);
-    if (fsx.ninval == fsx.inval_cap) {
-        size_t cap = fsx.inval_cap ? fsx.inval_cap * 2 : 16;
-        char **q = realloc(fsx.inval, cap * sizeof *q);
-        if (q) {
-            fsx.inval = q;
-            fsx.inval_cap = cap;
-        }
-    }
-    if (fsx.ninval < fsx.inval_cap && (copy = strdup(id))) {
-        fsx.inval[fsx.ninval++] = copy;
+    if (!id_queue_push(&fsx.inval, id))
         pthread_cond_signal(&fsx.inval_cond);
-    }
     pthread_mutex_unlock(&fsx.lock);
 }
 
@@ -335,13 +323,11 @@ void *fs_notifier_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&fsx.lock);
     while (fsx.running) {
-        char *id;
-        if (!fsx.ninval) {
+        char *id = id_queue_pop(&fsx.inval);
+        if (!id) {
             pthread_cond_wait(&fsx.inval_cond, &fsx.lock);
             continue;
         }
-        id = fsx.inval[0];
-        memmove(fsx.inval, fsx.inval + 1, --fsx.ninval * sizeof *fsx.inval);
         pthread_mutex_unlock(&fsx.lock);
         invalidate_task(id);
         free(id);

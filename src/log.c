@@ -112,23 +112,38 @@ void log_unwatch_hup(void)
     hup_watching = false;
 }
 
-static void log_line(const char *fmt, va_list ap)
+/* The message, formatted and with the key hidden: a server's echo of it
+ * stops here. */
+static void format_line(char *line, size_t size, const char *fmt, va_list ap)
+{
+    vsnprintf(line, size, fmt, ap);
+    secret_scrub(line);
+}
+
+/* One line into the log, stamped. */
+static void write_line(const char *line)
 {
     struct timespec now;
     struct tm tm;
-    char stamp[32], line[2048];
+    char stamp[32];
     FILE *out;
 
     clock_gettime(CLOCK_REALTIME, &now);
     localtime_r(&now.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
-    vsnprintf(line, sizeof line, fmt, ap);
-    secret_scrub(line);             /* a server's echo of the key stops here */
     pthread_mutex_lock(&log_lock);
     out = log_sink ? log_sink : stderr;
     fprintf(out, "%s.%03ld seedancefs: %s\n", stamp, now.tv_nsec / 1000000, line);
     fflush(out);
     pthread_mutex_unlock(&log_lock);
+}
+
+static void log_line(const char *fmt, va_list ap)
+{
+    char line[2048];
+
+    format_line(line, sizeof line, fmt, ap);
+    write_line(line);
 }
 
 void log_info(const char *fmt, ...)
@@ -141,23 +156,19 @@ void log_info(const char *fmt, ...)
 
 void log_startup_error(const char *fmt, ...)
 {
+    char line[2048];
     va_list ap;
     bool to_file;
 
     va_start(ap, fmt);
-    log_line(fmt, ap);
+    format_line(line, sizeof line, fmt, ap);
     va_end(ap);
+    write_line(line);
     pthread_mutex_lock(&log_lock);
     to_file = log_sink != NULL;
     pthread_mutex_unlock(&log_lock);
-    if (to_file) {
-        char line[2048];
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
-        va_end(ap);
-        secret_scrub(line);
+    if (to_file)
         fprintf(stderr, "seedancefs: %s\n", line);
-    }
 }
 
 void log_debug(const char *fmt, ...)

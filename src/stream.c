@@ -4,6 +4,7 @@
 #include "stream.h"
 #include "bitmap.h"
 #include "clock.h"
+#include "id_queue.h"
 #include "log.h"
 #include "readahead.h"
 #include "video_cache.h"
@@ -63,8 +64,7 @@ struct stream {
     pthread_cond_t work;            /* jobs or download ids queued; stopping */
     struct job_list urgent;         /* a reader waits for these bytes */
     struct job_list ahead;          /* read-ahead */
-    char **queue;                   /* ids waiting for the background downloader */
-    size_t queued, queue_cap;
+    struct id_queue queue;          /* ids waiting for the background downloader */
     pthread_t fetchers[FETCHERS], downloader;
     int nfetchers;
     bool downloading;               /* the downloader thread runs */
@@ -116,9 +116,7 @@ void stream_free(stream *s)
     if (!s)
         return;
     stream_stop(s);
-    for (size_t i = 0; i < s->queued; i++)
-        free(s->queue[i]);
-    free(s->queue);
+    id_queue_clear(&s->queue);
     video_cache_free(s->cache);
     pthread_cond_destroy(&s->arrived);
     pthread_cond_destroy(&s->work);
@@ -567,25 +565,10 @@ void stream_forget(const char *id, void *stream_arg)
 void stream_want(const char *id, void *stream_arg)
 {
     stream *s = stream_arg;
-    char *copy;
 
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->queued; i++)
-        if (!strcmp(s->queue[i], id))
-            goto out;
-    if (s->queued == s->queue_cap) {
-        size_t cap = s->queue_cap ? s->queue_cap * 2 : 16;
-        char **q = realloc(s->queue, cap * sizeof *q);
-        if (!q)
-            goto out;
-        s->queue = q;
-        s->queue_cap = cap;
-    }
-    if ((copy = strdup(id))) {
-        s->queue[s->queued++] = copy;
+    if (!id_queue_has(&s->queue, id) && !id_queue_push(&s->queue, id))
         pthread_cond_broadcast(&s->work);
-    }
-out:
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -645,13 +628,11 @@ static void *downloader_main(void *arg)
 
     pthread_mutex_lock(&s->lock);
     while (s->running) {
-        char *id;
-        if (!s->queued) {
+        char *id = id_queue_pop(&s->queue);
+        if (!id) {
             pthread_cond_wait(&s->work, &s->lock);
             continue;
         }
-        id = s->queue[0];
-        memmove(s->queue, s->queue + 1, --s->queued * sizeof *s->queue);
         pthread_mutex_unlock(&s->lock);
         download(s, id);
         free(id);

@@ -58,9 +58,7 @@ void tasks_free(tasks *t)
     strmap_each(t->by_id, free_task_entry, NULL);
     strmap_free(t->by_id);
     strmap_free(t->by_name);
-    for (size_t i = 0; i < t->size_queued; i++)
-        free(t->size_queue[i]);
-    free(t->size_queue);
+    id_queue_clear(&t->size_queue);
     pthread_cond_destroy(&t->wake);
     pthread_cond_destroy(&t->size_work);
     pthread_mutex_destroy(&t->lock);

@@ -3,6 +3,7 @@
 #ifndef SEEDANCEFS_TASKS_INTERNAL_H
 #define SEEDANCEFS_TASKS_INTERNAL_H
 
+#include "id_queue.h"
 #include "strmap.h"
 #include "tasks.h"
 
@@ -47,8 +48,7 @@ struct tasks {
     pthread_t poller;
     tasks_hook_fn on_sized;     /* a size probe ended */
     void *on_sized_arg;
-    char **size_queue;          /* ids waiting for the sizer thread */
-    size_t size_queued, size_queue_cap;
+    struct id_queue size_queue; /* ids waiting for the sizer thread */
     pthread_cond_t size_work;
     pthread_t sizer;
     bool sizer_started;

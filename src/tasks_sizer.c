@@ -18,19 +18,8 @@ void tasks_set_sized_hook(tasks *t, tasks_hook_fn fn, void *arg)
 /* Queues `k` for the sizer. Lock held. */
 static int queue_probe(tasks *t, struct task *k)
 {
-    char *id;
-
-    if (t->size_queued == t->size_queue_cap) {
-        size_t cap = t->size_queue_cap ? t->size_queue_cap * 2 : 16;
-        char **q = realloc(t->size_queue, cap * sizeof *q);
-        if (!q)
-            return -ENOMEM;
-        t->size_queue = q;
-        t->size_queue_cap = cap;
-    }
-    if (!(id = strdup(k->id)))
+    if (id_queue_push(&t->size_queue, k->id))
         return -ENOMEM;
-    t->size_queue[t->size_queued++] = id;
     k->sizing = true;
     pthread_cond_signal(&t->size_work);
     return -EINPROGRESS;
@@ -170,13 +159,11 @@ static void *sizer_main(void *arg)
 
     pthread_mutex_lock(&t->lock);
     while (t->running) {
-        char *id;
-        if (!t->size_queued) {
+        char *id = id_queue_pop(&t->size_queue);
+        if (!id) {
             pthread_cond_wait(&t->size_work, &t->lock);
             continue;
         }
-        id = t->size_queue[0];
-        memmove(t->size_queue, t->size_queue + 1, --t->size_queued * sizeof *t->size_queue);
         pthread_mutex_unlock(&t->lock);
         size_one(t, id);
         free(id);
