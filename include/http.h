@@ -61,8 +61,23 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
                        char *buf, off_t *total);
 
 /* Receives the bytes of a streamed GET in order, `at` being their offset in
- * the file; returns non-zero to stop. */
+ * the file; returns 0 to go on, HTTP_SINK_STOP to stop (the rest of a 206
+ * is read and dropped, so that its connection can be reused: for short
+ * ranges) or HTTP_SINK_CLOSE to stop at once and drop the connection (for
+ * long ranges). */
 typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
+#define HTTP_SINK_STOP 1
+#define HTTP_SINK_CLOSE 2
+
+/* Who waits for a streamed GET. A foreground one (a reader waits) gets the
+ * kernel's auto-tuned receive buffer. A background one (a download nobody
+ * waits for) gets connections of its own whose receive buffer is about one
+ * bandwidth-delay product of the link as measured so far
+ * (link_estimate.h): the server then keeps little in flight, so a
+ * foreground reply does not queue behind megabytes of it at the link's
+ * bottleneck, and a background sink that pauses (blocks) stops the flow
+ * within about one round trip. */
+enum http_priority { HTTP_FOREGROUND, HTTP_BACKGROUND };
 
 /* Streams bytes `off`..`last` of `url` (`last` < 0: to the end) into `sink`
  * (one attempt, no retry; no overall time limit, only the stall limit). A
@@ -71,9 +86,14 @@ typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
  * file's size: a reply stating another total is refused like an error page
  * (the file changed at the server: its bytes must not mix with cached
  * ones). `*total` as in http_get_range. Returns 0 when the body ended or
- * the sink stopped it, else the errors of http_get_range. */
+ * the sink stopped it, else the errors of http_get_range. A sink may block
+ * (a paused background transfer) for up to a few seconds at a time: longer
+ * would trip the stall limit. */
 int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last, off_t expect,
-                    http_sink_fn sink, void *arg, off_t *total);
+                    enum http_priority priority, http_sink_fn sink, void *arg, off_t *total);
+
+/* The receive buffer a background transfer gets now (bytes). */
+size_t http_background_window(http *h);
 
 /* Percent-encodes `s` for use as one URL path segment. Caller frees. */
 char *http_escape_segment(const char *s);

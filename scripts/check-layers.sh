@@ -32,6 +32,8 @@ forbid "src/video_cache.c include/video_cache.h" "stream.h readahead.h tasks.h a
        "the cache knows nothing of fetching: stream.c uses it"
 forbid "src/readahead.c include/readahead.h" "stream.h video_cache.h tasks.h api.h http.h store.h" \
        "the read-ahead rule is pure"
+forbid "src/link_estimate.c include/link_estimate.h" "http.h api.h stream.h store.h log.h clock.h" \
+       "the link estimate is pure: http.c feeds it"
 forbid "src/store.c include/store.h" \
        "api.h http.h tasks.h stream.h outbox.h inbox.h assets.h video_cache.h tree.h fs.h" \
        "the store is below every module"

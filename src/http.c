@@ -1,5 +1,7 @@
 /* http.c — libcurl handle pool, replies and range reads; see http.h. */
 #include "http.h"
+#include "clock.h"
+#include "link_estimate.h"
 #include "log.h"
 
 #include <curl/curl.h>
@@ -10,20 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define HTTP_POOL_MAX 16
 #define HTTP_MAX_REPLY (16u << 20)
 #define HTTP_RANGE_ATTEMPTS 3
 #define HTTP_STREAM_BUFFER (128 * 1024)  /* fewer, larger body callbacks */
+#define HTTP_TUNE_SECS 0.1               /* a background transfer's window is re-set this often */
 
 struct http {
     char *api_key;
     long timeout;
     atomic_bool aborted;            /* http_abort: every transfer ends now */
-    pthread_mutex_t lock;
-    CURL *pool[HTTP_POOL_MAX];
-    int pooled;
+    pthread_mutex_t lock;           /* the pools and the link estimate */
+    CURL *pool[2][HTTP_POOL_MAX];   /* by enum http_priority: connections never cross */
+    int pooled[2];
+    struct link_estimate link;
 };
 
 /* What the header callback learns about the final response. */
@@ -33,6 +38,8 @@ struct reply_headers {
     off_t range_start, total;   /* from Content-Range / Content-Length; -1 if unknown */
     char type[64];              /* Content-Type, lower case; "" if none */
     char encoding[32];          /* Content-Encoding, lower case; "" if none */
+    double requested_at;        /* clock_mono() when the last request went out */
+    double replied_at;          /* ... and when its status line came back */
 };
 
 /* A header's value, trimmed and lower-cased, into out[size]. */
@@ -68,8 +75,9 @@ void http_free(http *h)
 {
     if (!h)
         return;
-    for (int i = 0; i < h->pooled; i++)
-        curl_easy_cleanup(h->pool[i]);
+    for (int p = 0; p < 2; p++)
+        for (int i = 0; i < h->pooled[p]; i++)
+            curl_easy_cleanup(h->pool[p][i]);
     explicit_bzero(h->api_key, strlen(h->api_key));
     free(h->api_key);
     pthread_mutex_destroy(&h->lock);
@@ -82,14 +90,15 @@ void http_reply_free(struct http_reply *r)
     memset(r, 0, sizeof *r);
 }
 
-/* A reset handle from the pool (keeps its live connections) or a new one. */
-static CURL *handle_get(http *h)
+/* A reset handle from the priority's pool (keeps its live connections) or
+ * a new one. */
+static CURL *handle_get(http *h, enum http_priority p)
 {
     CURL *c = NULL;
 
     pthread_mutex_lock(&h->lock);
-    if (h->pooled)
-        c = h->pool[--h->pooled];
+    if (h->pooled[p])
+        c = h->pool[p][--h->pooled[p]];
     pthread_mutex_unlock(&h->lock);
     if (c)
         curl_easy_reset(c);
@@ -98,11 +107,11 @@ static CURL *handle_get(http *h)
     return c;
 }
 
-static void handle_put(http *h, CURL *c)
+static void handle_put(http *h, CURL *c, enum http_priority p)
 {
     pthread_mutex_lock(&h->lock);
-    if (h->pooled < HTTP_POOL_MAX) {
-        h->pool[h->pooled++] = c;
+    if (h->pooled[p] < HTTP_POOL_MAX) {
+        h->pool[p][h->pooled[p]++] = c;
         c = NULL;
     }
     pthread_mutex_unlock(&h->lock);
@@ -188,6 +197,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
         rh->retry_after = -1;
         rh->range_start = rh->total = -1;
         rh->type[0] = rh->encoding[0] = '\0';
+        rh->replied_at = clock_mono();
     } else if (!strncasecmp(line, "Retry-After:", 12)) {
         char *end;
         double secs = strtod(line + 12, &end);
@@ -227,6 +237,18 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
     return atomic_load(&h->aborted);
 }
 
+/* Called as each request (a redirect's too) is about to go out. */
+static int on_request(void *userp, char *primary_ip, char *local_ip, int primary_port,
+                      int local_port)
+{
+    struct reply_headers *rh = userp;
+
+    (void)primary_ip; (void)local_ip; (void)primary_port; (void)local_port;
+    rh->requested_at = clock_mono();
+    rh->replied_at = 0;
+    return CURL_PREREQFUNC_OK;
+}
+
 static void set_common(http *h, CURL *c, const char *url, bool auth, struct reply_headers *rh)
 {
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -242,6 +264,8 @@ static void set_common(http *h, CURL *c, const char *url, bool auth, struct repl
     curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, rh);
+    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_request);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, rh);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "seedancefs/0.1");
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -255,6 +279,7 @@ static void set_common(http *h, CURL *c, const char *url, bool auth, struct repl
     rh->status = 0;
     rh->retry_after = -1;
     rh->range_start = rh->total = -1;
+    rh->requested_at = rh->replied_at = 0;
 }
 
 static int curl_errno(CURLcode rc)
@@ -301,7 +326,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 int http_call(http *h, const char *method, const char *url, const char *json_body,
               bool auth, struct http_reply *out)
 {
-    CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h);
+    CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h, HTTP_FOREGROUND);
     struct curl_slist *headers = NULL;
     struct reply_headers rh;
     struct grow_buffer body = {0};
@@ -330,7 +355,7 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
     log_debug("http %s %s -> %ld%s%s", method, url, rh.status,
               rc ? ": " : "", rc ? curl_easy_strerror(rc) : "");
     curl_slist_free_all(headers);
-    handle_put(h, c);
+    handle_put(h, c, HTTP_FOREGROUND);
     if (err) {
         free(body.data);
         return err;
@@ -346,7 +371,13 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
  * file offset of each piece. */
 struct stream_state {
     http *h;
+    CURL *c;
+    enum http_priority priority;
     struct reply_headers *rh;
+    double first_at;                /* clock_mono() of the first body byte */
+    off_t delivered;                /* body bytes handed to the sink */
+    double tune_at;                 /* background: when the current rate sample began */
+    off_t tune_from;                /* ... and `delivered` then */
     off_t off, last, at, expect;
     http_sink_fn sink;
     void *arg;
@@ -380,10 +411,104 @@ static const char *not_the_video(struct stream_state *s, char *why, size_t size)
     return NULL;
 }
 
+static long rmem_max(void)
+{
+    static long cached;
+    long v = 212992;                /* the kernel's default */
+    FILE *f;
+
+    if (cached)
+        return cached;
+    if ((f = fopen("/proc/sys/net/core/rmem_max", "r"))) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = 212992;
+        fclose(f);
+    }
+    return cached = v;
+}
+
+/* Sets the receive buffer of a background transfer's connection to the
+ * window the link estimate gives. Without privilege the kernel caps it at
+ * net.core.rmem_max: then the connection keeps its auto-tuned buffer
+ * rather than a window too small to fill the link. */
+static void set_background_window(struct stream_state *s)
+{
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    int want = (int)http_background_window(s->h);
+
+    if (curl_easy_getinfo(s->c, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
+        return;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) && want <= rmem_max())
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+}
+
+size_t http_background_window(http *h)
+{
+    size_t w;
+
+    pthread_mutex_lock(&h->lock);
+    w = link_background_window(&h->link);
+    pthread_mutex_unlock(&h->lock);
+    return w;
+}
+
+static void note_rate(http *h, off_t bytes, double seconds)
+{
+    pthread_mutex_lock(&h->lock);
+    link_note_rate(&h->link, (double)bytes, seconds);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* The first body byte: the round trip it took, and a background
+ * transfer's window. */
+static void on_first_byte(struct stream_state *s)
+{
+    struct reply_headers *rh = s->rh;
+
+    s->first_at = s->tune_at = clock_mono();
+    if (rh->requested_at > 0 && rh->replied_at > rh->requested_at) {
+        pthread_mutex_lock(&s->h->lock);
+        link_note_rtt(&s->h->link, rh->replied_at - rh->requested_at);
+        pthread_mutex_unlock(&s->h->lock);
+    }
+    if (s->priority == HTTP_BACKGROUND)
+        set_background_window(s);
+}
+
+/* A background transfer measures its rate over stretches of
+ * HTTP_TUNE_SECS and re-sets its window. A stretch with a pause in it is
+ * not a sample: the bytes the kernel held during the pause arrive in a
+ * burst after it. */
+static void background_tune(struct stream_state *s, double sink_secs)
+{
+    double now = clock_mono();
+
+    if (sink_secs > HTTP_TUNE_SECS / 4) {
+        s->tune_at = now + HTTP_TUNE_SECS;      /* skip the burst after the pause */
+        s->tune_from = -1;
+        return;
+    }
+    if (now < s->tune_at)
+        return;
+    if (s->tune_from < 0) {
+        s->tune_from = s->delivered;
+        s->tune_at = now;
+        return;
+    }
+    if (now - s->tune_at < HTTP_TUNE_SECS)
+        return;
+    note_rate(s->h, s->delivered - s->tune_from, now - s->tune_at);
+    s->tune_at = now;
+    s->tune_from = s->delivered;
+    set_background_window(s);
+}
+
 static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
 {
     struct stream_state *s = userp;
     size_t len = size * n;
+    double called;
+    int stop;
 
     if (atomic_load(&s->h->aborted))
         return 0;
@@ -400,6 +525,7 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
         if (not_the_video(s, s->refused, sizeof s->refused))
             return 0;
         s->at = s->rh->status == 206 ? s->off : 0;     /* 200: server ignored Range */
+        on_first_byte(s);
     }
     if (s->rh->status == 206 && s->last >= 0 && s->at + (off_t)len > s->last + 1) {
         len = s->at > s->last ? 0 : (size_t)(s->last + 1 - s->at);   /* more than asked */
@@ -408,11 +534,17 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
             return size * n;
     }
     s->at += (off_t)len;
-    if (s->sink(s->at - (off_t)len, data, len, s->arg)) {
+    s->delivered += (off_t)len;
+    called = clock_mono();
+    stop = s->sink(s->at - (off_t)len, data, len, s->arg);
+    if (s->priority == HTTP_BACKGROUND)
+        background_tune(s, clock_mono() - called);
+    if (stop) {
         s->sink_stopped = 1;
-        /* A 206 ends by itself: let it, so the connection can be reused.
-         * A 200 (Range ignored) would run to the end of the file: abort. */
-        if (s->rh->status == 206) {
+        /* A 206 ends by itself: let it, so the connection can be reused,
+         * unless the sink wants it closed. A 200 (Range ignored) would run
+         * to the end of the file: abort. */
+        if (s->rh->status == 206 && stop != HTTP_SINK_CLOSE) {
             s->draining = 1;
             return size * n;
         }
@@ -423,13 +555,14 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
 
 /* One GET of bytes off..last (last < 0: to the end), or until the sink stops it. */
 static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t last,
-                          off_t expect, bool no_deadline, http_sink_fn sink, void *arg,
-                          off_t *total, int *transient)
+                          off_t expect, bool no_deadline, enum http_priority priority,
+                          http_sink_fn sink, void *arg, off_t *total, int *transient)
 {
-    CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h);
+    CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h, priority);
     struct reply_headers rh;
-    struct stream_state st = { .h = h, .rh = &rh, .off = off, .last = last, .expect = expect,
-                               .sink = sink, .arg = arg };
+    struct stream_state st = { .h = h, .c = c, .priority = priority, .rh = &rh, .off = off,
+                               .last = last, .expect = expect, .sink = sink, .arg = arg,
+                               .tune_from = -1 };
     char range[48];
     CURLcode rc;
     int result;
@@ -450,7 +583,9 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
     rc = curl_easy_perform(c);
-    handle_put(h, c);
+    handle_put(h, c, priority);
+    if (priority == HTTP_FOREGROUND && st.started)     /* background ones measured as they go */
+        note_rate(h, st.delivered, clock_mono() - st.first_at);
     if (rh.total >= 0 && total)
         *total = rh.total;
 
@@ -481,10 +616,11 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
 }
 
 int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last, off_t expect,
-                    http_sink_fn sink, void *arg, off_t *total)
+                    enum http_priority priority, http_sink_fn sink, void *arg, off_t *total)
 {
     int transient;
-    return stream_attempt(h, url, auth, off, last, expect, true, sink, arg, total, &transient);
+    return stream_attempt(h, url, auth, off, last, expect, true, priority, sink, arg, total,
+                          &transient);
 }
 
 /* A sink that fills a fixed buffer from `off` and stops when it is full. */
@@ -525,8 +661,8 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
         if (i && !atomic_load(&h->aborted))
             nanosleep(&pause, NULL);
         b.got = 0;
-        rc = stream_attempt(h, url, auth, off, off + (off_t)len - 1, -1, false, fill_buffer,
-                            &b, total, &transient);
+        rc = stream_attempt(h, url, auth, off, off + (off_t)len - 1, -1, false,
+                            HTTP_FOREGROUND, fill_buffer, &b, total, &transient);
     }
     return rc ? rc : (ssize_t)b.got;
 }

@@ -26,6 +26,11 @@
 #define STALL_SECS 60               /* a reader gives up when no byte came for this long */
 #define FETCH_ATTEMPTS 3            /* tries without progress before a fetch fails */
 #define DOWNLOAD_ATTEMPTS 6
+#define BG_AHEAD (256u << 10)       /* a background fetch claims this far past what it wrote */
+#define BG_SKIP_PRESENT (1u << 20)  /* it reads over a cached run this short (cheaper than a
+                                     * new request), and ends at a longer one */
+#define BG_PAUSE_SECS 2.0           /* longest one pause for a waiting reader (the stall
+                                     * limit of the connection is 10 s) */
 
 /* What the fetch side knows of one video, kept with it by the cache
  * (video_state) and freed with it. Guarded by the stream's lock; used only
@@ -41,6 +46,7 @@ struct vfetch {
     unsigned fail_gen;              /* counts failed fetches */
     int last_error;
     double arrived_at;              /* monotonic time bytes last landed */
+    struct fill *background;        /* the downloader's fetch of this video, or NULL */
 };
 
 /* One range request waiting for a fetcher: granules [first, end) of vf,
@@ -68,6 +74,7 @@ struct stream {
     pthread_t fetchers[FETCHERS], downloader;
     int nfetchers;
     bool downloading;               /* the downloader thread runs */
+    int readers_waiting;            /* reads waiting for bytes no background fetch brings */
     atomic_bool running;             /* read without the lock by loops and sinks */
     bool started;
 };
@@ -160,26 +167,130 @@ struct fill {
     char tail[PAGE];                /* bytes written..pos, less than a page */
     bool whole;                     /* the server ignored Range: taking the whole file */
     int error;
+    /* A background fetch asks for a long run but claims granules only as
+     * it gets near them (BG_AHEAD), so that a reader wanting bytes further
+     * on fetches them itself at once; the background fetch then reads over
+     * them without writing (they are not `mine`). */
+    unsigned char *mine;            /* background: granules it claimed; NULL otherwise */
+    size_t claimed;                 /* granules before this were looked at */
+    size_t stop;                    /* it ends before this granule */
 };
 
-/* Writes `len` bytes at f->written and marks the granules now complete. */
+static bool owns(const struct fill *f, size_t g)
+{
+    return !f->mine || f->whole || bit(f->mine, g);
+}
+
+/* The end of the run from `g` of granules a background fetch need not
+ * bring (cached, or a reader's fetch brings them), looked at up to
+ * `limit`. Lock held. */
+static size_t not_needed_run(stream *s, struct vfetch *vf, size_t g, size_t end, size_t limit)
+{
+    while (g < end && g < limit) {
+        size_t present_end;
+        if (bit(vf->busy, g))
+            g++;
+        else if ((present_end = video_first_missing(s->cache, vf->v, g, end)) > g)
+            g = present_end;
+        else
+            break;
+    }
+    return g;
+}
+
+/* A background fetch claims the granules up to BG_AHEAD past what it wrote
+ * that nobody fetches and the cache lacks. It reads over a run of others
+ * up to BG_SKIP_PRESENT long (cheaper than a new request) and ends at a
+ * longer one. Lock held. */
+static void claim_ahead(struct fill *f)
+{
+    stream *s = f->s;
+    struct vfetch *vf = f->vf;
+    size_t want = (size_t)((f->written + BG_AHEAD) / G) + 1, skip = BG_SKIP_PRESENT / G;
+
+    if (want > f->stop)
+        want = f->stop;
+    while (f->claimed < want) {
+        size_t g = f->claimed, run_end = not_needed_run(s, vf, g, f->stop, g + skip + 1);
+        if (run_end - g > skip) {
+            f->stop = g;
+            return;
+        }
+        if (run_end > g) {
+            f->claimed = run_end;
+            continue;
+        }
+        set_bit(vf->busy, g);
+        set_bit(f->mine, g);
+        f->claimed++;
+    }
+}
+
+/* Marks granules [first, done) arrived where this fetch wrote them. */
+static void fill_arrived(struct fill *f, size_t first, size_t done)
+{
+    for (size_t g = first; g < done; ) {
+        size_t end = g;
+        while (end < done && owns(f, end))
+            end++;
+        if (end > g)
+            video_arrived(f->s->cache, f->vf->v, g, end);
+        for (g = end; g < done && !owns(f, g); g++)
+            ;
+    }
+}
+
+/* Writes `len` bytes at f->written (only into the granules this fetch
+ * owns) and marks the granules now complete. */
 static int fill_write(struct fill *f, const char *data, size_t len)
 {
     struct video *v = f->vf->v;
-    size_t first = (size_t)(f->written / G), done;
+    off_t at = f->written, end = at + (off_t)len;
+    size_t first = (size_t)(at / G), done;
 
-    if (video_write(v, data, len, f->written))
-        return f->error = -EIO;
-    f->written += (off_t)len;
-    done = f->written >= video_size(v) ? video_granules(v) : (size_t)(f->written / G);
+    while (at < end) {
+        size_t g = (size_t)(at / G);
+        off_t piece_end = video_granule_end(v, g);
+        bool mine = owns(f, g);
+        while (piece_end < end && owns(f, (size_t)(piece_end / G)) == mine)
+            piece_end = video_granule_end(v, (size_t)(piece_end / G));
+        if (piece_end > end)
+            piece_end = end;
+        if (mine && video_write(v, data + (at - f->written), (size_t)(piece_end - at), at))
+            return f->error = -EIO;
+        at = piece_end;
+    }
+    done = end >= video_size(v) ? video_granules(v) : (size_t)(end / G);
+    if (done > first)
+        fill_arrived(f, first, done);
+    pthread_mutex_lock(&f->s->lock);
+    f->written = end;                           /* read_ahead looks at it */
     if (done > first) {
-        video_arrived(f->s->cache, v, first, done);
-        pthread_mutex_lock(&f->s->lock);
         f->vf->arrived_at = clock_mono();
         pthread_cond_broadcast(&f->s->arrived);
-        pthread_mutex_unlock(&f->s->lock);
     }
+    if (f->mine && !f->whole)
+        claim_ahead(f);
+    pthread_mutex_unlock(&f->s->lock);
     return 0;
+}
+
+/* A background fetch waits while a reader waits for bytes it does not
+ * bring, at most BG_PAUSE_SECS at a time: what it has in flight is about
+ * one round trip of the link (http.h), so the reader's reply soon has the
+ * link to itself. */
+static void background_pause(stream *s)
+{
+    struct timespec until;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->readers_waiting > 0 && s->running) {
+        clock_deadline(&until, BG_PAUSE_SECS);
+        while (s->readers_waiting > 0 && s->running &&
+               pthread_cond_timedwait(&s->arrived, &s->lock, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 static int fill_sink(off_t at, const char *data, size_t len, void *arg)
@@ -192,21 +303,30 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
     if (at != f->pos) {
         bool mine;
         if (at != 0)
-            return f->error = -EIO, 1;
+            return f->error = -EIO, HTTP_SINK_CLOSE;
         /* Range ignored (200, whole file from byte 0): one request fills the
          * cache in order; readers wait only for the bytes they need. */
         pthread_mutex_lock(&f->s->lock);
         mine = f->whole || !vf->whole_active;
         vf->whole_active = vf->ranges_ignored = true;
+        if (vf->background == f)
+            vf->background = NULL;              /* in order from 0: nothing to skip */
         pthread_mutex_unlock(&f->s->lock);
         if (!mine)
-            return f->error = -EAGAIN, 1;       /* another request is taking it all */
+            return f->error = -EAGAIN, HTTP_SINK_CLOSE;       /* another request is taking it all */
         if (!f->whole)
             log_info("read %s: the server ignores Range; taking the whole file in order",
                      video_id(vf->v));
         f->whole = true;
         f->pos = f->written = 0;
         held = 0;
+    }
+    if (f->mine && !f->whole) {
+        if (f->pos >= (off_t)f->stop * G)
+            return HTTP_SINK_CLOSE;             /* reached what it must not fetch */
+        if (f->pos + (off_t)len > (off_t)f->stop * G)
+            len = (size_t)((off_t)f->stop * G - f->pos);
+        background_pause(f->s);
     }
     f->pos += (off_t)len;
     if (held) {                                 /* complete the held page first */
@@ -217,18 +337,18 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
         len -= n;
         if (held == PAGE || f->pos >= size) {
             if (fill_write(f, f->tail, held))
-                return 1;
+                return HTTP_SINK_CLOSE;
             held = 0;
         }
     }
     if ((n = f->pos >= size ? len : len / PAGE * PAGE) && !held) {
         if (fill_write(f, data, n))
-            return 1;
+            return HTTP_SINK_CLOSE;
         data += n;
         len -= n;
     }
     memcpy(f->tail + held, data, len);          /* less than a page */
-    return !f->s->running;
+    return f->s->running ? 0 : HTTP_SINK_CLOSE;
 }
 
 /* Sleeps up to `seconds` unless the stream is stopping. Never on a FUSE
@@ -244,29 +364,81 @@ static void backoff(stream *s, double seconds)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Fetches granules [first, end) of `vf`, which the caller marked busy, with
- * one streamed range request (resumed on a cut, the URL refreshed once on
- * 401/403), then clears busy. A failure is recorded for the waiting readers. */
-static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end)
+/* A fill for granules [first, end) of vf; a background one claims its
+ * first granules (the caller claims a foreground one's). */
+static struct fill *fill_new(stream *s, struct vfetch *vf, size_t first, size_t end,
+                             bool background)
+{
+    struct fill *f = malloc(sizeof *f);
+
+    if (!f)
+        return NULL;
+    *f = (struct fill){ .s = s, .vf = vf, .pos = (off_t)first * G, .written = (off_t)first * G,
+                        .claimed = first, .stop = end };
+    if (background) {
+        if (!(f->mine = calloc(bitmap_bytes(video_granules(vf->v)), 1))) {
+            free(f);
+            return NULL;
+        }
+        pthread_mutex_lock(&s->lock);
+        claim_ahead(f);
+        vf->background = f;
+        pthread_mutex_unlock(&s->lock);
+    }
+    return f;
+}
+
+/* Gives up the fill's claims. Lock held. */
+static void fill_release(struct fill *f, size_t first, size_t end)
+{
+    for (size_t g = first; g < (f->mine ? f->claimed : end); g++)
+        if (!f->mine || bit(f->mine, g))
+            clear_bit(f->vf->busy, g);
+    if (f->vf->background == f)
+        f->vf->background = NULL;
+}
+
+/* Fetches granules [first, end) of `vf` with one streamed range request
+ * (resumed on a cut, the URL refreshed once on 401/403). A foreground fetch
+ * takes the granules the caller marked busy; a background one claims them
+ * as it goes (struct fill) and may end early, at a long cached run. Busy
+ * is cleared at the end; a failure is recorded for the waiting readers. */
+static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, bool background)
 {
     const char *id = video_id(vf->v);
-    off_t last = video_granule_end(vf->v, end - 1) - 1, expected = video_size(vf->v);
-    struct fill *f = malloc(sizeof *f);
+    off_t expected = video_size(vf->v);
+    struct fill *f = fill_new(s, vf, first, end, background);
     bool refreshed = false, fresh = false, whole = false;
     int rc = f ? 0 : -ENOMEM;
 
-    if (f)
-        *f = (struct fill){ .s = s, .vf = vf, .pos = (off_t)first * G, .written = (off_t)first * G };
-    for (int failures = 0; f && failures < FETCH_ATTEMPTS && s->running; ) {
-        off_t total = -1, size, from;
+    if (!f) {
+        pthread_mutex_lock(&s->lock);
+        for (size_t g = first; g < end && !background; g++)
+            clear_bit(vf->busy, g);
+        vf->fail_gen++;
+        vf->last_error = -EIO;
+        pthread_cond_broadcast(&s->arrived);
+        pthread_mutex_unlock(&s->lock);
+        return rc;
+    }
+    for (int failures = 0; failures < FETCH_ATTEMPTS && s->running; ) {
+        off_t total = -1, size, from, last;
         char *url = NULL;
         bool auth;
         if ((rc = tasks_video(s->tasks, id, &url, &auth, &size)))
             break;
         f->error = 0;
         from = f->pos;
+        pthread_mutex_lock(&s->lock);
+        last = f->stop > first ? video_granule_end(vf->v, f->stop - 1) - 1 : f->pos - 1;
+        pthread_mutex_unlock(&s->lock);
+        if (f->pos > last && !f->whole) {
+            free(url);
+            break;                              /* a background fetch that ended early */
+        }
         rc = http_get_stream(s->http, url, auth, f->pos, f->whole ? -1 : last, expected,
-                             fill_sink, f, &total);
+                             background ? HTTP_BACKGROUND : HTTP_FOREGROUND, fill_sink, f,
+                             &total);
         free(url);
         if (!rc && total >= 0 && total != expected) {
             log_info("read %s: server says %lld bytes, expected %lld", id,
@@ -280,6 +452,8 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end)
         }
         if (!rc)
             rc = f->error;
+        if (!rc && !f->whole && f->mine)
+            last = (off_t)f->stop * G < expected ? (off_t)f->stop * G - 1 : expected - 1;
         if (!rc && f->pos <= (f->whole ? expected - 1 : last) && s->running)
             rc = -EIO;                          /* the body ended early */
         if (!rc || !s->running)
@@ -302,11 +476,9 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end)
         if (failures < FETCH_ATTEMPTS)
             backoff(s, 0.2 * (1 << (2 * failures)));    /* 0.2, 0.8 s */
     }
-    whole = f && f->whole;
-    free(f);
+    whole = f->whole;
     pthread_mutex_lock(&s->lock);
-    for (size_t g = first; g < end; g++)
-        clear_bit(vf->busy, g);
+    fill_release(f, first, end);
     if (whole)
         vf->whole_active = false;
     if (rc) {
@@ -315,6 +487,8 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end)
     }
     pthread_cond_broadcast(&s->arrived);
     pthread_mutex_unlock(&s->lock);
+    free(f->mine);
+    free(f);
     return rc;
 }
 
@@ -429,7 +603,7 @@ static void *fetcher_main(void *arg)
         }
         j->vf->fetching++;
         pthread_mutex_unlock(&s->lock);
-        fetch_range(s, j->vf, j->first, j->end);
+        fetch_range(s, j->vf, j->first, j->end, false);
         pthread_mutex_lock(&s->lock);
         j->vf->fetching--;
         pthread_cond_broadcast(&s->work);       /* its next job may go now */
@@ -450,11 +624,19 @@ static bool read_ahead(stream *s, struct vfetch *vf, off_t off, size_t size)
 {
     off_t total = video_size(vf->v);
     struct readahead_plan p = readahead_note(&vf->ra, total, off, size);
+    size_t to = (size_t)((p.to + G - 1) / G), tail_end = video_granules(vf->v);
 
-    if (p.to > p.from)
-        schedule(s, vf, (size_t)(p.from / G), (size_t)((p.to + G - 1) / G), p.with_read);
+    /* What lies past a background download's position is its to bring, in
+     * order: read-ahead there would only make it stop and start over. */
+    if (vf->background && !p.with_read) {
+        size_t at = (size_t)(vf->background->written / G);
+        to = to < at ? to : at;
+        tail_end = tail_end < at ? tail_end : at;
+    }
+    if (to > (size_t)(p.from / G))
+        schedule(s, vf, (size_t)(p.from / G), to, p.with_read);
     if (p.tail_from < total)
-        schedule(s, vf, (size_t)(p.tail_from / G), video_granules(vf->v), false);
+        schedule(s, vf, (size_t)(p.tail_from / G), tail_end, false);
     return p.long_run;
 }
 
@@ -487,6 +669,7 @@ static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end,
             promote(s, vf, g);
     for (;;) {
         struct timespec tick;
+        bool foreground;
         size_t g = video_first_missing(s->cache, vf->v, first, end);
         if (g == end)
             return 0;
@@ -505,8 +688,13 @@ static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end,
             log_info("read %s: no bytes for %d s, giving up", video_id(vf->v), STALL_SECS);
             return -EIO;
         }
+        /* Unless the downloader itself brings g, it pauses meanwhile. */
+        foreground = !vf->background || !bit(vf->background->mine, g);
+        s->readers_waiting += foreground;
         clock_deadline(&tick, 1);
         pthread_cond_timedwait(&s->arrived, &s->lock, &tick);
+        if (foreground && --s->readers_waiting == 0)
+            pthread_cond_broadcast(&s->arrived);        /* a paused download goes on */
     }
 }
 
@@ -593,6 +781,7 @@ static void download(stream *s, const char *id)
     pthread_mutex_lock(&s->lock);
     while (s->running && failures < DOWNLOAD_ATTEMPTS) {
         struct timespec tick;
+        bool ignored;
         size_t n = video_granules(v), g = next_unclaimed(s, vf, 0, n), end;
         if ((complete = video_complete(s->cache, v)))
             break;
@@ -601,10 +790,16 @@ static void download(stream *s, const char *id)
             pthread_cond_timedwait(&s->arrived, &s->lock, &tick);
             continue;
         }
-        if ((end = claim_run(s, vf, g, n)) == g)
-            continue;                           /* landed meanwhile: look again */
+        /* To the next granule a reader fetches (it stops at long cached runs
+         * itself); with Range ignored, claim_run takes the rest at once. */
+        if ((ignored = vf->ranges_ignored)) {
+            if ((end = claim_run(s, vf, g, n)) == g)
+                continue;                       /* landed meanwhile: look again */
+        } else {
+            end = n;
+        }
         pthread_mutex_unlock(&s->lock);
-        if (fetch_range(s, vf, g, end)) {
+        if (fetch_range(s, vf, g, end, !ignored)) {
             failures++;
             backoff(s, 1 << failures);          /* 2, 4, 8 ... s, then resume */
         }

@@ -28,7 +28,8 @@
  * refused with 400.
  *
  * Bench hooks: --latency-ms N and --rate R emulate a wide-area link for every
- * response but /sim/ (sim-link.h); GET /files/ is an HTML directory index
+ * response but /sim/ (sim-link.h); --public-port N puts port N (a link
+ * proxy in front, tests/bench/linkproxy.py) in the URLs it hands out; GET /files/ is an HTML directory index
  * and /files/video.mp4 (and copy-01.mp4 .. copy-20.mp4) the same bytes
  * with Range and no key, for the peers the bench compares with (httpdirfs,
  * rclone).
@@ -98,6 +99,7 @@ static struct {
     enum content_mode mode;
     long queue_ms, run_ms, url_ttl;
     int port;
+    int public_port;                /* the port in the URLs it hands out (a proxy's), 0 = port */
     bool api_down, content_off, content_gone, content_hold, echo_key, content_html, html_404;
     int content_held;               /* content requests waiting for content_hold */
     pthread_cond_t released;        /* content_hold turned false */
@@ -121,6 +123,11 @@ static struct {
               auth_leaks;
 } sim = { .key = "sim-key", .queue_ms = 300, .run_ms = 700, .url_ttl = 86400, .verify_ms = 1000,
           .lock = PTHREAD_MUTEX_INITIALIZER, .released = PTHREAD_COND_INITIALIZER };
+
+static int url_port(void)
+{
+    return sim.public_port ? sim.public_port : sim.port;
+}
 
 /* A 1x1 PNG, served as the last frame. */
 static const unsigned char png_1x1[] = {
@@ -229,10 +236,10 @@ static cJSON *task_json(const struct sim_task *t)
         char url[256];
         long expires = (long)now_wall() + sim.url_ttl;
         snprintf(url, sizeof url, "http://localhost:%d/cdn/%s.mp4?expires=%ld&sig=%08lx",
-                 sim.port, t->id, expires, (unsigned long)expires * 2654435761u);
+                 url_port(), t->id, expires, (unsigned long)expires * 2654435761u);
         cJSON_AddStringToObject(content, "video_url", url);
         if (t->last_frame) {
-            snprintf(url, sizeof url, "http://localhost:%d/cdn/%s.png?expires=%ld", sim.port,
+            snprintf(url, sizeof url, "http://localhost:%d/cdn/%s.png?expires=%ld", url_port(),
                      t->id, expires);
             cJSON_AddStringToObject(content, "last_frame_url", url);
         }
@@ -703,7 +710,7 @@ static enum MHD_Result content(struct MHD_Connection *c, const char *id)
         return send_error(c, 404, "NotFound", "no video for this task", NULL);
     if (sim.mode != MODE_REDIRECT)
         return serve_blob(c, sim.video, sim.video_len, "video/mp4", sim.mode == MODE_RANGE);
-    snprintf(location, sizeof location, "http://localhost:%d/cdn/%s.mp4?expires=%ld", sim.port,
+    snprintf(location, sizeof location, "http://localhost:%d/cdn/%s.mp4?expires=%ld", url_port(),
              id, (long)now_wall() + sim.url_ttl);
     r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(r, "Location", location);
@@ -1043,7 +1050,7 @@ static void usage(FILE *out)
     fputs("usage: seedance-sim [--port N] [--video FILE] [--key KEY]\n"
           "         [--content-mode range|full|redirect] [--queue-ms N] [--run-ms N]\n"
           "         [--url-ttl SECS] [--assets-dialect sim|alt] [--verify-ms N]\n"
-          "         [--latency-ms N] [--rate 200mbit|25MB|BYTES]\n"
+          "         [--latency-ms N] [--rate 200mbit|25MB|BYTES] [--public-port N]\n"
           "Listens on 127.0.0.1 (port 0 = any free port) and prints the URL.\n"
           "The key defaults to $SEEDANCE_SIM_KEY, else 'sim-key'.\n", out);
 }
@@ -1054,7 +1061,7 @@ int main(int argc, char **argv)
         {"port", 1, 0, 'p'}, {"video", 1, 0, 'v'}, {"key", 1, 0, 'k'},
         {"content-mode", 1, 0, 'm'}, {"queue-ms", 1, 0, 'q'}, {"run-ms", 1, 0, 'r'},
         {"url-ttl", 1, 0, 't'}, {"assets-dialect", 1, 0, 'a'}, {"verify-ms", 1, 0, 'V'},
-        {"latency-ms", 1, 0, 'L'}, {"rate", 1, 0, 'R'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}
+        {"latency-ms", 1, 0, 'L'}, {"rate", 1, 0, 'R'}, {"public-port", 1, 0, 'P'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}
     };
     const char *video = "build/fixture.mp4";
     struct sockaddr_in addr = { .sin_family = AF_INET };
@@ -1070,6 +1077,7 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'p': sim.port = atoi(optarg); break;
+        case 'P': sim.public_port = atoi(optarg); break;
         case 'v': video = optarg; break;
         case 'k': sim.key = optarg; break;
         case 'm':
