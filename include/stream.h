@@ -16,7 +16,10 @@
  * (200 with the whole file) gets one request that fills the cache in order.
  * When a task succeeds (or on mount, for videos not complete yet), or once
  * a reader has read 8 MiB sequentially, a background downloader fetches the
- * rest in order. A 401/403 (an expired signed URL) makes a fetch ask the API
+ * rest in order, in one request per missing run, claiming bytes only
+ * 256 KiB ahead of what it wrote; while any reader waits for bytes it does
+ * not bring, it pauses, with about one bandwidth-delay product in flight
+ * (HTTP_BACKGROUND in http.h), so that readers are served first. A 401/403 (an expired signed URL) makes a fetch ask the API
  * for a fresh URL once, then EIO.
  *
  * Locking: the stream's mutex guards its queues and the fetch state of each

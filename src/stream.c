@@ -626,12 +626,15 @@ static bool read_ahead(stream *s, struct vfetch *vf, off_t off, size_t size)
     struct readahead_plan p = readahead_note(&vf->ra, total, off, size);
     size_t to = (size_t)((p.to + G - 1) / G), tail_end = video_granules(vf->v);
 
-    /* What lies past a background download's position is its to bring, in
-     * order: read-ahead there would only make it stop and start over. */
+    /* A reader behind a background download: what lies past the download's
+     * position is its to bring, in order; read-ahead there would only make
+     * it stop and start over. A reader ahead of it reads ahead as usual. */
     if (vf->background && !p.with_read) {
         size_t at = (size_t)(vf->background->written / G);
-        to = to < at ? to : at;
-        tail_end = tail_end < at ? tail_end : at;
+        if ((size_t)(p.from / G) < at && to > at)
+            to = at;
+        if ((size_t)(p.tail_from / G) < at && tail_end > at)
+            tail_end = at;
     }
     if (to > (size_t)(p.from / G))
         schedule(s, vf, (size_t)(p.from / G), to, p.with_read);
@@ -760,8 +763,8 @@ void stream_want(const char *id, void *stream_arg)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Fetches the rest of one video chunk by chunk, in order, skipping what
- * readers are fetching. */
+/* Fetches the rest of one video in order: one background fetch per
+ * missing run (fetch_range), skipping what readers are fetching. */
 static void download(stream *s, const char *id)
 {
     bool complete = false, announce;

@@ -4,5 +4,6 @@
 set -e
 cd "$(dirname "$0")/../.."
 /usr/bin/python3 tests/bench/bench_stream.py "$@"
+/usr/bin/python3 tests/bench/bench_link.py
 /usr/bin/python3 tests/bench/bench_offline.py
 /usr/bin/python3 tests/bench/bench_scale.py

@@ -195,3 +195,32 @@ def test_an_html_error_page_never_gets_into_the_cache(start_sim, start_mount):
     sim.control(content_html=False)
     with open(video, "rb") as f:
         assert f.read() == data
+
+
+def test_reads_during_a_background_download_get_their_bytes_and_nothing_is_fetched_twice(
+        tmp_path, start_sim, start_mount):
+    """A task of this mount succeeds: its video downloads in the background
+    over a paced link while a reader jumps around in it. Every read gets
+    the right bytes, the download still ends with the whole video cached,
+    byte for byte, and the bytes the reads fetched ahead of the download are
+    read over, not fetched a second time (at most a few MiB of waste)."""
+    body = body_file(tmp_path, 24, seed=11)
+    data = open(body, "rb").read()
+    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0", "--rate", "12MB")
+    mount = start_mount(sim)
+    before = sim.stats()
+    assert mount.submit("walk.txt", "a walk in the rain\n").returncode == 0
+    mount.wait_status("walk", want=("succeeded",), timeout=30)
+    task_id = os.path.basename(os.path.realpath(mount.task_dir("walk")))
+    video = mount.path("tasks", task_id, "video.mp4")
+    rng = random.Random(5)
+    with open(video, "rb", buffering=0) as f:
+        for _ in range(20):
+            off = rng.randrange(0, len(data) - 65536)
+            assert os.pread(f.fileno(), 65536, off) == data[off:off + 65536]
+    wait_until(lambda: f"download {task_id}: complete" in mount.read_log(), timeout=60,
+               what="the background download")
+    with open(os.path.join(mount.state, "videos", task_id + ".mp4"), "rb") as f:
+        assert f.read() == data
+    fetched, _ = fetched_since(sim, before)
+    assert fetched <= len(data) + (4 << 20), f"{fetched} bytes fetched for {len(data)}"
