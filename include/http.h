@@ -71,9 +71,9 @@ typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
 
 /* Who waits for a streamed GET. A foreground one (a reader waits) gets the
  * kernel's auto-tuned receive buffer. A background one (a download nobody
- * waits for) gets connections of its own whose receive buffer is about one
- * bandwidth-delay product of the link as measured so far
- * (link_estimate.h): the server then keeps little in flight, so a
+ * waits for) gets connections of their own whose receive buffer is about
+ * one bandwidth-delay product of the link as measured when the connection
+ * opened (link_estimate.h; as root, or within net.core.rmem_max): the server then keeps little in flight, so a
  * foreground reply does not queue behind megabytes of it at the link's
  * bottleneck, and a background sink that pauses (blocks) stops the flow
  * within about one round trip. */

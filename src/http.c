@@ -371,7 +371,6 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
  * file offset of each piece. */
 struct stream_state {
     http *h;
-    CURL *c;
     enum http_priority priority;
     struct reply_headers *rh;
     double first_at;                /* clock_mono() of the first body byte */
@@ -411,35 +410,41 @@ static const char *not_the_video(struct stream_state *s, char *why, size_t size)
     return NULL;
 }
 
-static long rmem_max(void)
-{
-    static long cached;
-    long v = 212992;                /* the kernel's default */
-    FILE *f;
+static long rmem_max_value = 212992;   /* the kernel's default */
 
-    if (cached)
-        return cached;
-    if ((f = fopen("/proc/sys/net/core/rmem_max", "r"))) {
-        if (fscanf(f, "%ld", &v) != 1)
-            v = 212992;
+static void read_rmem_max(void)
+{
+    FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
+    long v;
+
+    if (f) {
+        if (fscanf(f, "%ld", &v) == 1 && v > 0)
+            rmem_max_value = v;
         fclose(f);
     }
-    return cached = v;
 }
 
-/* Sets the receive buffer of a background transfer's connection to the
- * window the link estimate gives. Without privilege the kernel caps it at
- * net.core.rmem_max: then the connection keeps its auto-tuned buffer
- * rather than a window too small to fill the link. */
-static void set_background_window(struct stream_state *s)
+static long rmem_max(void)
 {
-    curl_socket_t fd = CURL_SOCKET_BAD;
-    int want = (int)http_background_window(s->h);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-    if (curl_easy_getinfo(s->c, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
-        return;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) && want <= rmem_max())
+    pthread_once(&once, read_rmem_max);
+    return rmem_max_value;
+}
+
+/* A background connection's receive buffer, set as curl opens its socket
+ * (before connect: the window is then fixed for the connection's life)
+ * from the link estimate of that moment. Without privilege the kernel caps
+ * it at net.core.rmem_max: then the connection keeps its auto-tuned buffer
+ * rather than a window too small to fill the link. */
+static int on_background_socket(void *userp, curl_socket_t fd, curlsocktype purpose)
+{
+    int want = (int)http_background_window(userp);
+
+    if (purpose == CURLSOCKTYPE_IPCXN &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) && want <= rmem_max())
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+    return CURL_SOCKOPT_OK;
 }
 
 size_t http_background_window(http *h)
@@ -459,8 +464,7 @@ static void note_rate(http *h, off_t bytes, double seconds)
     pthread_mutex_unlock(&h->lock);
 }
 
-/* The first body byte: the round trip it took, and a background
- * transfer's window. */
+/* The first body byte: the round trip it took. */
 static void on_first_byte(struct stream_state *s)
 {
     struct reply_headers *rh = s->rh;
@@ -471,12 +475,10 @@ static void on_first_byte(struct stream_state *s)
         link_note_rtt(&s->h->link, rh->replied_at - rh->requested_at);
         pthread_mutex_unlock(&s->h->lock);
     }
-    if (s->priority == HTTP_BACKGROUND)
-        set_background_window(s);
 }
 
 /* A background transfer measures its rate over stretches of
- * HTTP_TUNE_SECS and re-sets its window. A stretch with a pause in it is
+ * HTTP_TUNE_SECS, for the window of the next connection. A stretch with a pause in it is
  * not a sample: the bytes the kernel held during the pause arrive in a
  * burst after it. */
 static void background_tune(struct stream_state *s, double sink_secs)
@@ -500,7 +502,6 @@ static void background_tune(struct stream_state *s, double sink_secs)
     note_rate(s->h, s->delivered - s->tune_from, now - s->tune_at);
     s->tune_at = now;
     s->tune_from = s->delivered;
-    set_background_window(s);
 }
 
 static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
@@ -560,7 +561,7 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
 {
     CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h, priority);
     struct reply_headers rh;
-    struct stream_state st = { .h = h, .c = c, .priority = priority, .rh = &rh, .off = off,
+    struct stream_state st = { .h = h, .priority = priority, .rh = &rh, .off = off,
                                .last = last, .expect = expect, .sink = sink, .arg = arg,
                                .tune_from = -1 };
     char range[48];
@@ -582,6 +583,10 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, HTTP_STREAM_BUFFER);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
+    if (priority == HTTP_BACKGROUND) {
+        curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_background_socket);
+        curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, h);
+    }
     rc = curl_easy_perform(c);
     handle_put(h, c, priority);
     if (priority == HTTP_FOREGROUND && st.started)     /* background ones measured as they go */

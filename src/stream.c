@@ -75,6 +75,7 @@ struct stream {
     int nfetchers;
     bool downloading;               /* the downloader thread runs */
     int readers_waiting;            /* reads waiting for bytes no background fetch brings */
+    int readers_behind;             /* reads waiting for bytes a background fetch brings */
     atomic_bool running;             /* read without the lock by loops and sinks */
     bool started;
 };
@@ -276,7 +277,8 @@ static int fill_write(struct fill *f, const char *data, size_t len)
 }
 
 /* A background fetch waits while a reader waits for bytes it does not
- * bring, at most BG_PAUSE_SECS at a time: what it has in flight is about
+ * bring (and none for bytes it brings: that one would wait behind the
+ * pause), at most BG_PAUSE_SECS at a time: what it has in flight is about
  * one round trip of the link (http.h), so the reader's reply soon has the
  * link to itself. */
 static void background_pause(stream *s)
@@ -284,9 +286,9 @@ static void background_pause(stream *s)
     struct timespec until;
 
     pthread_mutex_lock(&s->lock);
-    if (s->readers_waiting > 0 && s->running) {
+    if (s->readers_waiting > 0 && !s->readers_behind && s->running) {
         clock_deadline(&until, BG_PAUSE_SECS);
-        while (s->readers_waiting > 0 && s->running &&
+        while (s->readers_waiting > 0 && !s->readers_behind && s->running &&
                pthread_cond_timedwait(&s->arrived, &s->lock, &until) != ETIMEDOUT)
             ;
     }
@@ -413,10 +415,12 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
 
     if (!f) {
         pthread_mutex_lock(&s->lock);
-        for (size_t g = first; g < end && !background; g++)
-            clear_bit(vf->busy, g);
-        vf->fail_gen++;
-        vf->last_error = -EIO;
+        if (!background) {                      /* a background one claimed nothing */
+            for (size_t g = first; g < end; g++)
+                clear_bit(vf->busy, g);
+            vf->fail_gen++;
+            vf->last_error = -EIO;
+        }
         pthread_cond_broadcast(&s->arrived);
         pthread_mutex_unlock(&s->lock);
         return rc;
@@ -693,11 +697,16 @@ static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end,
         }
         /* Unless the downloader itself brings g, it pauses meanwhile. */
         foreground = !vf->background || !bit(vf->background->mine, g);
-        s->readers_waiting += foreground;
+        if (foreground)
+            s->readers_waiting++;
+        else if (s->readers_behind++ == 0)
+            pthread_cond_broadcast(&s->arrived);        /* a paused download goes on */
         clock_deadline(&tick, 1);
         pthread_cond_timedwait(&s->arrived, &s->lock, &tick);
         if (foreground && --s->readers_waiting == 0)
             pthread_cond_broadcast(&s->arrived);        /* a paused download goes on */
+        else if (!foreground)
+            s->readers_behind--;
     }
 }
 
