@@ -19,7 +19,7 @@
 #define HTTP_MAX_REPLY (16u << 20)
 #define HTTP_RANGE_ATTEMPTS 3
 #define HTTP_STREAM_BUFFER (128 * 1024)  /* fewer, larger body callbacks */
-#define HTTP_TUNE_SECS 0.1               /* a background transfer's window is re-set this often */
+#define HTTP_TUNE_SECS 0.1               /* a background transfer samples its rate this often */
 
 struct http {
     char *api_key;

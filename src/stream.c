@@ -182,6 +182,26 @@ static bool owns(const struct fill *f, size_t g)
     return !f->mine || f->whole || bit(f->mine, g);
 }
 
+/* The first granule from `g` on, before `end`, whose owner differs from
+ * g's (`end` if none): the runs fill_write writes or skips at once. */
+static size_t owner_run_end(const struct fill *f, size_t g, size_t end)
+{
+    bool mine = owns(f, g);
+
+    if (!f->mine || f->whole)
+        return end;
+    while (++g < end && owns(f, g) == mine)
+        ;
+    return g;
+}
+
+/* The last byte the fill may ask for: before granule f->stop. Only the
+ * fill's own thread moves stop, so it reads it without the lock. */
+static off_t fill_last(const struct fill *f)
+{
+    return f->stop ? video_granule_end(f->vf->v, f->stop - 1) - 1 : -1;
+}
+
 /* The end of the run from `g` of granules a background fetch need not
  * bring (cached, or a reader's fetch brings them), looked at up to
  * `limit`. Lock held. */
@@ -227,20 +247,6 @@ static void claim_ahead(struct fill *f)
     }
 }
 
-/* Marks granules [first, done) arrived where this fetch wrote them. */
-static void fill_arrived(struct fill *f, size_t first, size_t done)
-{
-    for (size_t g = first; g < done; ) {
-        size_t end = g;
-        while (end < done && owns(f, end))
-            end++;
-        if (end > g)
-            video_arrived(f->s->cache, f->vf->v, g, end);
-        for (g = end; g < done && !owns(f, g); g++)
-            ;
-    }
-}
-
 /* Writes `len` bytes at f->written (only into the granules this fetch
  * owns) and marks the granules now complete. */
 static int fill_write(struct fill *f, const char *data, size_t len)
@@ -249,21 +255,23 @@ static int fill_write(struct fill *f, const char *data, size_t len)
     off_t at = f->written, end = at + (off_t)len;
     size_t first = (size_t)(at / G), done;
 
-    while (at < end) {
-        size_t g = (size_t)(at / G);
-        off_t piece_end = video_granule_end(v, g);
-        bool mine = owns(f, g);
-        while (piece_end < end && owns(f, (size_t)(piece_end / G)) == mine)
-            piece_end = video_granule_end(v, (size_t)(piece_end / G));
+    for (size_t g = first, last = (size_t)((end - 1) / G) + 1; at < end; ) {
+        size_t run_end = owner_run_end(f, g, last);
+        off_t piece_end = video_granule_end(v, run_end - 1);
         if (piece_end > end)
             piece_end = end;
-        if (mine && video_write(v, data + (at - f->written), (size_t)(piece_end - at), at))
+        if (owns(f, g) && video_write(v, data + (at - f->written), (size_t)(piece_end - at), at))
             return f->error = -EIO;
         at = piece_end;
+        g = run_end;
     }
     done = end >= video_size(v) ? video_granules(v) : (size_t)(end / G);
-    if (done > first)
-        fill_arrived(f, first, done);
+    for (size_t g = first; g < done; ) {        /* the complete granules it wrote */
+        size_t run_end = owner_run_end(f, g, done);
+        if (owns(f, g))
+            video_arrived(f->s->cache, v, g, run_end);
+        g = run_end;
+    }
     pthread_mutex_lock(&f->s->lock);
     f->written = end;                           /* read_ahead looks at it */
     if (done > first) {
@@ -433,10 +441,7 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
             break;
         f->error = 0;
         from = f->pos;
-        pthread_mutex_lock(&s->lock);
-        last = f->stop > first ? video_granule_end(vf->v, f->stop - 1) - 1 : f->pos - 1;
-        pthread_mutex_unlock(&s->lock);
-        if (f->pos > last && !f->whole) {
+        if (f->pos > (last = fill_last(f)) && !f->whole) {
             free(url);
             break;                              /* a background fetch that ended early */
         }
@@ -456,8 +461,7 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
         }
         if (!rc)
             rc = f->error;
-        if (!rc && !f->whole && f->mine)
-            last = (off_t)f->stop * G < expected ? (off_t)f->stop * G - 1 : expected - 1;
+        last = fill_last(f);                    /* a background fetch may have ended early */
         if (!rc && f->pos <= (f->whole ? expected - 1 : last) && s->running)
             rc = -EIO;                          /* the body ended early */
         if (!rc || !s->running)
