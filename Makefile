@@ -8,6 +8,9 @@
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make tsan       the integration suite under ThreadSanitizer
 #   make valgrind   the integration suite with the daemon under valgrind
+#   make install    the daemon, seedancefs(1), the systemd unit and docs under
+#                   $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); make uninstall
+#   make deb        build/seedancefs_VERSION_ARCH.deb from the same install
 #
 # The usual variables work: make CC=clang CFLAGS=-O0 LDFLAGS=... CPPFLAGS=...
 # Warnings are errors in make check, CI and the sanitizer targets
@@ -21,6 +24,13 @@ SIMPKGS := libmicrohttpd libcjson
 B       := build
 PYTEST  ?= pytest-3
 PYTHON  ?= /usr/bin/python3
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+MANDIR  := $(PREFIX)/share/man/man1
+DOCDIR  := $(PREFIX)/share/doc/seedancefs
+UNITDIR := $(PREFIX)/lib/systemd/system
+VERSION := $(shell sed -n 's/^\#define SEEDANCEFS_VERSION "\(.*\)"/\1/p' include/config.h)
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -42,7 +52,7 @@ SAN_ASAN := B=build-asan WERROR=-Werror CFLAGS="-O1 -g -fsanitize=address,undefi
 SAN_TSAN := B=build-tsan WERROR=-Werror CFLAGS="-O1 -g -fsanitize=thread"
 
 .PHONY: all testbin check unit integration layering crash crash-quick demo bench asan tsan \
-        valgrind deps pkgcheck clean
+        valgrind deps pkgcheck clean install uninstall deb
 all: $(B)/seedancefs
 
 # A missing -dev package is named, instead of a wall of missing headers.
@@ -134,6 +144,44 @@ valgrind: deps
 	for t in $(UNIT); do valgrind -q --error-exitcode=99 --leak-check=full $$t || exit 1; done
 	SEEDANCEFS_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --suppressions=$(CURDIR)/tests/valgrind.supp" \
 	    $(PYTEST) -q tests/integration
+
+# The unit names the installed daemon; the docs go where Debian puts them.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR)/examples \
+	    $(DESTDIR)$(DOCDIR)/profiles $(DESTDIR)$(UNITDIR)
+	install -m 755 $(B)/seedancefs $(DESTDIR)$(BINDIR)/seedancefs
+	gzip -9n < doc/seedancefs.1 > $(DESTDIR)$(MANDIR)/seedancefs.1.gz
+	chmod 644 $(DESTDIR)$(MANDIR)/seedancefs.1.gz
+	sed 's|@BINDIR@|$(BINDIR)|g' examples/systemd/seedancefs@.service \
+	    > $(DESTDIR)$(UNITDIR)/seedancefs@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/seedancefs@.service
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 644 examples/*.json examples/*.txt examples/*.sh examples/config \
+	    examples/kubernetes-pod.yaml $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 profiles/* $(DESTDIR)$(DOCDIR)/profiles/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/seedancefs $(DESTDIR)$(MANDIR)/seedancefs.1.gz \
+	    $(DESTDIR)$(UNITDIR)/seedancefs@.service
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# dpkg-deb over a staged install with PREFIX=/usr; Depends are the runtime
+# packages of what the daemon links.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_ROOT = $(B)/deb
+deb: all
+	rm -rf $(DEB_ROOT)
+	$(MAKE) install DESTDIR=$(CURDIR)/$(DEB_ROOT) PREFIX=/usr
+	install -d $(DEB_ROOT)/DEBIAN
+	printf '%s\n' "Package: seedancefs" "Version: $(VERSION)" "Architecture: $(DEB_ARCH)" \
+	    "Maintainer: seedancefs developers <seedancefs@localhost>" \
+	    "Depends: libc6, fuse3, libfuse3-3, libcurl4, libcjson1, libsqlite3-0" \
+	    "Section: utils" "Priority: optional" \
+	    "Installed-Size: $$(du -sk $(DEB_ROOT)/usr | cut -f1)" \
+	    "Description: Seedance 2.0 video API as a FUSE filesystem" \
+	    " Write a prompt into requests/, read tasks/<id>/status, play" \
+	    " tasks/<id>/video.mp4 with any media tool." > $(DEB_ROOT)/DEBIAN/control
+	dpkg-deb --root-owner-group --build $(DEB_ROOT) $(B)/seedancefs_$(VERSION)_$(DEB_ARCH).deb
 
 clean:
 	rm -rf build build-asan build-tsan

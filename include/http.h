@@ -32,6 +32,10 @@ int http_parse_length(const char *value, off_t *length);
 
 /* `api_key` is copied; `timeout` bounds one call in seconds. NULL on ENOMEM. */
 http *http_new(const char *api_key, long timeout);
+
+/* Replaces the key (copied; the old one is wiped) for every request that
+ * starts from now on. Returns 0 or -ENOMEM. Thread-safe. */
+int http_set_key(http *h, const char *api_key);
 void http_free(http *h);
 
 /* Ends every transfer in flight within about a second (curl's progress

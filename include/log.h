@@ -1,8 +1,14 @@
-/* log.h — one line per event, to stderr (foreground) or state_dir/seedancefs.log.
+/* log.h — one line per event, to stderr, syslog or a file.
  *
  * A line names the operation, the task id or request name, and the cause:
  *   "submit fox: API 429, retry in 4.0 s"
- * Never log the API key or a full request body.
+ * Never log the API key or a full request body: every line passes through
+ * secret_scrub.
+ *
+ * On stderr a line is stamped with the local time, unless stderr is the
+ * journal (systemd's JOURNAL_STREAM names its device and inode): then it
+ * starts with the sd-daemon level prefix ("<3>", "<6>", "<7>") and the
+ * journal stamps it.
  *
  *   $ mv state/seedancefs.log state/seedancefs.log.1 && kill -HUP $PID
  */
@@ -11,26 +17,33 @@
 
 #include <stdio.h>
 
-/* Appends log lines to the file `path` (created 0600; NULL = stderr).
- * `debug` enables log_debug. Returns 0 or -errno (then lines go to stderr). */
-int log_init(const char *path, int debug);
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
-/* SIGHUP reopens the file by its name (after logrotate moved it): blocks
- * SIGHUP in the calling thread, and so in every thread it creates later
- * (call it before any), and starts a thread that waits for the signal.
- * libfuse's SIGHUP handler (which would unmount) then never runs.
- * Returns 0 or -errno. log_unwatch_hup stops that thread. */
-int log_watch_hup(void);
-void log_unwatch_hup(void);
+/* Where lines go: stderr, syslog (facility daemon, tag "seedancefs"), or
+ * appended to the file `path` (created 0600). Lines above `level` are
+ * dropped. Before any call lines go to stderr at info level. Returns 0 or
+ * -errno (then lines go to stderr). */
+int log_to_stderr(int level);
+int log_to_syslog(int level);
+int log_to_file(const char *path, int level);
 
-/* Closes the file; later lines go to stderr. */
+/* Reopens the file by its name (after logrotate moved it); a file that
+ * cannot be reopened keeps the old one. Returns 0 or -errno. */
+int log_reopen(void);
+
+/* Closes the file or syslog; later lines go to stderr. */
 void log_close(void);
 
-/* A start-up failure: logged, and also printed on stderr when the log is a
- * file (a detaching daemon still has the terminal until it is mounted). */
+/* True when lines go to a file or syslog, not the terminal. */
+int log_is_detached(void);
+
+/* A start-up failure: logged, and also printed on stderr when the log is
+ * not stderr (a detaching daemon still has the terminal until it is
+ * mounted). */
 void log_startup_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* printf-style; a timestamp and newline are added. Thread-safe. */
+/* printf-style; the newline is added. Thread-safe. */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

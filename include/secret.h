@@ -12,8 +12,13 @@
 
 #include <stddef.h>
 
-/* The text to hide (copied). Once, at start-up, before any thread. */
+/* Adds a text to hide (copied): the key at start-up, and each new key a
+ * SIGHUP reads (the old ones stay hidden: a server may still echo them).
+ * Thread-safe. */
 void secret_set(const char *secret);
+
+/* Forgets (and wipes) every secret; at exit. */
+void secret_clear(void);
 
 /* Replaces every occurrence of the secret in the NUL-terminated `text` by
  * "[key]" (by '*'s for a secret shorter than that), in place. Returns the

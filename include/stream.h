@@ -51,6 +51,9 @@ void stream_stop(stream *s);
 /* True when every byte of the task's video is in the cache. */
 bool stream_complete(stream *s, const char *id);
 
+/* What `df` shows of the cache: bytes cached, and the bound (0 = none). */
+void stream_cache_usage(stream *s, size_t *used, size_t *max);
+
 /* Queues a background download of the task's video (a tasks_hook_fn). */
 void stream_want(const char *id, void *stream_arg);
 

@@ -92,6 +92,9 @@ int tasks_import_recent(tasks *t, api *a, bool first);
  * (signed URLs expire). 0 or the errors of api_get_task. */
 int tasks_refresh_video_url(tasks *t, const char *id);
 
+/* Every task still running is due now (SIGHUP: "look again"). */
+void tasks_poll_now(tasks *t);
+
 /* Starts / stops the poller thread (stop waits for it). */
 int tasks_start(tasks *t);
 void tasks_stop(tasks *t);
@@ -101,6 +104,9 @@ void tasks_stop(tasks *t);
  * (gets the name). Returns 0, -EEXIST (id or name known) or -ENOMEM. */
 int tasks_add(tasks *t, const char *id, const char *name, const char *request_json,
               bool wants_last_frame);
+
+/* How many tasks the table holds. */
+size_t tasks_count(tasks *t);
 
 /* -ENOENT when the id is unknown. */
 int tasks_stat(tasks *t, const char *id, struct task_stat *out);

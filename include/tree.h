@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 /* What the tree is built from. */
@@ -51,6 +52,11 @@ void tree_init(struct fs_context *c);
  * (never waits: the caller parks the lookup until the tasks' sized hook,
  * then asks again); -EIO (once) when that probe failed. */
 int tree_getattr(const char *path, struct stat *st, bool *stable);
+
+/* What df shows: the video cache (size = cache_max, or less when the disk
+ * under state_dir has less room; used = bytes cached) and, as files, the
+ * tasks. */
+int tree_statfs(struct statvfs *sv);
 int tree_readdir(const char *path, tree_add_fn add, void *arg);
 int tree_readlink(const char *path, char *buf, size_t size);
 

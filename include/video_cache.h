@@ -52,6 +52,11 @@ void video_cache_stop(video_cache *c);
  * may use the cache meanwhile). */
 void video_cache_commit_all(video_cache *c);
 
+/* The bytes cached, over all videos (what cache_max bounds), and that
+ * bound (0 = none). */
+size_t video_cache_used(video_cache *c);
+size_t video_cache_max(const video_cache *c);
+
 /* True when every byte of `id`'s video is on disk. */
 bool video_cache_complete(video_cache *c, const char *id);
 

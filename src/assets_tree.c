@@ -116,9 +116,7 @@ static void fill(struct stat *st, mode_t mode, off_t size, time_t t)
     memset(st, 0, sizeof *st);
     st->st_mode = mode;
     st->st_nlink = S_ISDIR(mode) ? 2 : 1;
-    st->st_size = size;
-    st->st_uid = getuid();
-    st->st_gid = getgid();
+    st->st_size = size;             /* owner and umask: tree_getattr */
     st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = t;
 }
 
@@ -134,33 +132,33 @@ int assets_getattr(assets *a, const char *rel, struct stat *st)
     if (rc)
         goto out;
     if (w.n == 0)
-        fill(st, S_IFDIR | (a->p ? 0755 : 0555), 0, 0);
+        fill(st, S_IFDIR | (a->p ? 0777 : 0555), 0, 0);
     else if (w.n == 1 && !strcmp(w.part[0], "README"))
         fill(st, S_IFREG | 0444, a->p ? sizeof readme_on - 1 : sizeof readme_off - 1, 0);
     else if (!a->p)
         rc = -ENOENT;
     else if (w.n == 1)
-        rc = profile_has_kind(a->p, w.part[0]) ? (fill(st, S_IFDIR | 0755, 0, 0), 0) : -ENOENT;
+        rc = profile_has_kind(a->p, w.part[0]) ? (fill(st, S_IFDIR | 0777, 0, 0), 0) : -ENOENT;
     else if (w.n == 2)
-        fill(st, S_IFDIR | 0755, 0, (time_t)w.r->created_at);
+        fill(st, S_IFDIR | 0777, 0, (time_t)w.r->created_at);
     else if (!strcmp(w.part[2], "source") && profile_kind_takes_source(a->p, w.r->kind)) {
         if (w.n == 3)
-            fill(st, S_IFDIR | 0755, 0, (time_t)w.r->created_at);
+            fill(st, S_IFDIR | 0777, 0, (time_t)w.r->created_at);
         else if (!(path = assets_source_file(a, w.r, w.part[3])))
             rc = -ENOENT;
         else {
             struct stat real;
             rc = stat(path, &real) ? -ENOENT : 0;
             if (!rc)
-                fill(st, S_IFREG | (strcmp(w.r->state, "draft") ? 0444 : 0644), real.st_size,
+                fill(st, S_IFREG | (strcmp(w.r->state, "draft") ? 0444 : 0666), real.st_size,
                      real.st_mtim.tv_sec);
             free(path);
         }
     } else if (w.n == 3 && is_trigger(a, w.r, w.part[2])) {
-        fill(st, S_IFREG | 0200, 0, (time_t)w.r->created_at);
+        fill(st, S_IFREG | 0222, 0, (time_t)w.r->created_at);
     } else if (w.n == 3 && !(rc = small_file(w.r, w.part[2], &data, &len))) {
         bool editable = !strcmp(w.part[2], "authorization.json") && !w.r->authorization;
-        fill(st, S_IFREG | (editable ? 0644 : 0444), (off_t)len, (time_t)w.r->created_at);
+        fill(st, S_IFREG | (editable ? 0666 : 0444), (off_t)len, (time_t)w.r->created_at);
         free(data);
     } else if (!rc) {
         rc = -ENOENT;

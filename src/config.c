@@ -1,8 +1,12 @@
-/* config.c — command line, environment and key file; see config.h. */
+/* config.c — command line, config file, environment and key; see config.h. */
 #include "config.h"
+#include "log.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <fuse_opt.h>
 #include <stdlib.h>
@@ -12,25 +16,35 @@
 
 enum { KEY_HELP, KEY_VERSION, KEY_FOREGROUND, KEY_DEBUG };
 
-/* Raw option strings as fuse_opt fills them; converted in config_parse. */
-struct raw_options {
-    char *api_url, *dialect, *key_file, *state_dir, *model, *resolutions;
-    char *poll_interval, *timeout, *max_request, *cache_max, *submit_wait, *max_rps, *import, *assets_profile;
-    char *readahead;
-    int help, version, foreground, debug, extra_nonopt;
-    char *mountpoint;
+/* Every -o option of ours, by index: fuse_opt fills value[] with the raw
+ * strings, once from argv and once from the config file; convert_options
+ * turns them into struct config. */
+enum opt {
+    O_API_URL, O_DIALECT, O_KEY_FILE, O_STATE_DIR, O_MODEL, O_RESOLUTIONS, O_POLL_INTERVAL,
+    O_TIMEOUT, O_MAX_REQUEST, O_CACHE_MAX, O_SUBMIT_WAIT, O_MAX_RPS, O_IMPORT,
+    O_ASSETS_PROFILE, O_READAHEAD, O_UID, O_GID, O_UMASK, O_LOG, O_LOG_LEVEL, O_CONFIG,
+    O_COUNT
 };
 
-#define OPT(t, field) { t, offsetof(struct raw_options, field), 0 }
+struct raw_options {
+    char *value[O_COUNT];
+    int help, version, foreground, debug, npositional;
+    char *positional[2];            /* [SOURCE] MOUNTPOINT */
+};
+
+#define OPT(t, i) { t, offsetof(struct raw_options, value) + (i) * sizeof(char *), 0 }
 static const struct fuse_opt option_spec[] = {
-    OPT("api_url=%s", api_url),         OPT("dialect=%s", dialect),
-    OPT("key_file=%s", key_file),       OPT("state_dir=%s", state_dir),
-    OPT("model=%s", model),             OPT("resolutions=%s", resolutions),
-    OPT("poll_interval=%s", poll_interval), OPT("timeout=%s", timeout),
-    OPT("max_request=%s", max_request), OPT("cache_max=%s", cache_max),
-    OPT("submit_wait=%s", submit_wait), OPT("max_rps=%s", max_rps),
-    OPT("import=%s", import), OPT("assets_profile=%s", assets_profile),
-    OPT("readahead=%s", readahead),
+    OPT("api_url=%s", O_API_URL),         OPT("dialect=%s", O_DIALECT),
+    OPT("key_file=%s", O_KEY_FILE),       OPT("state_dir=%s", O_STATE_DIR),
+    OPT("model=%s", O_MODEL),             OPT("resolutions=%s", O_RESOLUTIONS),
+    OPT("poll_interval=%s", O_POLL_INTERVAL), OPT("timeout=%s", O_TIMEOUT),
+    OPT("max_request=%s", O_MAX_REQUEST), OPT("cache_max=%s", O_CACHE_MAX),
+    OPT("submit_wait=%s", O_SUBMIT_WAIT), OPT("max_rps=%s", O_MAX_RPS),
+    OPT("import=%s", O_IMPORT),           OPT("assets_profile=%s", O_ASSETS_PROFILE),
+    OPT("readahead=%s", O_READAHEAD),     OPT("uid=%s", O_UID),
+    OPT("gid=%s", O_GID),                 OPT("umask=%s", O_UMASK),
+    OPT("log=%s", O_LOG),                 OPT("log_level=%s", O_LOG_LEVEL),
+    OPT("config=%s", O_CONFIG),
     FUSE_OPT_KEY("-h", KEY_HELP),       FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),    FUSE_OPT_KEY("--version", KEY_VERSION),
     FUSE_OPT_KEY("-f", KEY_FOREGROUND), FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -39,24 +53,30 @@ static const struct fuse_opt option_spec[] = {
 };
 
 static const char usage_text[] =
-"usage: seedancefs MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n"
+"usage: seedancefs [SOURCE] MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n"
 "\n"
 "Mounts the Seedance 2.0 video API as files: write NAME.json into requests/,\n"
-"read tasks/<id>/status and tasks/<id>/video.mp4. See README in the mount.\n"
+"read tasks/<id>/status and tasks/<id>/video.mp4. See README in the mount\n"
+"and seedancefs(1).\n"
 "\n"
-"The API key comes from SEEDANCE_API_KEY (or ARK_API_KEY) or -o key_file=FILE.\n"
+"SOURCE (what fstab and mount -t fuse.seedancefs pass) is the API URL unless\n"
+"api_url= is given. The API key comes from SEEDANCE_API_KEY (or ARK_API_KEY),\n"
+"-o key_file=FILE, or $CREDENTIALS_DIRECTORY/" CONFIG_CREDENTIAL " (systemd).\n"
 "\n"
 "options:\n"
 "  -f                     stay in the foreground, log to stderr\n"
 "  -d                     debug: foreground plus FUSE and HTTP tracing\n"
 "  -h, --help             this text\n"
 "  -V, --version          version\n"
-"  -o api_url=URL         base URL of the API (required)\n"
+"  -o api_url=URL         base URL of the API (required, or SOURCE)\n"
 "  -o dialect=NAME        gateway (default: /seedance/api/v3, /v1/videos/ID/content)\n"
 "                         or ark (/api/v3, content.video_url)\n"
-"  -o key_file=FILE       read the API key from FILE instead of the environment\n"
-"  -o state_dir=DIR       state and logs (default $XDG_STATE_HOME/seedancefs\n"
-"                         or ~/.local/state/seedancefs)\n"
+"  -o key_file=FILE       read the API key from FILE (mode 600) instead of the\n"
+"                         environment; SIGHUP reads it again\n"
+"  -o state_dir=DIR       state, cache and log (default $STATE_DIRECTORY, else\n"
+"                         $XDG_STATE_HOME/seedancefs or ~/.local/state/seedancefs)\n"
+"  -o config=FILE         options file (default ~/.config/seedancefs/config, else\n"
+"                         /etc/seedancefs/config); -o and the environment win\n"
 "  -o model=NAME          model for requests that name none\n"
 "                         (default " CONFIG_DEFAULT_MODEL ")\n"
 "  -o resolutions=LIST    resolutions the model accepts, ':'-separated\n"
@@ -65,16 +85,40 @@ static const char usage_text[] =
 "  -o timeout=SECS        limit for one API call (default 30)\n"
 "  -o max_request=SIZE    largest request file (default 64M)\n"
 "  -o cache_max=SIZE      bound of the video cache in state_dir (default 10G,\n"
-"                         0 = no bound)\n"
+"                         0 = no bound); df on the mount shows it\n"
 "  -o submit_wait=SECS    how long close() of a request waits for the API's\n"
 "                         answer before returning with the request queued (default 5)\n"
 "  -o max_rps=N           API calls per second, all together (default 10, 0 = no limit)\n"
 "  -o import=0|1          show tasks created elsewhere with this key (default 1)\n"
-"  -o readahead=SIZE     the kernel's read-ahead for this mount (default 1M; the\n"
+"  -o readahead=SIZE      the kernel's read-ahead for this mount (default 1M; the\n"
 "                         kernel's own is 128K); set in /sys/class/bdi, needs root\n"
 "  -o assets_profile=FILE the asset API profile (JSON); without it assets/ says\n"
 "                         the capability is not launched\n"
-"  plus the usual FUSE options (allow_other, ...)\n";
+"  -o uid=N|NAME, gid=N|NAME  owner and group every file shows (default: yours)\n"
+"  -o umask=OCTAL         mode bits taken off every file (default 022); with\n"
+"                         allow_other, who may submit follows the modes\n"
+"  -o log=stderr|syslog|FILE  where log lines go (default: stderr with -f,\n"
+"                         else STATE_DIR/seedancefs.log)\n"
+"  -o log_level=error|info|debug  (default info; -d means debug)\n"
+"  plus the usual FUSE options (allow_other, auto_unmount, ...); the options\n"
+"  mount programs pass (_netdev, nofail, noauto, user, users, auto, defaults,\n"
+"  x-*, comment=) are accepted and ignored\n";
+
+/* Options mount(8), fstab and systemd pass that concern them, not us. */
+static bool mount_program_option(const char *opt)
+{
+    static const char *const ignored[] = {
+        "_netdev", "nofail", "noauto", "auto", "user", "nouser", "users", "defaults",
+        "owner", "group", NULL
+    };
+
+    if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8) || !strncmp(opt, "user=", 5))
+        return true;
+    for (int i = 0; ignored[i]; i++)
+        if (!strcmp(opt, ignored[i]))
+            return true;
+    return false;
+}
 
 static int option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
@@ -86,13 +130,13 @@ static int option_proc(void *data, const char *arg, int key, struct fuse_args *o
     case KEY_VERSION: raw->version = 1; return 0;
     case KEY_FOREGROUND: raw->foreground = 1; return 1;
     case KEY_DEBUG: raw->foreground = raw->debug = 1; return 1;
+    case FUSE_OPT_KEY_OPT:
+        return mount_program_option(arg) ? 0 : 1;
     case FUSE_OPT_KEY_NONOPT:
-        if (raw->mountpoint) {
-            raw->extra_nonopt = 1;
-            return 0;
-        }
-        raw->mountpoint = strdup(arg);
-        return 1;
+        if (raw->npositional < 2 && !(raw->positional[raw->npositional] = strdup(arg)))
+            return -1;
+        raw->npositional++;
+        return 0;                   /* the mount point is handed to libfuse later */
     default:
         return 1;
     }
@@ -127,24 +171,25 @@ int config_parse_size(const char *text, size_t *out)
     return 0;
 }
 
-/* Reads the key from a file: first line, surrounding whitespace removed.
- * A file others may read is refused, as ssh refuses such a private key. */
-static char *read_key_file(const char *path, FILE *err)
+int config_read_key_file(const char *path, char **key, char *why, size_t why_len)
 {
     FILE *f = fopen(path, "r");
     char line[4096];
     struct stat st;
     size_t len;
+    int rc;
 
+    *key = NULL;
     if (!f) {
-        fprintf(err, "seedancefs: key_file %s: %s\n", path, strerror(errno));
-        return NULL;
+        rc = -errno;
+        snprintf(why, why_len, "key_file %s: %s", path, strerror(errno));
+        return rc;
     }
     if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
-        fprintf(err, "seedancefs: key_file %s is readable by group or others (mode %03o);"
-                " chmod 600 %s\n", path, (unsigned)(st.st_mode & 0777), path);
+        snprintf(why, why_len, "key_file %s is readable by group or others (mode %03o);"
+                 " chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
         fclose(f);
-        return NULL;
+        return -EPERM;
     }
     if (!fgets(line, sizeof line, f))
         line[0] = '\0';
@@ -155,12 +200,16 @@ static char *read_key_file(const char *path, FILE *err)
         len--;
     line[len] = '\0';
     if (!len) {
-        fprintf(err, "seedancefs: key_file %s is empty\n", path);
-        return NULL;
+        snprintf(why, why_len, "key_file %s is empty", path);
+        return -EINVAL;
     }
-    char *key = strdup(line);
+    *key = strdup(line);
     explicit_bzero(line, sizeof line);
-    return key;
+    if (!*key) {
+        snprintf(why, why_len, "key_file %s: out of memory", path);
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 /* Removes `name` from the environment and wipes its value where the kernel
@@ -175,24 +224,50 @@ static void wipe_env(const char *name)
     unsetenv(name);
 }
 
-static char *load_key(const char *key_file, FILE *err)
+/* systemd's LoadCredential=seedance_api_key:... (malloc'd path), or NULL. */
+static char *credential_path(void)
+{
+    const char *dir = getenv("CREDENTIALS_DIRECTORY");
+    char *path = NULL;
+
+    if (!dir || *dir != '/' || asprintf(&path, "%s/%s", dir, CONFIG_CREDENTIAL) < 0)
+        return NULL;
+    if (access(path, F_OK)) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* The key by precedence: -o key_file, the environment, a systemd
+ * credential, the config file's key_file. Sets cfg->key_file to the file
+ * it came from (NULL: the environment). */
+static int load_key(struct config *cfg, char *cli_file, char *conf_file, FILE *err)
 {
     const char *env = getenv("SEEDANCE_API_KEY");
-    char *key;
+    char why[512], *file = NULL;
+    int rc = 0;
 
     if (!env || !*env)
         env = getenv("ARK_API_KEY");
-    if (key_file)
-        key = read_key_file(key_file, err);
-    else if (env && *env)
-        key = strdup(env);
-    else {
+    if (cli_file)
+        file = strdup(cli_file);
+    else if (!(env && *env) && !(file = credential_path()) && conf_file)
+        file = strdup(conf_file);
+    if (file) {
+        if ((rc = config_read_key_file(file, &cfg->api_key, why, sizeof why)))
+            fprintf(err, "seedancefs: %s\n", why);
+        cfg->key_file = file;
+    } else if (env && *env) {
+        if (!(cfg->api_key = strdup(env)))
+            rc = -ENOMEM;
+    } else {
         fprintf(err, "seedancefs: no API key: set SEEDANCE_API_KEY or use -o key_file=FILE\n");
-        return NULL;
+        rc = -ENOENT;
     }
     wipe_env("SEEDANCE_API_KEY");
     wipe_env("ARK_API_KEY");
-    return key;
+    return rc ? -1 : 0;
 }
 
 /* A path option as the daemon must use it: "~" and "~/..." expanded, and
@@ -230,17 +305,28 @@ static int make_absolute(char **opt, const char *name, FILE *err)
     return 0;
 }
 
-static char *default_state_dir(void)
+/* $STATE_DIRECTORY (systemd's StateDirectory=, the first of a ':' list),
+ * else the XDG state home. Never /tmp: state there would not be durable.
+ * NULL with a reason on `err`. */
+static char *default_state_dir(FILE *err)
 {
-    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    const char *service = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
     char *dir = NULL;
+    int n = -1;
 
-    if (xdg && *xdg) {
-        if (asprintf(&dir, "%s/seedancefs", xdg) < 0)
-            dir = NULL;
-    } else if (asprintf(&dir, "%s/.local/state/seedancefs", home && *home ? home : "/tmp") < 0)
-        dir = NULL;
-    return dir;
+    if (service && *service == '/')
+        n = asprintf(&dir, "%.*s", (int)strcspn(service, ":"), service);
+    else if (xdg && *xdg == '/')
+        n = asprintf(&dir, "%s/seedancefs", xdg);
+    else if (home && *home == '/')
+        n = asprintf(&dir, "%s/.local/state/seedancefs", home);
+    else {
+        fprintf(err, "seedancefs: no state_dir: give -o state_dir=DIR (neither"
+                " STATE_DIRECTORY, XDG_STATE_HOME nor HOME is set)\n");
+        return NULL;
+    }
+    return n < 0 ? NULL : dir;
 }
 
 /* mkdir -p for the state directory. */
@@ -268,110 +354,209 @@ static int make_dirs(const char *path)
     return rc;
 }
 
-static int convert_options(struct config *cfg, struct raw_options *raw, FILE *err)
+/* A user or group by number or name. */
+static int parse_id(const char *text, bool group, unsigned *out)
+{
+    char *end;
+    unsigned long n;
+
+    if (text[0] >= '0' && text[0] <= '9') {
+        errno = 0;
+        n = strtoul(text, &end, 10);
+        if (errno || *end || n >= UINT32_MAX)
+            return -EINVAL;
+        *out = (unsigned)n;
+        return 0;
+    }
+    if (group) {
+        struct group *g = getgrnam(text);
+        if (!g)
+            return -ENOENT;
+        *out = g->gr_gid;
+    } else {
+        struct passwd *p = getpwnam(text);
+        if (!p)
+            return -ENOENT;
+        *out = p->pw_uid;
+    }
+    return 0;
+}
+
+static int convert_ownership(struct config *cfg, char **v, FILE *err)
+{
+    unsigned id;
+    char *end;
+
+    cfg->uid = getuid();
+    cfg->gid = getgid();
+    cfg->umask = 022;
+    if (v[O_UID]) {
+        if (parse_id(v[O_UID], false, &id)) {
+            fprintf(err, "seedancefs: uid must be a number or a user name, not '%s'\n", v[O_UID]);
+            return -1;
+        }
+        cfg->uid = id;
+    }
+    if (v[O_GID]) {
+        if (parse_id(v[O_GID], true, &id)) {
+            fprintf(err, "seedancefs: gid must be a number or a group name, not '%s'\n", v[O_GID]);
+            return -1;
+        }
+        cfg->gid = id;
+    }
+    if (v[O_UMASK]) {
+        unsigned long m = strtoul(v[O_UMASK], &end, 8);
+        if (!*v[O_UMASK] || *end || m > 0777) {
+            fprintf(err, "seedancefs: umask must be octal, 000..777\n");
+            return -1;
+        }
+        cfg->umask = (mode_t)m;
+    }
+    return 0;
+}
+
+static int convert_logging(struct config *cfg, char **v, FILE *err)
+{
+    const char *level = v[O_LOG_LEVEL];
+
+    cfg->log_level = cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+    if (level) {
+        if (!strcmp(level, "error"))
+            cfg->log_level = LOG_LEVEL_ERROR;
+        else if (!strcmp(level, "info"))
+            cfg->log_level = LOG_LEVEL_INFO;
+        else if (!strcmp(level, "debug"))
+            cfg->log_level = LOG_LEVEL_DEBUG;
+        else {
+            fprintf(err, "seedancefs: log_level must be error, info or debug\n");
+            return -1;
+        }
+    }
+    cfg->log_to = LOG_TO_DEFAULT;
+    if (!v[O_LOG])
+        return 0;
+    if (!strcmp(v[O_LOG], "stderr")) {
+        if (!cfg->foreground) {
+            fprintf(err, "seedancefs: log=stderr needs -f (a daemon has no stderr)\n");
+            return -1;
+        }
+        cfg->log_to = LOG_TO_STDERR;
+    } else if (!strcmp(v[O_LOG], "syslog")) {
+        cfg->log_to = LOG_TO_SYSLOG;
+    } else {
+        cfg->log_to = LOG_TO_FILE;
+        if (make_absolute(&v[O_LOG], "log", err))
+            return -1;
+        cfg->log_file = v[O_LOG];
+        v[O_LOG] = NULL;
+    }
+    return 0;
+}
+
+static int convert_options(struct config *cfg, char **v, FILE *err)
 {
     char *end;
 
-    if (make_absolute(&raw->state_dir, "state_dir", err) ||
-        make_absolute(&raw->key_file, "key_file", err) ||
-        make_absolute(&raw->assets_profile, "assets_profile", err))
+    if (make_absolute(&v[O_STATE_DIR], "state_dir", err) ||
+        make_absolute(&v[O_ASSETS_PROFILE], "assets_profile", err))
         return -1;
 
-    if (!raw->api_url) {
+    if (!v[O_API_URL]) {
         fprintf(err, "seedancefs: missing -o api_url=URL (the API's base URL)\n");
         return -1;
     }
-    if (strncmp(raw->api_url, "http://", 7) && strncmp(raw->api_url, "https://", 8)) {
+    if (strncmp(v[O_API_URL], "http://", 7) && strncmp(v[O_API_URL], "https://", 8)) {
         fprintf(err, "seedancefs: api_url must start with http:// or https://\n");
         return -1;
     }
-    cfg->api_url = raw->api_url;
-    raw->api_url = NULL;
+    cfg->api_url = v[O_API_URL];
+    v[O_API_URL] = NULL;
     for (size_t n = strlen(cfg->api_url); n && cfg->api_url[n - 1] == '/'; n--)
         cfg->api_url[n - 1] = '\0';
 
-    if (!raw->dialect || !strcmp(raw->dialect, "gateway"))
+    if (!v[O_DIALECT] || !strcmp(v[O_DIALECT], "gateway"))
         cfg->dialect = DIALECT_GATEWAY;
-    else if (!strcmp(raw->dialect, "ark"))
+    else if (!strcmp(v[O_DIALECT], "ark"))
         cfg->dialect = DIALECT_ARK;
     else {
-        fprintf(err, "seedancefs: dialect must be gateway or ark, not '%s'\n", raw->dialect);
+        fprintf(err, "seedancefs: dialect must be gateway or ark, not '%s'\n", v[O_DIALECT]);
         return -1;
     }
 
     cfg->poll_interval = 3.0;
-    if (raw->poll_interval) {
-        cfg->poll_interval = strtod(raw->poll_interval, &end);
+    if (v[O_POLL_INTERVAL]) {
+        cfg->poll_interval = strtod(v[O_POLL_INTERVAL], &end);
         if (*end || cfg->poll_interval < 0.05 || cfg->poll_interval > 3600) {
             fprintf(err, "seedancefs: poll_interval must be 0.05..3600 seconds\n");
             return -1;
         }
     }
     cfg->timeout = 30;
-    if (raw->timeout) {
-        cfg->timeout = strtol(raw->timeout, &end, 10);
+    if (v[O_TIMEOUT]) {
+        cfg->timeout = strtol(v[O_TIMEOUT], &end, 10);
         if (*end || cfg->timeout < 1 || cfg->timeout > 3600) {
             fprintf(err, "seedancefs: timeout must be 1..3600 seconds\n");
             return -1;
         }
     }
     cfg->max_request = 64u << 20;
-    if (raw->max_request && (config_parse_size(raw->max_request, &cfg->max_request) ||
+    if (v[O_MAX_REQUEST] && (config_parse_size(v[O_MAX_REQUEST], &cfg->max_request) ||
                              cfg->max_request < 1024 || cfg->max_request > (1u << 30))) {
         fprintf(err, "seedancefs: max_request must be a size between 1K and 1G\n");
         return -1;
     }
     cfg->cache_max = 10ull << 30;
-    if (raw->cache_max && config_parse_size(raw->cache_max, &cfg->cache_max)) {
+    if (v[O_CACHE_MAX] && config_parse_size(v[O_CACHE_MAX], &cfg->cache_max)) {
         fprintf(err, "seedancefs: cache_max must be a size like 500M or 10G\n");
         return -1;
     }
     cfg->readahead = 1u << 20;
-    if (raw->readahead && (config_parse_size(raw->readahead, &cfg->readahead) ||
+    if (v[O_READAHEAD] && (config_parse_size(v[O_READAHEAD], &cfg->readahead) ||
                            cfg->readahead > (64u << 20))) {
         fprintf(err, "seedancefs: readahead must be a size up to 64M\n");
         return -1;
     }
     cfg->submit_wait = 5.0;
-    if (raw->submit_wait) {
-        cfg->submit_wait = strtod(raw->submit_wait, &end);
+    if (v[O_SUBMIT_WAIT]) {
+        cfg->submit_wait = strtod(v[O_SUBMIT_WAIT], &end);
         if (*end || cfg->submit_wait < 0 || cfg->submit_wait > 600) {
             fprintf(err, "seedancefs: submit_wait must be 0..600 seconds\n");
             return -1;
         }
     }
     cfg->max_rps = 10;
-    if (raw->max_rps) {
-        cfg->max_rps = strtod(raw->max_rps, &end);
+    if (v[O_MAX_RPS]) {
+        cfg->max_rps = strtod(v[O_MAX_RPS], &end);
         if (*end || cfg->max_rps < 0 || cfg->max_rps > 10000) {
             fprintf(err, "seedancefs: max_rps must be 0..10000\n");
             return -1;
         }
     }
     cfg->import = 1;
-    if (raw->import) {
-        if (strcmp(raw->import, "0") && strcmp(raw->import, "1")) {
+    if (v[O_IMPORT]) {
+        if (strcmp(v[O_IMPORT], "0") && strcmp(v[O_IMPORT], "1")) {
             fprintf(err, "seedancefs: import must be 0 or 1\n");
             return -1;
         }
-        cfg->import = raw->import[0] == '1';
+        cfg->import = v[O_IMPORT][0] == '1';
     }
-    cfg->assets_profile = raw->assets_profile;
-    raw->assets_profile = NULL;
-    cfg->model = raw->model ? raw->model : strdup(CONFIG_DEFAULT_MODEL);
-    raw->model = NULL;
-    cfg->resolutions = raw->resolutions ? raw->resolutions : strdup("480p:720p:1080p");
-    raw->resolutions = NULL;
-    cfg->state_dir = raw->state_dir ? raw->state_dir : absolute_path(default_state_dir());
-    raw->state_dir = NULL;
+    if (convert_ownership(cfg, v, err) || convert_logging(cfg, v, err))
+        return -1;
+    cfg->assets_profile = v[O_ASSETS_PROFILE];
+    v[O_ASSETS_PROFILE] = NULL;
+    cfg->model = v[O_MODEL] ? v[O_MODEL] : strdup(CONFIG_DEFAULT_MODEL);
+    v[O_MODEL] = NULL;
+    cfg->resolutions = v[O_RESOLUTIONS] ? v[O_RESOLUTIONS] : strdup("480p:720p:1080p");
+    v[O_RESOLUTIONS] = NULL;
+    cfg->state_dir = v[O_STATE_DIR] ? v[O_STATE_DIR] : absolute_path(default_state_dir(err));
+    v[O_STATE_DIR] = NULL;
     if (!cfg->state_dir || !cfg->model || !cfg->resolutions)
         return -1;
     if (make_dirs(cfg->state_dir)) {
         fprintf(err, "seedancefs: state_dir %s: %s\n", cfg->state_dir, strerror(errno));
         return -1;
     }
-    cfg->api_key = load_key(raw->key_file, err);
-    return cfg->api_key ? 0 : -1;
+    return 0;
 }
 
 static int check_mountpoint(const char *mountpoint, FILE *err)
@@ -395,18 +580,97 @@ static int check_mountpoint(const char *mountpoint, FILE *err)
 
 static void raw_free(struct raw_options *raw)
 {
-    free(raw->api_url); free(raw->dialect); free(raw->key_file); free(raw->state_dir);
-    free(raw->model); free(raw->resolutions); free(raw->poll_interval);
-    free(raw->timeout); free(raw->max_request); free(raw->cache_max); free(raw->submit_wait);
-    free(raw->max_rps); free(raw->import); free(raw->assets_profile);
-    free(raw->readahead);
+    for (int i = 0; i < O_COUNT; i++)
+        free(raw->value[i]);
+    free(raw->positional[0]);
+    free(raw->positional[1]);
+}
+
+/* The config file to read: -o config=FILE (it must exist), else the first
+ * of the user's and the system's that exists. NULL = none. */
+static char *config_path(char *given)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    char *path = NULL;
+
+    if (given)
+        return absolute_path(strdup(given));
+    if (xdg && *xdg == '/') {
+        if (asprintf(&path, "%s/seedancefs/config", xdg) < 0)
+            path = NULL;
+    } else if (home && *home == '/' && asprintf(&path, "%s/.config/seedancefs/config", home) < 0) {
+        path = NULL;
+    }
+    if (path && !access(path, F_OK))
+        return path;
+    free(path);
+    return access("/etc/seedancefs/config", F_OK) ? NULL : strdup("/etc/seedancefs/config");
+}
+
+/* Reads the config file into `file` (its FUSE options are added to
+ * `args`) and fills every option argv left unset, except key_file, whose
+ * place in the precedence is load_key's to decide. */
+static int merge_config_file(struct config *cfg, struct raw_options *raw,
+                             struct raw_options *file, struct fuse_args *args, FILE *err)
+{
+    struct fuse_args file_args = FUSE_ARGS_INIT(0, NULL);
+    char why[512];
+    int rc = -1;
+
+    if (!(cfg->config_file = config_path(raw->value[O_CONFIG])))
+        return raw->value[O_CONFIG] ? -1 : 0;
+    if (fuse_opt_add_arg(&file_args, "seedancefs") ||
+        config_file_read(cfg->config_file, &file_args, why, sizeof why)) {
+        fprintf(err, "seedancefs: %s\n", why);
+        goto out;
+    }
+    if (fuse_opt_parse(&file_args, file, option_spec, option_proc) || file->help ||
+        file->version || file->npositional) {
+        fprintf(err, "seedancefs: config %s: cannot parse it\n", cfg->config_file);
+        goto out;
+    }
+    raw->foreground |= file->foreground;
+    raw->debug |= file->debug;
+    for (int i = 1; i < file_args.argc; i++)     /* FUSE options (allow_other, ...) */
+        if (fuse_opt_add_arg(args, file_args.argv[i]))
+            goto out;
+    for (int i = 0; i < O_COUNT; i++)
+        if (i != O_KEY_FILE && !raw->value[i]) {
+            raw->value[i] = file->value[i];
+            file->value[i] = NULL;
+        }
+    rc = 0;
+out:
+    fuse_opt_free_args(&file_args);
+    return rc;
+}
+
+/* "fsname=SOURCE" with the characters fuse_opt splits on escaped. */
+static int add_fsname(struct fuse_args *args, const char *source)
+{
+    char *opt = malloc(2 * strlen(source) + 64), *o;
+    int rc;
+
+    if (!opt)
+        return -1;
+    o = opt + sprintf(opt, "-ofsname=");
+    for (const char *s = source; *s; s++) {
+        if (*s == ',' || *s == '\\')
+            *o++ = '\\';
+        *o++ = *s;
+    }
+    strcpy(o, ",subtype=seedancefs,default_permissions");
+    rc = fuse_opt_add_arg(args, opt);
+    free(opt);
+    return rc;
 }
 
 int config_parse(struct config *cfg, int argc, char **argv,
                  int *fuse_argc, char ***fuse_argv, FILE *out, FILE *err)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    struct raw_options raw = {0};
+    struct raw_options raw = {0}, file = {0};
+    char *source = NULL;
     int rc = -1;
 
     memset(cfg, 0, sizeof *cfg);
@@ -426,24 +690,45 @@ int config_parse(struct config *cfg, int argc, char **argv,
         rc = 1;
         goto out;
     }
-    if (raw.extra_nonopt) {
-        fprintf(err, "seedancefs: more than one MOUNTPOINT given (try --help)\n");
+    if (raw.npositional > 2) {
+        fprintf(err, "seedancefs: too many arguments: [SOURCE] MOUNTPOINT (try --help)\n");
         goto out;
     }
-    if (check_mountpoint(raw.mountpoint, err) || convert_options(cfg, &raw, err))
+    if (raw.npositional == 2) {
+        source = raw.positional[0];
+        cfg->mountpoint = raw.positional[1];
+    } else {
+        cfg->mountpoint = raw.positional[0];
+    }
+    raw.positional[0] = raw.positional[1] = NULL;
+    if (check_mountpoint(cfg->mountpoint, err))
         goto out;
-    cfg->mountpoint = raw.mountpoint;
-    raw.mountpoint = NULL;
+    if (merge_config_file(cfg, &raw, &file, &args, err))
+        goto out;
+    /* The fstab source is the API URL unless api_url= says otherwise. */
+    if (source && !raw.value[O_API_URL] &&
+        (!strncmp(source, "http://", 7) || !strncmp(source, "https://", 8)) &&
+        !(raw.value[O_API_URL] = strdup(source)))
+        goto out;
     cfg->foreground = raw.foreground;
     cfg->debug = raw.debug;
-    fuse_opt_add_arg(&args, "-ofsname=seedancefs,subtype=seedancefs,default_permissions");
+    if (make_absolute(&raw.value[O_KEY_FILE], "key_file", err) ||
+        make_absolute(&file.value[O_KEY_FILE], "key_file", err))
+        goto out;
+    if (convert_options(cfg, raw.value, err) ||
+        load_key(cfg, raw.value[O_KEY_FILE], file.value[O_KEY_FILE], err))
+        goto out;
+    if (!(cfg->fsname = strdup(source ? source : cfg->api_url)) ||
+        fuse_opt_add_arg(&args, cfg->mountpoint) || add_fsname(&args, cfg->fsname))
+        goto out;
     *fuse_argc = args.argc;
     *fuse_argv = args.argv;
     args.argv = NULL;
     rc = 0;
 out:
-    free(raw.mountpoint);
+    free(source);
     raw_free(&raw);
+    raw_free(&file);
     fuse_opt_free_args(&args);
     return rc;
 }
@@ -458,7 +743,8 @@ void config_free(struct config *cfg, int fuse_argc, char **fuse_argv)
         explicit_bzero(cfg->api_key, strlen(cfg->api_key));
         free(cfg->api_key);
     }
-    free(cfg->mountpoint); free(cfg->api_url); free(cfg->state_dir);
+    free(cfg->mountpoint); free(cfg->fsname); free(cfg->api_url); free(cfg->state_dir);
     free(cfg->model); free(cfg->resolutions); free(cfg->assets_profile);
+    free(cfg->key_file); free(cfg->config_file); free(cfg->log_file);
     memset(cfg, 0, sizeof *cfg);
 }

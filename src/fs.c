@@ -580,9 +580,14 @@ static void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-    struct statvfs sv = { .f_bsize = 4096, .f_frsize = 4096, .f_namemax = 255 };
+    struct statvfs sv;
+    int rc = tree_statfs(&sv);
+
     (void)ino;
-    fuse_reply_statfs(req, &sv);
+    if (rc)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_statfs(req, &sv);
 }
 
 /* ---- the session ---- */

@@ -22,6 +22,7 @@
 #define HTTP_TUNE_SECS 0.1               /* a background transfer samples its rate this often */
 
 struct http {
+    pthread_mutex_t key_lock;       /* api_key: replaced by http_set_key */
     char *api_key;
     long timeout;
     atomic_bool aborted;            /* http_abort: every transfer ends now */
@@ -68,6 +69,7 @@ http *http_new(const char *api_key, long timeout)
     }
     h->timeout = timeout;
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->key_lock, NULL);
     return h;
 }
 
@@ -81,7 +83,23 @@ void http_free(http *h)
     explicit_bzero(h->api_key, strlen(h->api_key));
     free(h->api_key);
     pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->key_lock);
     free(h);
+}
+
+int http_set_key(http *h, const char *api_key)
+{
+    char *copy = strdup(api_key), *old;
+
+    if (!copy)
+        return -ENOMEM;
+    pthread_mutex_lock(&h->key_lock);
+    old = h->api_key;
+    h->api_key = copy;
+    pthread_mutex_unlock(&h->key_lock);
+    explicit_bzero(old, strlen(old));
+    free(old);
+    return 0;
 }
 
 void http_reply_free(struct http_reply *r)
@@ -274,7 +292,9 @@ static void set_common(http *h, CURL *c, const char *url, bool auth, struct repl
         /* Bearer auth through curl, not a raw header: curl keeps it to the
          * original host when a redirect points elsewhere. */
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+        pthread_mutex_lock(&h->key_lock);         /* curl copies the string */
         curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->api_key);
+        pthread_mutex_unlock(&h->key_lock);
     }
     rh->status = 0;
     rh->retry_after = -1;

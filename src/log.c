@@ -1,28 +1,29 @@
-/* log.c — timestamped log lines; see log.h. */
+/* log.c — log lines to stderr, syslog or a file; see log.h. */
 #include "log.h"
 #include "secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-static FILE *log_sink;              /* NULL: stderr */
-static char *log_path;
-static int log_debug_enabled;
-static pthread_t hup_thread;
-static bool hup_watching;
-static atomic_bool hup_stop;
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+enum sink { SINK_STDERR, SINK_JOURNAL, SINK_SYSLOG, SINK_FILE };
 
-static FILE *open_sink(const char *path)
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static enum sink sink;              /* all below: log_lock */
+static FILE *log_file;
+static char *log_path;
+static atomic_int log_level = LOG_LEVEL_INFO;  /* read without the lock */
+
+static FILE *open_file(const char *path)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
@@ -32,84 +33,105 @@ static FILE *open_sink(const char *path)
     return f;
 }
 
-int log_init(const char *path, int debug)
+/* systemd connects a service's stderr to the journal and says so in
+ * JOURNAL_STREAM=DEV:INODE; a stderr redirected elsewhere does not match. */
+static bool stderr_is_journal(void)
 {
-    log_debug_enabled = debug;
-    if (!path)
-        return 0;
-    if (!(log_path = strdup(path)) || !(log_sink = open_sink(path))) {
-        int rc = -errno;
-        free(log_path);
-        log_path = NULL;
-        return rc;
-    }
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+
+    return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && !fstat(STDERR_FILENO, &st) &&
+           (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* Lock held: whatever was open is closed. */
+static void close_sink(void)
+{
+    if (log_file)
+        fclose(log_file);
+    if (sink == SINK_SYSLOG)
+        closelog();
+    log_file = NULL;
+    free(log_path);
+    log_path = NULL;
+    sink = SINK_STDERR;
+}
+
+int log_to_stderr(int level)
+{
+    pthread_mutex_lock(&log_lock);
+    close_sink();
+    sink = stderr_is_journal() ? SINK_JOURNAL : SINK_STDERR;
+    log_level = level;
+    pthread_mutex_unlock(&log_lock);
     return 0;
+}
+
+int log_to_syslog(int level)
+{
+    pthread_mutex_lock(&log_lock);
+    close_sink();
+    openlog("seedancefs", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    sink = SINK_SYSLOG;
+    log_level = level;
+    pthread_mutex_unlock(&log_lock);
+    return 0;
+}
+
+int log_to_file(const char *path, int level)
+{
+    char *copy = strdup(path);
+    FILE *f = copy ? open_file(path) : NULL;
+    int rc = f ? 0 : -errno;
+
+    pthread_mutex_lock(&log_lock);
+    close_sink();
+    log_level = level;
+    if (f) {
+        log_file = f;
+        log_path = copy;
+        sink = SINK_FILE;
+    } else {
+        free(copy);
+    }
+    pthread_mutex_unlock(&log_lock);
+    return rc;
+}
+
+int log_reopen(void)
+{
+    FILE *f;
+    int rc = 0;
+
+    pthread_mutex_lock(&log_lock);
+    if (sink == SINK_FILE) {
+        if ((f = open_file(log_path))) {
+            fclose(log_file);
+            log_file = f;
+        } else {
+            rc = -errno;
+        }
+    }
+    pthread_mutex_unlock(&log_lock);
+    return rc;
 }
 
 void log_close(void)
 {
     pthread_mutex_lock(&log_lock);
-    if (log_sink)
-        fclose(log_sink);
-    log_sink = NULL;
-    free(log_path);
-    log_path = NULL;
+    close_sink();
     pthread_mutex_unlock(&log_lock);
 }
 
-/* Lock held. A file that cannot be reopened keeps the old one. */
-static void reopen(void)
+int log_is_detached(void)
 {
-    FILE *f;
+    int detached;
 
-    if (!log_path || !(f = open_sink(log_path)))
-        return;
-    fclose(log_sink);
-    log_sink = f;
-}
-
-static void *hup_main(void *arg)
-{
-    sigset_t set;
-    int sig;
-
-    (void)arg;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    for (;;) {
-        if (sigwait(&set, &sig))
-            continue;
-        if (atomic_load(&hup_stop))
-            return NULL;
-        pthread_mutex_lock(&log_lock);
-        reopen();
-        pthread_mutex_unlock(&log_lock);
-        log_info("SIGHUP: log file reopened");
-    }
-}
-
-int log_watch_hup(void)
-{
-    sigset_t set;
-    int rc;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    if ((rc = pthread_sigmask(SIG_BLOCK, &set, NULL)) ||
-        (rc = pthread_create(&hup_thread, NULL, hup_main, NULL)))
-        return -rc;
-    hup_watching = true;
-    return 0;
-}
-
-void log_unwatch_hup(void)
-{
-    if (!hup_watching)
-        return;
-    atomic_store(&hup_stop, true);
-    pthread_kill(hup_thread, SIGHUP);
-    pthread_join(hup_thread, NULL);
-    hup_watching = false;
+    pthread_mutex_lock(&log_lock);
+    detached = sink == SINK_FILE || sink == SINK_SYSLOG;
+    pthread_mutex_unlock(&log_lock);
+    return detached;
 }
 
 /* The message, formatted and with the key hidden: a server's echo of it
@@ -120,37 +142,67 @@ static void format_line(char *line, size_t size, const char *fmt, va_list ap)
     secret_scrub(line);
 }
 
-/* One line into the log, stamped. */
-static void write_line(const char *line)
+/* One line to the sink, stamped as the sink wants. */
+static void write_line(int level, const char *line)
 {
+    static const int syslog_priority[] = {LOG_ERR, LOG_INFO, LOG_DEBUG};
+    static const char journal_prefix[][4] = {"<3>", "<6>", "<7>"};
     struct timespec now;
     struct tm tm;
     char stamp[32];
-    FILE *out;
 
-    clock_gettime(CLOCK_REALTIME, &now);
-    localtime_r(&now.tv_sec, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
     pthread_mutex_lock(&log_lock);
-    out = log_sink ? log_sink : stderr;
-    fprintf(out, "%s.%03ld seedancefs: %s\n", stamp, now.tv_nsec / 1000000, line);
-    fflush(out);
+    switch (sink) {
+    case SINK_SYSLOG:
+        syslog(syslog_priority[level], "%s", line);
+        break;
+    case SINK_JOURNAL:
+        fprintf(stderr, "%s%s\n", journal_prefix[level], line);
+        break;
+    case SINK_STDERR:
+    case SINK_FILE:
+        clock_gettime(CLOCK_REALTIME, &now);
+        localtime_r(&now.tv_sec, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+        fprintf(log_file ? log_file : stderr, "%s.%03ld seedancefs: %s%s\n", stamp,
+                now.tv_nsec / 1000000, level == LOG_LEVEL_ERROR ? "error: " : "", line);
+        fflush(log_file ? log_file : stderr);
+        break;
+    }
     pthread_mutex_unlock(&log_lock);
 }
 
-static void log_line(const char *fmt, va_list ap)
+static void log_line(int level, const char *fmt, va_list ap)
 {
     char line[2048];
 
+    if (level > atomic_load(&log_level))
+        return;                     /* debug lines cost nothing when off */
     format_line(line, sizeof line, fmt, ap);
-    write_line(line);
+    write_line(level, line);
+}
+
+void log_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(LOG_LEVEL_ERROR, fmt, ap);
+    va_end(ap);
 }
 
 void log_info(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    log_line(fmt, ap);
+    log_line(LOG_LEVEL_INFO, fmt, ap);
+    va_end(ap);
+}
+
+void log_debug(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(LOG_LEVEL_DEBUG, fmt, ap);
     va_end(ap);
 }
 
@@ -158,25 +210,11 @@ void log_startup_error(const char *fmt, ...)
 {
     char line[2048];
     va_list ap;
-    bool to_file;
 
     va_start(ap, fmt);
     format_line(line, sizeof line, fmt, ap);
     va_end(ap);
-    write_line(line);
-    pthread_mutex_lock(&log_lock);
-    to_file = log_sink != NULL;
-    pthread_mutex_unlock(&log_lock);
-    if (to_file)
+    write_line(LOG_LEVEL_ERROR, line);
+    if (log_is_detached())
         fprintf(stderr, "seedancefs: %s\n", line);
-}
-
-void log_debug(const char *fmt, ...)
-{
-    va_list ap;
-    if (!log_debug_enabled)
-        return;
-    va_start(ap, fmt);
-    log_line(fmt, ap);
-    va_end(ap);
 }

@@ -8,14 +8,17 @@
  */
 #include "api.h"
 #include "assets.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "fs.h"
 #include "http.h"
+#include "hup.h"
 #include "inbox.h"
 #include "log.h"
 #include "outbox.h"
 #include "secret.h"
+#include "service.h"
 #include "store.h"
 #include "stream.h"
 #include "tasks.h"
@@ -23,6 +26,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -30,20 +34,89 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Without -f the log is a file in the state dir; with -f, stderr. */
+/* -o log=..., else: with -f stderr (the journal's, under systemd), without
+ * it a file in the state dir. */
 static int open_log(const struct config *cfg)
 {
     char *path = NULL;
     int rc;
 
-    if (cfg->foreground)
-        return log_init(NULL, cfg->debug);
-    if (asprintf(&path, "%s/seedancefs.log", cfg->state_dir) < 0)
+    if (cfg->log_to == LOG_TO_SYSLOG)
+        return log_to_syslog(cfg->log_level);
+    if (cfg->log_to == LOG_TO_STDERR || (cfg->log_to == LOG_TO_DEFAULT && cfg->foreground))
+        return log_to_stderr(cfg->log_level);
+    if (cfg->log_file)
+        path = strdup(cfg->log_file);
+    else if (asprintf(&path, "%s/seedancefs.log", cfg->state_dir) < 0)
+        path = NULL;
+    if (!path)
         return -ENOMEM;
-    if ((rc = log_init(path, cfg->debug)))
+    if ((rc = log_to_file(path, cfg->log_level)))
         fprintf(stderr, "seedancefs: log %s: %s\n", path, strerror(-rc));
     free(path);
     return rc;
+}
+
+/* What SIGHUP reloads, once the modules exist (NULL before and after). */
+static struct {
+    pthread_mutex_t lock;
+    const struct config *cfg;
+    http *http;
+    tasks *tasks;
+    outbox *outbox;
+} reload = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void reload_set(const struct config *cfg, http *h, tasks *t, outbox *o)
+{
+    pthread_mutex_lock(&reload.lock);
+    reload.cfg = cfg;
+    reload.http = h;
+    reload.tasks = t;
+    reload.outbox = o;
+    pthread_mutex_unlock(&reload.lock);
+}
+
+/* SIGHUP: the log file is reopened (logrotate), the key file read again
+ * (a rotated key is used from the next request on), and every running task
+ * and queued request is looked at now. Never an unmount. */
+static void on_hup(void *arg)
+{
+    char why[512], *key = NULL;
+    int rc;
+
+    (void)arg;
+    {
+        char reloading[64];
+        snprintf(reloading, sizeof reloading, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                 (unsigned long long)(clock_mono() * 1e6));
+        service_notify(reloading);
+    }
+    if ((rc = log_reopen()))
+        log_error("SIGHUP: cannot reopen the log file: %s", strerror(-rc));
+    pthread_mutex_lock(&reload.lock);
+    if (!reload.cfg) {
+        pthread_mutex_unlock(&reload.lock);
+        log_info("SIGHUP: log reopened");
+        return;
+    }
+    if (!reload.cfg->key_file) {
+        log_info("SIGHUP: log reopened; the key came from the environment, kept");
+    } else if ((rc = config_read_key_file(reload.cfg->key_file, &key, why, sizeof why))) {
+        log_error("SIGHUP: %s; the old key stays in use", why);
+    } else {
+        secret_set(key);                /* before any request can carry it */
+        rc = http_set_key(reload.http, key);
+        explicit_bzero(key, strlen(key));
+        free(key);
+        if (rc)
+            log_error("SIGHUP: out of memory; the old key stays in use");
+        else
+            log_info("SIGHUP: log reopened, key read again from %s", reload.cfg->key_file);
+    }
+    service_notify("READY=1");
+    tasks_poll_now(reload.tasks);
+    outbox_kick(reload.outbox);
+    pthread_mutex_unlock(&reload.lock);
 }
 
 /* One daemon per state_dir: a second would submit the same outbox twice. */
@@ -81,6 +154,7 @@ static int start_threads(struct fs_context *fs)
         return rc;
     }
     daemon_ready();
+    service_notify("READY=1");
     return 0;
 }
 
@@ -88,6 +162,8 @@ static int start_threads(struct fs_context *fs)
  * resolved on the next mount, as after a crash), then the threads join. */
 static void stop_threads(struct fs_context *fs)
 {
+    service_notify("STOPPING=1");
+    reload_set(NULL, NULL, NULL, NULL);
     if (the_api)
         api_abort(the_api);
     if (fs->outbox)
@@ -181,7 +257,7 @@ int main(int argc, char **argv)
     }
     if (open_log(&cfg))
         goto out_config;
-    if ((rc = log_watch_hup())) {            /* before any other thread exists */
+    if ((rc = hup_watch(on_hup, NULL))) {    /* before any other thread exists */
         fprintf(stderr, "seedancefs: cannot watch for SIGHUP: %s\n", strerror(-rc));
         goto out_config;
     }
@@ -218,6 +294,7 @@ int main(int argc, char **argv)
     }
     if (restore_state(&fs))
         goto out;
+    reload_set(&cfg, h, fs.tasks, fs.outbox);
     status = fs_main(fuse_argc, fuse_argv, &fs);
 out:
     /* Threads first (they use everything below), then the tables. */
@@ -235,8 +312,9 @@ out_config:
     store_close(st);
     if (lock_fd >= 0)
         close(lock_fd);
-    log_unwatch_hup();
+    hup_unwatch();
     log_close();
+    secret_clear();
     config_free(&cfg, fuse_argc, fuse_argv);
     return status;
 }

@@ -145,6 +145,12 @@ bool stream_complete(stream *s, const char *id)
     return video_cache_complete(s->cache, id);
 }
 
+void stream_cache_usage(stream *s, size_t *used, size_t *max)
+{
+    *used = video_cache_used(s->cache);
+    *max = video_cache_max(s->cache);
+}
+
 int stream_restore(stream *s)
 {
     int rc = video_cache_restore(s->cache);

@@ -348,6 +348,16 @@ static const char *file_bytes(const struct task *k, enum task_file f, size_t *le
     return p;
 }
 
+size_t tasks_count(tasks *t)
+{
+    size_t n;
+
+    pthread_mutex_lock(&t->lock);
+    n = strmap_count(t->by_id);
+    pthread_mutex_unlock(&t->lock);
+    return n;
+}
+
 int tasks_stat(tasks *t, const char *id, struct task_stat *out)
 {
     char line[40];

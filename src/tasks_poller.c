@@ -362,6 +362,25 @@ int tasks_refresh_video_url(tasks *t, const char *id)
     return 0;
 }
 
+static void due_now(const char *key, void *value, void *arg)
+{
+    struct task *k = value;
+    (void)key;
+
+    if (wants_poll(k) && !k->polling)
+        k->next_poll = *(double *)arg;
+}
+
+void tasks_poll_now(tasks *t)
+{
+    double now = clock_mono();
+
+    pthread_mutex_lock(&t->lock);
+    strmap_each(t->by_id, due_now, &now);
+    pthread_cond_broadcast(&t->wake);
+    pthread_mutex_unlock(&t->lock);
+}
+
 int tasks_start(tasks *t)
 {
     int rc;

@@ -43,6 +43,14 @@ enum node_kind {
 enum pending_file { PENDING_STATUS, PENDING_REASON, PENDING_REQUEST, PENDING_WAIT };
 static const char *const pending_files[] = {"status", "reason", "request.json", "wait"};
 #define N_PENDING_FILES 4
+#define TREE_FREE_FILES 1000000
+
+/* Modes before -o umask (default 022) takes bits off: what may be written
+ * is writable for all, so that umask=000 with allow_other lets every user
+ * submit, as with other FUSE filesystems. */
+#define MODE_RW_DIR 0777
+#define MODE_RO     0555            /* directories; files lose the x below */
+#define MODE_RW     0666
 
 struct tree_node {
     enum node_kind kind;
@@ -194,7 +202,7 @@ static void fill_dir(struct stat *st, mode_t mode, time_t t)
 
 static void fill_file(struct stat *st, mode_t mode, off_t size, time_t created, time_t updated)
 {
-    st->st_mode = S_IFREG | mode;
+    st->st_mode = S_IFREG | (mode & 0666);
     st->st_nlink = 1;
     st->st_size = size;
     st->st_blocks = (size + 511) / 512;
@@ -228,7 +236,7 @@ static bool video_shown(struct fs_context *c, const char *id, const struct task_
     return ts->video_size >= 0 && (!ts->size[TASK_VIDEO_ERROR] || stream_complete(c->stream, id));
 }
 
-int tree_getattr(const char *path, struct stat *st, bool *stable)
+static int node_getattr(const char *path, struct stat *st, bool *stable)
 {
     struct fs_context *c = ctx();
     struct tree_node n;
@@ -243,13 +251,13 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
     if ((rc = parse_path(path, &n)))
         return rc;
     memset(st, 0, sizeof *st);
-    st->st_uid = getuid();
-    st->st_gid = getgid();
     st->st_blksize = 4096;
     switch (n.kind) {
-    case NODE_ROOT: case NODE_TASKS: case NODE_BYNAME: case NODE_PENDING:
-    case NODE_PENDING_DIR:
-        fill_dir(st, 0555, c->mount_time);
+    case NODE_ROOT: case NODE_BYNAME: case NODE_PENDING: case NODE_PENDING_DIR:
+        fill_dir(st, MODE_RO, c->mount_time);
+        return 0;
+    case NODE_TASKS:                        /* rmdir tasks/<id> writes to it */
+        fill_dir(st, MODE_RW_DIR, c->mount_time);
         return 0;
     case NODE_PENDING_FILE: {
         char *data;
@@ -257,23 +265,23 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
         if ((rc = pending_file_bytes(n.id, n.pfile, &data, &len)))
             return rc;
         free(data);
-        fill_file(st, 0444, (off_t)len, c->mount_time, c->mount_time);
+        fill_file(st, MODE_RO, (off_t)len, c->mount_time, c->mount_time);
         return 0;
     }
     case NODE_REQUESTS:
-        fill_dir(st, 0755, c->mount_time);
+        fill_dir(st, MODE_RW_DIR, c->mount_time);
         return 0;
     case NODE_README:
-        fill_file(st, 0444, sizeof readme_text - 1, c->mount_time, c->mount_time);
+        fill_file(st, MODE_RO, sizeof readme_text - 1, c->mount_time, c->mount_time);
         *stable = true;
         return 0;
     case NODE_EVENTS:
-        fill_file(st, 0444, 0, c->mount_time, c->mount_time);
+        fill_file(st, MODE_RO, 0, c->mount_time, c->mount_time);
         return 0;
     case NODE_REQUEST_FILE:
         if ((rc = inbox_stat(c->inbox, n.leaf, &is)))
             return rc;
-        fill_file(st, is.writable ? 0644 : 0444, (off_t)is.size, is.mtime, is.mtime);
+        fill_file(st, is.writable ? MODE_RW : MODE_RO, (off_t)is.size, is.mtime, is.mtime);
         return 0;
     case NODE_BYNAME_LINK:
         st->st_mode = S_IFLNK | 0777;
@@ -286,7 +294,7 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
         break;
     }
     if (n.kind == NODE_WAIT && n.pending_link) {    /* pending/NAME/wait */
-        fill_file(st, 0444, 0, c->mount_time, c->mount_time);
+        fill_file(st, MODE_RO, 0, c->mount_time, c->mount_time);
         return 0;
     }
     if ((rc = tasks_stat(c->tasks, n.id, &ts)))
@@ -294,11 +302,11 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
     /* A finished task changes no more (its rmdir is invalidated explicitly). */
     *stable = status_final(&ts.status);
     if (n.kind == NODE_WAIT) {
-        fill_file(st, 0444, 0, ts.created_at, ts.updated_at);
+        fill_file(st, MODE_RO, 0, ts.created_at, ts.updated_at);
         return 0;
     }
     if (n.kind == NODE_TASK_DIR) {
-        fill_dir(st, 0555, ts.updated_at);
+        fill_dir(st, MODE_RO, ts.updated_at);
         st->st_ctim.tv_sec = ts.created_at;
         return 0;
     }
@@ -309,12 +317,57 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
             return rc;
         if (!video_shown(c, n.id, &ts))
             return -ENOENT;
-        fill_file(st, 0444, ts.video_size, ts.created_at, ts.updated_at);
+        fill_file(st, MODE_RO, ts.video_size, ts.created_at, ts.updated_at);
         return 0;
     }
     if (!ts.size[n.file] && n.file != TASK_STATUS)
         return -ENOENT;
-    fill_file(st, 0444, (off_t)ts.size[n.file], ts.created_at, ts.updated_at);
+    fill_file(st, MODE_RO, (off_t)ts.size[n.file], ts.created_at, ts.updated_at);
+    return 0;
+}
+
+int tree_getattr(const char *path, struct stat *st, bool *stable)
+{
+    const struct config *cfg = ctx()->cfg;
+    int rc = node_getattr(path, st, stable);
+
+    /* One owner and one umask for the whole tree (-o uid,gid,umask): with
+     * allow_other the kernel checks them (default_permissions). */
+    if (!rc) {
+        st->st_uid = cfg->uid;
+        st->st_gid = cfg->gid;
+        if (!S_ISLNK(st->st_mode))
+            st->st_mode &= ~cfg->umask;
+    }
+    return rc;
+}
+
+int tree_statfs(struct statvfs *sv)
+{
+    struct fs_context *c = ctx();
+    struct statvfs disk;
+    size_t used, max;
+    unsigned long long size, block = 4096;
+
+    stream_cache_usage(c->stream, &used, &max);
+    /* The cache's bound, or less when the disk under state_dir has less. */
+    size = max ? max : used;
+    if (!statvfs(c->cfg->state_dir, &disk)) {
+        unsigned long long room = used + (unsigned long long)disk.f_bavail * disk.f_frsize;
+        if (!max || room < size)
+            size = room;
+    }
+    if (size < used)
+        size = used;
+    memset(sv, 0, sizeof *sv);
+    sv->f_bsize = sv->f_frsize = block;
+    sv->f_blocks = (size + block - 1) / block;
+    sv->f_bfree = sv->f_bavail = sv->f_blocks - (used + block - 1) / block;
+    /* df -i: used = the tasks; free = room for requests (tools that check
+     * for free inodes before creating a file must not refuse). */
+    sv->f_ffree = sv->f_favail = TREE_FREE_FILES;
+    sv->f_files = tasks_count(c->tasks) + TREE_FREE_FILES;
+    sv->f_namemax = 255;
     return 0;
 }
 

@@ -552,6 +552,29 @@ static void pick_victim(const char *key, void *value, void *arg)
         l->victim = v;
 }
 
+static void add_present(const char *key, void *value, void *arg)
+{
+    struct video *v = value;
+    (void)key;
+
+    *(size_t *)arg += v->present * (size_t)G;
+}
+
+size_t video_cache_used(video_cache *c)
+{
+    size_t used = 0;
+
+    pthread_mutex_lock(&c->lock);
+    strmap_each(c->videos, add_present, &used);
+    pthread_mutex_unlock(&c->lock);
+    return used;
+}
+
+size_t video_cache_max(const video_cache *c)
+{
+    return c->cache_max;
+}
+
 void video_cache_evict(video_cache *c, const char *keep)
 {
     for (;;) {

@@ -115,7 +115,8 @@ class Mount:
     given (a restart); a relative `state` is taken from `dir`, the
     command's working directory."""
 
-    def __init__(self, sim, options=(), env_key=True, state=None, foreground=True, dir=None):
+    def __init__(self, sim, options=(), env_key=True, state=None, foreground=True, dir=None,
+                 env=None):
         self.dir = dir or tempfile.mkdtemp(prefix="sdfs-")
         self.mnt = os.path.join(self.dir, "mnt")
         self.state = state or os.path.join(self.dir, "state")
@@ -128,9 +129,14 @@ class Mount:
         self.returncode = None
         opts = ",".join([f"api_url={sim.url}", f"state_dir={self.state}",
                          "poll_interval=0.2", *options])
-        env = dict(os.environ)
+        extra_env, env = env, dict(os.environ)
         if env_key:
             env["SEEDANCE_API_KEY"] = KEY
+        for name, value in (extra_env or {}).items():   # None: unset
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         wrapper = os.environ.get("SEEDANCEFS_WRAPPER", "").split()
         cmd = [*wrapper, os.path.join(BUILD, "seedancefs"), "mnt", "-o", opts]
         if not foreground:

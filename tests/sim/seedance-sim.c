@@ -42,7 +42,7 @@
  * "html_404": bool (every API call but content answers 404 with an HTML page,
  * as a proxy in front of a moved API does), "content_html": bool (content answers 200 with an HTML page, as a proxy's
  * error page does), "echo_key": bool (every JSON reply and error message repeats the caller's key,
- * as a careless or hostile gateway might), "content_hold": bool (content requests wait, at most 30 s, until it is false
+ * as a careless or hostile gateway might), "key": "..." (the only key accepted from now on: a rotation), "content_hold": bool (content requests wait, at most 30 s, until it is false
  * again; "content_held" in the stats counts the waiting ones),
  * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
  * reply), "create_429": N (next N creates get 429), "api_429": N (next N API
@@ -93,7 +93,7 @@ struct sim_task {
 };
 
 static struct {
-    const char *key;
+    _Atomic(const char *) key;      /* "key" control replaces it (the old one leaks) */
     char *video;
     size_t video_len;
     enum content_mode mode;
@@ -851,6 +851,8 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.content_html = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "echo_key")))
         sim.echo_key = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "key")) && cJSON_IsString(v) && *v->valuestring)
+        sim.key = strdup(v->valuestring);
     pthread_mutex_lock(&sim.lock);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_hold"))) {
         sim.content_hold = cJSON_IsTrue(v);

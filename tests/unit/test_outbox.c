@@ -46,7 +46,7 @@ int main(void)
     api *a;
     tasks *t;
 
-    log_init("/dev/null", 0);
+    log_to_file("/dev/null", LOG_LEVEL_INFO);
     CHECK(mkdtemp(dir) != NULL);
     CHECK((s = store_open(dir, why, sizeof why)) != NULL);
     CHECK((h = http_new("k", 5)) && (a = api_new(&cfg, h)));

@@ -1,5 +1,5 @@
 /* test_secret.c — the key is replaced wherever it appears, however often,
- * and text without it is left as it is. */
+ * also after it was rotated, and text without it is left as it is. */
 #include "check.h"
 #include "secret.h"
 
@@ -24,6 +24,14 @@ int main(void)
     secret_set("abc");                          /* shorter than the mask: starred */
     strcpy(text, "xabcx abc");
     CHECK(secret_scrub(text) == 9 && !strcmp(text, "x***x ***"));
-    secret_set(NULL);
+
+    /* After a key rotation (SIGHUP) the old key stays hidden as well. */
+    secret_set("sk-new-0123456789");
+    strcpy(text, "old sk-test-7f3a9c new sk-new-0123456789");
+    secret_scrub(text);
+    CHECK(!strcmp(text, "old [key] new [key]"));
+    secret_clear();
+    strcpy(text, "sk-new-0123456789");
+    CHECK(secret_scrub(text) == 17);
     return CHECK_DONE("test_secret");
 }

@@ -60,7 +60,7 @@ int main(void)
     pthread_t thread;
     store *st;
 
-    log_init("/dev/null", 0);          /* one line per eviction otherwise */
+    log_to_file("/dev/null", LOG_LEVEL_INFO);          /* one line per eviction otherwise */
     memset(data, 'v', sizeof data);
     CHECK(mkdtemp(dir) != NULL);
     CHECK((st = store_open(dir, why, sizeof why)) != NULL);
