@@ -90,7 +90,7 @@ void assets_save(assets *a, const struct asset *r)
     struct stored_asset s = {r->kind, r->name, r->state, r->asset_id, r->authorization,
                              r->reason, r->created_at};
     if (store_asset_put(a->store, &s))
-        log_info("asset %s/%s: cannot save its state", r->kind, r->name);
+        log_error("asset %s/%s: cannot save its state", r->kind, r->name);
 }
 
 struct asset *assets_add_record(assets *a, const char *kind, const char *name)

@@ -617,7 +617,7 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
     if (rc == CURLE_ABORTED_BY_CALLBACK || (rc == CURLE_WRITE_ERROR && atomic_load(&h->aborted))) {
         return -ECANCELED;                           /* http_abort: nothing to report */
     } else if (st.refused[0]) {
-        log_info("read %.*s from byte %lld: refused: %s", (int)strcspn(url, "?"), url,
+        log_error("read %.*s from byte %lld: refused: %s", (int)strcspn(url, "?"), url,
                  (long long)off, st.refused);
         return -EIO;                                 /* nothing was written */
     } else if (rh.status == 416) {
@@ -635,7 +635,7 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
         result = -EIO;
     }
     if (result < 0)
-        log_info("read %.*s from byte %lld: %s%sHTTP %ld", (int)strcspn(url, "?"), url,
+        log_error("read %.*s from byte %lld: %s%sHTTP %ld", (int)strcspn(url, "?"), url,
                  (long long)off, rc ? curl_easy_strerror(rc) : "", rc ? ", " : "", rh.status);
     return result;
 }

@@ -418,7 +418,7 @@ static void schedule_retry(outbox *o, struct pending *p, bool maybe_sent, const 
     pthread_mutex_unlock(&o->lock);
     if (store_request_set_state(o->store, p->name, p->state, p->attempts, why,
                                 p->first_sent_at))
-        log_info("submit %s: cannot save its state", p->name);
+        log_error("submit %s: cannot save its state", p->name);
     log_info("submit %s: %s", p->name, reason);
 }
 
@@ -514,7 +514,7 @@ static void submit_one(outbox *o, struct pending *p)
 
 created:
     if ((rc = record_task(o, p->name, id, send, p->wants_last_frame))) {
-        log_info("submit %s: task %s created but not saved: %s", p->name, id, strerror(-rc));
+        log_error("submit %s: task %s created but not saved: %s", p->name, id, strerror(-rc));
         schedule_retry(o, p, true, "task created but not saved", -1);
     } else {
         log_info("submit %s: accepted as task %s", p->name, id);

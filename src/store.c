@@ -57,7 +57,7 @@ static enum request_state state_from_name(const char *name)
 
 static int fail(store *s, const char *op)
 {
-    log_info("store %s: %s", op, sqlite3_errmsg(s->db));
+    log_error("store %s: %s", op, sqlite3_errmsg(s->db));
     return -EIO;
 }
 
@@ -66,7 +66,7 @@ static int exec(store *s, const char *sql, const char *op)
     char *err = NULL;
 
     if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        log_info("store %s: %s", op, err ? err : "?");
+        log_error("store %s: %s", op, err ? err : "?");
         sqlite3_free(err);
         return -EIO;
     }

@@ -456,7 +456,7 @@ static int fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
                              &total);
         free(url);
         if (!rc && total >= 0 && total != expected) {
-            log_info("read %s: server says %lld bytes, expected %lld", id,
+            log_error("read %s: server says %lld bytes, expected %lld", id,
                      (long long)total, (long long)expected);
             rc = -EIO;
             break;
@@ -702,7 +702,7 @@ static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end,
             continue;
         }
         if (clock_mono() - (vf->arrived_at > since ? vf->arrived_at : since) > STALL_SECS) {
-            log_info("read %s: no bytes for %d s, giving up", video_id(vf->v), STALL_SECS);
+            log_error("read %s: no bytes for %d s, giving up", video_id(vf->v), STALL_SECS);
             return -EIO;
         }
         /* Unless the downloader itself brings g, it pauses meanwhile. */

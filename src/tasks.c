@@ -113,7 +113,7 @@ static void snapshot_free(struct stored_task *s)
 void tasks_persist(tasks *t, struct stored_task *s)
 {
     if (s && t->store && store_task_put(t->store, s))
-        log_info("task %s: cannot save its state", s->id);
+        log_error("task %s: cannot save its state", s->id);
     snapshot_free(s);
 }
 
@@ -218,7 +218,7 @@ static void restore_one(const struct stored_task *s, void *arg)
     if (!k->name && k->api_status.code == STATUS_SUCCEEDED)
         k->status = k->api_status;
     if (insert_task(t, k))
-        log_info("restore %s: cannot add it to the table", s->id);
+        log_error("restore %s: cannot add it to the table", s->id);
 }
 
 int tasks_restore(tasks *t)

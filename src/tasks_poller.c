@@ -91,7 +91,7 @@ static int poll_by_list(tasks *t, char **ids, int n, struct poll_result *r, bool
         }
         if (rc) {
             /* Down or rate limited: these tasks wait for the next cycle. */
-            log_info("poll: %s", res.msg);
+            log_error("poll: %s", res.msg);
             for (int i = start; i < start + chunk; i++) {
                 r[i].rc = rc;
                 covered[i] = true;
@@ -145,7 +145,7 @@ static void poll_many(tasks *t, char **ids, int n, const off_t *sizes, const boo
         }
         r[i].rc = api_get_task(t->api, ids[i], &r[i].info, &res);
         if (r[i].rc)
-            log_info("poll %s: %s", ids[i], res.msg);
+            log_error("poll %s: %s", ids[i], res.msg);
     }
     for (int i = 0; i < n; i++) {
         finish_poll(t, sizes[i], ours[i], frames[i], &r[i]);

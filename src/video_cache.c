@@ -115,7 +115,7 @@ static struct video *video_open(video_cache *c, const char *id, off_t size,
         goto fail;
     v->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (v->fd < 0 || fstat(v->fd, &st) || (st.st_size != size && ftruncate(v->fd, size))) {
-        log_info("cache %s: %s: %s", id, path, strerror(errno));
+        log_error("cache %s: %s: %s", id, path, strerror(errno));
         goto fail;
     }
     /* A map is trusted only for a file of the right size. */
@@ -148,7 +148,7 @@ video_cache *video_cache_new(store *st, const char *state_dir, size_t cache_max,
         return NULL;
     }
     if (mkdir(c->dir, 0700) && errno != EEXIST)
-        log_info("cache: %s: %s", c->dir, strerror(errno));
+        log_error("cache: %s: %s", c->dir, strerror(errno));
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->commit_work, NULL);
     pthread_cond_init(&c->removed, NULL);
@@ -389,7 +389,7 @@ int video_write(struct video *v, const char *data, size_t len, off_t at)
     for (size_t done = 0; done < len; ) {
         ssize_t n = pwrite(v->fd, data + done, len - done, at + (off_t)done);
         if (n < 0) {
-            log_info("cache %s: write: %s", v->id, strerror(errno));
+            log_error("cache %s: write: %s", v->id, strerror(errno));
             rc = -EIO;
             break;
         }
@@ -443,7 +443,7 @@ static void commit_map(video_cache *c, struct video *v)
     size_t len = bitmap_bytes(v->ngranules);
 
     if (fdatasync(v->fd))
-        log_info("cache %s: fdatasync: %s", v->id, strerror(errno));
+        log_error("cache %s: fdatasync: %s", v->id, strerror(errno));
     pthread_mutex_lock(&c->lock);
     if (v->orphan) {                    /* replaced or removed: its map is not the id's */
         pthread_mutex_unlock(&c->lock);
@@ -456,7 +456,7 @@ static void commit_map(video_cache *c, struct video *v)
     v->saving++;
     pthread_mutex_unlock(&c->lock);
     if (copy && store_cache_put(c->store, &sc))
-        log_info("cache %s: cannot save the block map", v->id);
+        log_error("cache %s: cannot save the block map", v->id);
     free(copy);
     pthread_mutex_lock(&c->lock);
     v->saving--;

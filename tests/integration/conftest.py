@@ -116,7 +116,7 @@ class Mount:
     command's working directory."""
 
     def __init__(self, sim, options=(), env_key=True, state=None, foreground=True, dir=None,
-                 env=None):
+                 env=None, state_option=True):
         self.dir = dir or tempfile.mkdtemp(prefix="sdfs-")
         self.mnt = os.path.join(self.dir, "mnt")
         self.state = state or os.path.join(self.dir, "state")
@@ -127,7 +127,9 @@ class Mount:
             self.log_path = os.path.join(self.dir, self.state, "seedancefs.log")
         self.check_exit = True
         self.returncode = None
-        opts = ",".join([f"api_url={sim.url}", f"state_dir={self.state}",
+        # state_option=False: the daemon picks its state dir (then `state`
+        # says where it will be, e.g. $STATE_DIRECTORY).
+        opts = ",".join([f"api_url={sim.url}", *([f"state_dir={self.state}"] * state_option),
                          "poll_interval=0.2", *options])
         extra_env, env = env, dict(os.environ)
         if env_key:
