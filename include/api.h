@@ -13,6 +13,7 @@
 #include "status.h"
 
 #include <stdbool.h>
+#include <time.h>
 
 typedef struct api api;
 
@@ -79,6 +80,18 @@ void api_free(api *a);
 /* Unmount: callers waiting for the budget return -ECANCELED now, and so do
  * all later calls; transfers in flight end (http_abort). */
 void api_abort(api *a);
+
+/* How the API has been lately, for the STATUS file: calls in the last
+ * hour, how many failed in a way callers retry (unreachable, 408, 429,
+ * 5xx), how many were 429s, the last such failure (scrubbed; "" = none)
+ * and when, and what is left of a 429 pause. */
+struct api_health {
+    unsigned calls, failed, limited;
+    char last_error[160];
+    time_t last_error_at;
+    double paused_for;
+};
+void api_health(api *a, struct api_health *h);
 
 /* The calls below fill `res` and return res->err. */
 

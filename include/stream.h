@@ -51,6 +51,9 @@ void stream_stop(stream *s);
 /* True when every byte of the task's video is in the cache. */
 bool stream_complete(stream *s, const char *id);
 
+/* How many bytes of `id`'s video are cached here. */
+off_t stream_cached_bytes(stream *s, const char *id);
+
 /* What `df` shows of the cache: bytes cached, and the bound (0 = none). */
 void stream_cache_usage(stream *s, size_t *used, size_t *max);
 

@@ -105,6 +105,20 @@ void tasks_stop(tasks *t);
 int tasks_add(tasks *t, const char *id, const char *name, const char *request_json,
               bool wants_last_frame);
 
+/* The name (by-name/, "" when made elsewhere) and model ("" when not
+ * known) of a task, into buffers of `size` bytes. -ENOENT. */
+int tasks_describe(tasks *t, const char *id, char *name, char *model, size_t size);
+
+/* For the STATUS file: tasks by status code, how the poller asks (1: list
+ * calls, -1: one GET per task, 0: not tried yet), and in how many seconds
+ * its next poll is due (-1: nothing to poll). */
+struct tasks_report {
+    size_t by_status[STATUS_OTHER + 1];
+    int list_mode;
+    double next_poll_in;
+};
+void tasks_report(tasks *t, struct tasks_report *r);
+
 /* How many tasks the table holds. */
 size_t tasks_count(tasks *t);
 

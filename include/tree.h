@@ -9,6 +9,7 @@
 #include "config.h"
 #include "inbox.h"
 #include "outbox.h"
+#include "report.h"
 #include "stream.h"
 #include "tasks.h"
 
@@ -26,6 +27,7 @@ struct fs_context {
     outbox *outbox;
     stream *stream;
     assets *assets;
+    report *report;             /* the STATUS file */
     time_t mount_time;
     /* Set by main.c, which owns the background threads; fs.c calls them
      * once the kernel is connected (after the fork) and at unmount.
@@ -57,6 +59,13 @@ int tree_getattr(const char *path, struct stat *st, bool *stable);
  * under state_dir has less room; used = bytes cached) and, as files, the
  * tasks. */
 int tree_statfs(struct statvfs *sv);
+
+/* user.seedance.* attributes (tree_xattr.c), read-only. listxattr: the
+ * names, each NUL-terminated, into buf; getxattr: the value. Both return
+ * the length (size 0: only the length), -ERANGE when `size` is too small,
+ * getxattr -ENODATA for an attribute the file does not have. */
+int tree_listxattr(const char *path, char *buf, size_t size);
+int tree_getxattr(const char *path, const char *name, char *buf, size_t size);
 int tree_readdir(const char *path, tree_add_fn add, void *arg);
 int tree_readlink(const char *path, char *buf, size_t size);
 

@@ -57,6 +57,9 @@ void video_cache_commit_all(video_cache *c);
 size_t video_cache_used(video_cache *c);
 size_t video_cache_max(const video_cache *c);
 
+/* How many bytes of `id`'s video are on disk (0 for an unknown id). */
+off_t video_cache_cached(video_cache *c, const char *id);
+
 /* True when every byte of `id`'s video is on disk. */
 bool video_cache_complete(video_cache *c, const char *id);
 

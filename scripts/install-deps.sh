@@ -4,7 +4,7 @@
 # --bench adds the peers make bench compares with (httpdirfs, rclone).
 set -e
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libcjson-dev
-      libmicrohttpd-dev libsqlite3-dev ffmpeg python3-pytest curl inotify-tools man-db"
+      libmicrohttpd-dev libsqlite3-dev ffmpeg python3-pytest curl inotify-tools man-db rsync attr"
 [ "$1" = "--bench" ] && PKGS="$PKGS httpdirfs rclone"
 missing=""
 for p in $PKGS; do

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <time.h>
 
@@ -28,6 +29,11 @@ struct api {
     pthread_cond_t aborted_cond;    /* api_abort wakes the waiters */
     bool aborted;
     double max_rps, tokens, refilled_at, paused_until;
+    /* For STATUS (budget_lock): calls by minute over the last hour, and
+     * the last error. */
+    struct { long minute; unsigned calls, failed, limited; } hour[60];
+    char last_error[160];
+    time_t last_error_at;
 };
 
 /* Waits until the budget allows a call: 0; or -EAGAIN at once when that
@@ -105,6 +111,56 @@ static void note_reply(api *a, const struct http_reply *r, double retry_after)
     log_info("API 429: pausing API calls for %.1f s", pause);
 }
 
+/* One call into the hour's counters; a failure a caller will retry
+ * (unreachable, 408, 429, 5xx) becomes the last error. */
+static void note_health(api *a, int rc, long status, const char *method, const char *url,
+                        const char *msg)
+{
+    time_t now = time(NULL);
+    long minute = (long)(now / 60);
+    bool failed = rc || status == 408 || status == 429 || status >= 500;
+
+    pthread_mutex_lock(&a->budget_lock);
+    if (a->hour[minute % 60].minute != minute)
+        memset(&a->hour[minute % 60], 0, sizeof a->hour[0]);
+    a->hour[minute % 60].minute = minute;
+    a->hour[minute % 60].calls++;
+    a->hour[minute % 60].failed += failed;
+    a->hour[minute % 60].limited += status == 429;
+    if (failed) {
+        const char *path = strstr(url, "://");
+        path = path && strchr(path + 3, '/') ? strchr(path + 3, '/') : url;
+        if (rc)
+            snprintf(a->last_error, sizeof a->last_error, "%.*s",
+                     (int)sizeof a->last_error - 1, msg);
+        else
+            snprintf(a->last_error, sizeof a->last_error, "HTTP %ld on %s %.*s", status, method,
+                     (int)strcspn(path, "?"), path);
+        a->last_error_at = now;
+    }
+    pthread_mutex_unlock(&a->budget_lock);
+}
+
+void api_health(api *a, struct api_health *h)
+{
+    long minute = (long)(time(NULL) / 60);
+
+    memset(h, 0, sizeof *h);
+    pthread_mutex_lock(&a->budget_lock);
+    for (int i = 0; i < 60; i++)
+        if (a->hour[i].minute > minute - 60) {
+            h->calls += a->hour[i].calls;
+            h->failed += a->hour[i].failed;
+            h->limited += a->hour[i].limited;
+        }
+    snprintf(h->last_error, sizeof h->last_error, "%s", a->last_error);
+    h->last_error_at = a->last_error_at;
+    h->paused_for = a->paused_until - clock_mono();
+    if (h->paused_for < 0)
+        h->paused_for = 0;
+    pthread_mutex_unlock(&a->budget_lock);
+}
+
 /* A result before the call: nothing known yet. */
 static void result_init(struct api_result *res)
 {
@@ -150,6 +206,8 @@ static int api_call(api *a, const char *method, const char *url, const char *bod
         res->retry_after = retry_after_of(reply);
         note_reply(a, reply, res->retry_after);
     }
+    if (res->sent)
+        note_health(a, rc, reply->status, method, url, res->msg);
     return rc;
 }
 

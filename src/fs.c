@@ -578,6 +578,50 @@ static void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
     fuse_reply_err(req, 0);
 }
 
+/* Attributes are read-only user.seedance.* (tree_xattr.c). */
+static void reply_xattr(fuse_req_t req, int rc, const char *buf, size_t size)
+{
+    if (rc < 0)
+        fuse_reply_err(req, -rc);
+    else if (!size)
+        fuse_reply_xattr(req, (size_t)rc);
+    else
+        fuse_reply_buf(req, buf, (size_t)rc);
+}
+
+static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    char *path = nodes_path(fsx.nodes, ino), *buf = size ? malloc(size) : NULL;
+    int rc = !path ? -ENOENT : size && !buf ? -ENOMEM : tree_getxattr(path, name, buf, size);
+
+    reply_xattr(req, rc, buf, size);
+    free(buf);
+    free(path);
+}
+
+static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    char *path = nodes_path(fsx.nodes, ino), *buf = size ? malloc(size) : NULL;
+    int rc = !path ? -ENOENT : size && !buf ? -ENOMEM : tree_listxattr(path, buf, size);
+
+    reply_xattr(req, rc, buf, size);
+    free(buf);
+    free(path);
+}
+
+static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+    (void)ino; (void)name; (void)value; (void)size; (void)flags;
+    fuse_reply_err(req, ENOTSUP);   /* cp -a into the mount skips them quietly */
+}
+
+static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+    (void)ino; (void)name;
+    fuse_reply_err(req, ENOTSUP);
+}
+
 static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 {
     struct statvfs sv;
@@ -661,6 +705,10 @@ static const struct fuse_lowlevel_ops ll_ops = {
     .readdirplus = ll_readdirplus,
     .releasedir = ll_releasedir,
     .statfs = ll_statfs,
+    .getxattr = ll_getxattr,
+    .listxattr = ll_listxattr,
+    .setxattr = ll_setxattr,
+    .removexattr = ll_removexattr,
     .poll = ll_poll,
 };
 

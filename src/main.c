@@ -287,6 +287,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "seedancefs: %s\n", why);
         goto out;
     }
+    if (!(fs.report = report_new(a, fs.tasks, fs.outbox, fs.stream, cfg.api_url, fs.mount_time))) {
+        fprintf(stderr, "seedancefs: out of memory\n");
+        goto out;
+    }
     if (!(fs.assets = assets_new(prof, st, a, cfg.api_url, cfg.state_dir, cfg.poll_interval))) {
         profile_free(prof);
         fprintf(stderr, "seedancefs: out of memory\n");
@@ -301,6 +305,7 @@ out:
     stop_threads(&fs);
     the_api = NULL;
     assets_free(fs.assets);
+    report_free(fs.report);
     stream_free(fs.stream);
     inbox_free(fs.inbox);
     outbox_free(fs.outbox);

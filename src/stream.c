@@ -145,6 +145,11 @@ bool stream_complete(stream *s, const char *id)
     return video_cache_complete(s->cache, id);
 }
 
+off_t stream_cached_bytes(stream *s, const char *id)
+{
+    return video_cache_cached(s->cache, id);
+}
+
 void stream_cache_usage(stream *s, size_t *used, size_t *max)
 {
     *used = video_cache_used(s->cache);

@@ -7,6 +7,7 @@
 #include "store.h"
 #include "strmap.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -346,6 +347,38 @@ static const char *file_bytes(const struct task *k, enum task_file f, size_t *le
     }
     *len = p ? strlen(p) : 0;
     return p;
+}
+
+/* "model" of a task object or request body, copied into model[size]. */
+static bool model_of(const char *json, char *model, size_t size)
+{
+    cJSON *o = json ? cJSON_Parse(json) : NULL, *m = cJSON_GetObjectItemCaseSensitive(o, "model");
+    bool found = cJSON_IsString(m) && snprintf(model, size, "%s", m->valuestring) > 0;
+
+    cJSON_Delete(o);
+    return found;
+}
+
+int tasks_describe(tasks *t, const char *id, char *name, char *model, size_t size)
+{
+    char *task_json = NULL, *request_json = NULL;
+    struct task *k;
+    int rc = -ENOENT;
+
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id))) {
+        snprintf(name, size, "%s", k->name ? k->name : "");
+        task_json = k->task_json ? strdup(k->task_json) : NULL;
+        request_json = k->request_json ? strdup(k->request_json) : NULL;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&t->lock);
+    /* Parsed outside the lock: task objects can be large. */
+    if (!rc && !model_of(task_json, model, size) && !model_of(request_json, model, size))
+        model[0] = '\0';
+    free(task_json);
+    free(request_json);
+    return rc;
 }
 
 size_t tasks_count(tasks *t)

@@ -54,7 +54,7 @@ struct tasks {
     bool sizer_started;
     atomic_bool running;             /* read without the lock by loops and sinks */
     bool started;
-    int list_mode;              /* 0 untried, 1 works, -1 broken: one GET per task */
+    _Atomic int list_mode;      /* 0 untried, 1 works, -1 broken: one GET per task */
 };
 
 #define SIZE_ATTEMPTS 3         /* failed size probes before a video is given up */

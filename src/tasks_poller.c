@@ -371,6 +371,34 @@ static void due_now(const char *key, void *value, void *arg)
         k->next_poll = *(double *)arg;
 }
 
+struct report_walk {
+    struct tasks_report *r;
+    double now, earliest;
+};
+
+static void count_task(const char *key, void *value, void *arg)
+{
+    struct report_walk *w = arg;
+    struct task *k = value;
+    (void)key;
+
+    w->r->by_status[k->status.code]++;
+    if (wants_poll(k) && (w->earliest < 0 || k->next_poll < w->earliest))
+        w->earliest = k->next_poll;
+}
+
+void tasks_report(tasks *t, struct tasks_report *r)
+{
+    struct report_walk w = {r, clock_mono(), -1};
+
+    memset(r, 0, sizeof *r);
+    pthread_mutex_lock(&t->lock);
+    strmap_each(t->by_id, count_task, &w);
+    r->list_mode = t->list_mode;
+    pthread_mutex_unlock(&t->lock);
+    r->next_poll_in = w.earliest < 0 ? -1 : w.earliest > w.now ? w.earliest - w.now : 0;
+}
+
 void tasks_poll_now(tasks *t)
 {
     double now = clock_mono();

@@ -9,6 +9,7 @@
  * Path in, errno out; no FUSE types. fs.c adapts it to the kernel.
  */
 #include "tree.h"
+#include "tree_internal.h"
 #include "names.h"
 #include "log.h"
 
@@ -21,6 +22,7 @@
 
 static const char readme_text[] =
 "seedancefs: the Seedance video API as files.\n"
+"  cat STATUS                      the mount at a glance: tasks, requests, cache, API\n"
 "  cp prompt.json requests/        submit (close() fails with the reason if invalid)\n"
 "  echo 'a fox in snow' > requests/fox.txt    the same, prompt only\n"
 "  cat requests/NAME.error         why NAME was refused or not sent\n"
@@ -30,17 +32,12 @@ static const char readme_text[] =
 "  tasks/<id>/error                appears when failed: code and message\n"
 "  cat tasks/<id>/wait             blocks until the task is finished, then its status\n"
 "  tail -f events                  one line per status change: time id name old new\n"
+"  (wait and events block by design, so ls does not list them: tree walkers\n"
+"  like cp -r, rsync, grep -r never open them; open them by name)\n"
 "  pending/NAME/status, reason     accepted, not yet created at the API, and why\n"
 "  rmdir tasks/<id>                cancel a queued task, delete a finished one\n";
 
-enum node_kind {
-    NODE_ROOT, NODE_README, NODE_EVENTS, NODE_WAIT, NODE_REQUESTS, NODE_REQUEST_FILE, NODE_TASKS, NODE_TASK_DIR,
-    NODE_TASK_FILE, NODE_VIDEO, NODE_BYNAME, NODE_BYNAME_LINK, NODE_PENDING, NODE_PENDING_DIR,
-    NODE_PENDING_FILE
-};
-
 /* The files of pending/NAME/. */
-enum pending_file { PENDING_STATUS, PENDING_REASON, PENDING_REQUEST, PENDING_WAIT };
 static const char *const pending_files[] = {"status", "reason", "request.json", "wait"};
 #define N_PENDING_FILES 4
 #define TREE_FREE_FILES 1000000
@@ -52,14 +49,6 @@ static const char *const pending_files[] = {"status", "reason", "request.json", 
 #define MODE_RO     0555            /* directories; files lose the x below */
 #define MODE_RW     0666
 
-struct tree_node {
-    enum node_kind kind;
-    const char *leaf;           /* points into the path: file, id or name */
-    char id[NAMES_MAX_KEY + 1];       /* a task id, or a pending request's name */
-    enum task_file file;
-    enum pending_file pfile;
-    bool pending_link;              /* by-name link to ../pending/NAME */
-};
 
 static const struct { const char *name; enum task_file file; } task_files[] = {
     {"status", TASK_STATUS}, {"task.json", TASK_JSON}, {"request.json", TASK_REQUEST},
@@ -70,15 +59,14 @@ static const struct { const char *name; enum task_file file; } task_files[] = {
 
 static struct fs_context *the_context;
 
-/* The part of `path` below /assets ("" for /assets itself), or NULL. */
-static const char *assets_rel(const char *path)
+const char *tree_assets_rel(const char *path)
 {
     if (strncmp(path, "/assets", 7) || (path[7] && path[7] != '/'))
         return NULL;
     return path[7] ? path + 8 : "";
 }
 
-static struct fs_context *ctx(void)
+struct fs_context *tree_ctx(void)
 {
     return the_context;
 }
@@ -88,7 +76,6 @@ void tree_init(struct fs_context *c)
     the_context = c;
 }
 
-/* Splits a path into at most three components and names the node. */
 /* The node's id or name, checked against its buffer here rather than
  * trusted to a validator's limit elsewhere. */
 static int set_key(struct tree_node *n, const char *key)
@@ -101,7 +88,7 @@ static int set_key(struct tree_node *n, const char *key)
     return 0;
 }
 
-static int parse_path(const char *path, struct tree_node *n)
+int tree_parse_path(const char *path, struct tree_node *n)
 {
     char parts[3][NAMES_MAX_PART];
     int count = names_split_path(path, parts, 3);
@@ -117,6 +104,8 @@ static int parse_path(const char *path, struct tree_node *n)
         return n->kind = NODE_ROOT, 0;
     if (!strcmp(parts[0], "README"))
         return count == 1 ? (n->kind = NODE_README, 0) : -ENOTDIR;
+    if (!strcmp(parts[0], "STATUS"))
+        return count == 1 ? (n->kind = NODE_STATUS_FILE, 0) : -ENOTDIR;
     if (!strcmp(parts[0], "events"))
         return count == 1 ? (n->kind = NODE_EVENTS, 0) : -ENOTDIR;
     if (!strcmp(parts[0], "requests")) {
@@ -131,9 +120,9 @@ static int parse_path(const char *path, struct tree_node *n)
         if (count > 2)
             return -ENOENT;     /* the kernel follows the link itself */
         n->kind = NODE_BYNAME_LINK;
-        if (!tasks_id_by_name(ctx()->tasks, parts[1], n->id))
+        if (!tasks_id_by_name(tree_ctx()->tasks, parts[1], n->id))
             return 0;
-        if (!names_request_name_ok(parts[1]) || outbox_view(ctx()->outbox, parts[1], &v, NULL))
+        if (!names_request_name_ok(parts[1]) || outbox_view(tree_ctx()->outbox, parts[1], &v, NULL))
             return -ENOENT;
         if (set_key(n, parts[1]))
             return -ENOENT;
@@ -146,10 +135,10 @@ static int parse_path(const char *path, struct tree_node *n)
             return n->kind = NODE_PENDING, 0;
         if (!names_request_name_ok(parts[1]))
             return -ENOENT;
-        if (outbox_view(ctx()->outbox, parts[1], &v, NULL)) {
+        if (outbox_view(tree_ctx()->outbox, parts[1], &v, NULL)) {
             /* Sent meanwhile: a by-name link read a moment ago still says
              * ../pending/NAME, so NAME resolves to its task from here too. */
-            if (tasks_id_by_name(ctx()->tasks, parts[1], n->id))
+            if (tasks_id_by_name(tree_ctx()->tasks, parts[1], n->id))
                 return -ENOENT;
             goto task_node;
         }
@@ -214,7 +203,7 @@ static int pending_file_bytes(const char *name, enum pending_file f, char **data
 {
     struct outbox_view v;
     char *body = NULL;
-    int rc = outbox_view(ctx()->outbox, name, &v, f == PENDING_REQUEST ? &body : NULL);
+    int rc = outbox_view(tree_ctx()->outbox, name, &v, f == PENDING_REQUEST ? &body : NULL);
 
     *data = NULL;
     if (rc)
@@ -238,17 +227,17 @@ static bool video_shown(struct fs_context *c, const char *id, const struct task_
 
 static int node_getattr(const char *path, struct stat *st, bool *stable)
 {
-    struct fs_context *c = ctx();
+    struct fs_context *c = tree_ctx();
     struct tree_node n;
     struct task_stat ts;
     struct inbox_stat is;
-    const char *rel = assets_rel(path);
+    const char *rel = tree_assets_rel(path);
     int rc;
 
     *stable = false;
     if (rel)
         return assets_getattr(c->assets, rel, st);
-    if ((rc = parse_path(path, &n)))
+    if ((rc = tree_parse_path(path, &n)))
         return rc;
     memset(st, 0, sizeof *st);
     st->st_blksize = 4096;
@@ -275,6 +264,15 @@ static int node_getattr(const char *path, struct stat *st, bool *stable)
         fill_file(st, MODE_RO, sizeof readme_text - 1, c->mount_time, c->mount_time);
         *stable = true;
         return 0;
+    case NODE_STATUS_FILE: {
+        char *data;
+        size_t len;
+        if ((rc = report_text(c->report, &data, &len)))
+            return rc;
+        free(data);
+        fill_file(st, MODE_RO, (off_t)len, c->mount_time, time(NULL));
+        return 0;
+    }
     case NODE_EVENTS:
         fill_file(st, MODE_RO, 0, c->mount_time, c->mount_time);
         return 0;
@@ -328,12 +326,19 @@ static int node_getattr(const char *path, struct stat *st, bool *stable)
 
 int tree_getattr(const char *path, struct stat *st, bool *stable)
 {
-    const struct config *cfg = ctx()->cfg;
+    const struct config *cfg = tree_ctx()->cfg;
     int rc = node_getattr(path, st, stable);
 
     /* One owner and one umask for the whole tree (-o uid,gid,umask): with
      * allow_other the kernel checks them (default_permissions). */
     if (!rc) {
+        /* Nothing dates from 1970: what has no time of its own (assets/
+         * and its kinds) shows the mount's. */
+        if (!st->st_mtim.tv_sec) {
+            st->st_mtim.tv_sec = st->st_atim.tv_sec = tree_ctx()->mount_time;
+            if (!st->st_ctim.tv_sec)
+                st->st_ctim.tv_sec = tree_ctx()->mount_time;
+        }
         st->st_uid = cfg->uid;
         st->st_gid = cfg->gid;
         if (!S_ISLNK(st->st_mode))
@@ -344,7 +349,7 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
 
 int tree_statfs(struct statvfs *sv)
 {
-    struct fs_context *c = ctx();
+    struct fs_context *c = tree_ctx();
     struct statvfs disk;
     size_t used, max;
     unsigned long long size, block = 4096;
@@ -399,29 +404,32 @@ static void fill_pending_name(const char *name, void *arg)
     struct fill_ctx *f = arg;
     char id[NAMES_MAX_TASK_ID + 1];
 
-    if (!f->by_name || tasks_id_by_name(ctx()->tasks, name, id))
+    if (!f->by_name || tasks_id_by_name(tree_ctx()->tasks, name, id))
         f->add(name, f->by_name ? S_IFLNK : S_IFDIR, f->arg);
 }
 
 int tree_readdir(const char *path, tree_add_fn add, void *arg)
 {
-    struct fs_context *c = ctx();
+    struct fs_context *c = tree_ctx();
     struct fill_ctx f = {add, arg, false};
     struct task_stat ts;
     struct tree_node n;
-    const char *rel = assets_rel(path);
+    const char *rel = tree_assets_rel(path);
     int rc;
 
     if (rel)
         return assets_readdir(c->assets, rel, add, arg);
-    if ((rc = parse_path(path, &n)))
+    if ((rc = tree_parse_path(path, &n)))
         return rc;
     add(".", S_IFDIR, arg);
     add("..", S_IFDIR, arg);
     switch (n.kind) {
+    /* The files whose reads block (events, wait) are not listed: tree
+     * walkers (cp -r, rsync, grep -r, indexers) never open them, and
+     * whoever wants them opens them by name. */
     case NODE_ROOT:
         add("README", S_IFREG, arg);
-        add("events", S_IFREG, arg);
+        add("STATUS", S_IFREG, arg);
         add("requests", S_IFDIR, arg);
         add("tasks", S_IFDIR, arg);
         add("by-name", S_IFDIR, arg);
@@ -433,7 +441,8 @@ int tree_readdir(const char *path, tree_add_fn add, void *arg)
         return 0;
     case NODE_PENDING_DIR:
         for (int i = 0; i < N_PENDING_FILES; i++)
-            add(pending_files[i], S_IFREG, arg);
+            if (i != PENDING_WAIT)
+                add(pending_files[i], S_IFREG, arg);
         return 0;
     case NODE_REQUESTS:
         inbox_each(c->inbox, fill_request, &f);
@@ -451,7 +460,6 @@ int tree_readdir(const char *path, tree_add_fn add, void *arg)
         for (size_t i = 0; i < N_TASK_FILES; i++)
             if (ts.size[task_files[i].file] || task_files[i].file == TASK_STATUS)
                 add(task_files[i].name, S_IFREG, arg);
-        add("wait", S_IFREG, arg);
         if (ts.video_unsized || video_shown(c, n.id, &ts))
             add("video.mp4", S_IFREG, arg);
         return 0;
@@ -463,7 +471,7 @@ int tree_readdir(const char *path, tree_add_fn add, void *arg)
 int tree_readlink(const char *path, char *buf, size_t size)
 {
     struct tree_node n;
-    int rc = parse_path(path, &n);
+    int rc = tree_parse_path(path, &n);
 
     if (rc)
         return rc;
@@ -478,25 +486,25 @@ int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, 
     struct tree_node n;
     struct stat st;
     bool stable;
-    const char *rel = assets_rel(path);
+    const char *rel = tree_assets_rel(path);
     int rc, acc = flags & O_ACCMODE;
 
     *kind = TREE_OPEN_DIRECT;   /* status and friends change under the reader */
     if (by_name)
         *by_name = false;
     if (rel)
-        return assets_open(ctx()->assets, rel, acc != O_RDONLY, flags & O_TRUNC);
-    if ((rc = parse_path(path, &n)))
+        return assets_open(tree_ctx()->assets, rel, acc != O_RDONLY, flags & O_TRUNC);
+    if ((rc = tree_parse_path(path, &n)))
         return rc;
     if (n.kind == NODE_REQUEST_FILE)
-        return inbox_open(ctx()->inbox, n.leaf, acc != O_RDONLY, flags & O_TRUNC);
+        return inbox_open(tree_ctx()->inbox, n.leaf, acc != O_RDONLY, flags & O_TRUNC);
     if (acc != O_RDONLY)
         return -EACCES;
     if ((rc = tree_getattr(path, &st, &stable)))
         return rc;
     if (S_ISDIR(st.st_mode))
         return -EISDIR;
-    if (n.kind == NODE_VIDEO && !stream_complete(ctx()->stream, n.id))
+    if (n.kind == NODE_VIDEO && !stream_complete(tree_ctx()->stream, n.id))
         /* Not all on disk yet: bypass the page cache, so cold bytes are not
          * copied into two page caches (ours and the kernel's for this file);
          * measured 2x faster cold. Once complete, opens keep the cache. */
@@ -528,25 +536,31 @@ static int copy_slice(const char *src, size_t len, char *buf, size_t size, off_t
 
 void tree_wake_readers(void)
 {
-    stream_wake_readers(ctx()->stream);
+    stream_wake_readers(tree_ctx()->stream);
 }
 
 int tree_read(const char *path, char *buf, size_t size, off_t off, const atomic_bool *cancel)
 {
-    struct fs_context *c = ctx();
+    struct fs_context *c = tree_ctx();
     struct tree_node n;
     char *data;
     size_t len;
-    const char *rel = assets_rel(path);
+    const char *rel = tree_assets_rel(path);
     int rc;
 
     if (rel)
         return assets_read(c->assets, rel, buf, size, off);
-    if ((rc = parse_path(path, &n)))
+    if ((rc = tree_parse_path(path, &n)))
         return rc;
     switch (n.kind) {
     case NODE_README:
         return copy_slice(readme_text, sizeof readme_text - 1, buf, size, off);
+    case NODE_STATUS_FILE:
+        if ((rc = report_text(c->report, &data, &len)))
+            return rc;
+        rc = copy_slice(data, len, buf, size, off);
+        free(data);
+        return rc;
     case NODE_REQUEST_FILE:
         return (int)inbox_read(c->inbox, n.leaf, buf, size, off);
     case NODE_VIDEO:
@@ -572,7 +586,7 @@ int tree_read(const char *path, char *buf, size_t size, off_t off, const atomic_
 static int request_leaf(const char *path, const char **leaf)
 {
     struct tree_node n;
-    int rc = parse_path(path, &n);
+    int rc = tree_parse_path(path, &n);
 
     if (rc == -ENOENT && !strncmp(path, "/requests/", 10) && !strchr(path + 10, '/')) {
         *leaf = path + 10;
@@ -590,70 +604,70 @@ static int request_leaf(const char *path, const char **leaf)
 
 int tree_create(const char *path)
 {
-    const char *leaf, *rel = assets_rel(path);
+    const char *leaf, *rel = tree_assets_rel(path);
     int rc;
 
     if (rel)
-        return assets_create(ctx()->assets, rel);
+        return assets_create(tree_ctx()->assets, rel);
     rc = request_leaf(path, &leaf);
     if (rc)
         return rc == -EISDIR ? -EEXIST : rc;
-    return inbox_create(ctx()->inbox, leaf);
+    return inbox_create(tree_ctx()->inbox, leaf);
 }
 
 int tree_write(const char *path, const char *buf, size_t size, off_t off)
 {
-    const char *leaf, *rel = assets_rel(path);
+    const char *leaf, *rel = tree_assets_rel(path);
     int rc;
 
     if (rel)
-        return assets_write(ctx()->assets, rel, buf, size, off);
+        return assets_write(tree_ctx()->assets, rel, buf, size, off);
     rc = request_leaf(path, &leaf);
-    return rc ? rc : (int)inbox_write(ctx()->inbox, leaf, buf, size, off);
+    return rc ? rc : (int)inbox_write(tree_ctx()->inbox, leaf, buf, size, off);
 }
 
 int tree_truncate(const char *path, off_t size)
 {
-    const char *leaf, *rel = assets_rel(path);
+    const char *leaf, *rel = tree_assets_rel(path);
     int rc;
 
     if (rel)
-        return assets_truncate(ctx()->assets, rel, size);
+        return assets_truncate(tree_ctx()->assets, rel, size);
     rc = request_leaf(path, &leaf);
-    return rc ? rc : inbox_truncate(ctx()->inbox, leaf, size);
+    return rc ? rc : inbox_truncate(tree_ctx()->inbox, leaf, size);
 }
 
 int tree_touch(const char *path)
 {
-    const char *leaf, *rel = assets_rel(path);
+    const char *leaf, *rel = tree_assets_rel(path);
     int rc;
 
     if (rel)                    /* `touch create` arms the step; the flush runs it */
-        return assets_open(ctx()->assets, rel, true, false);
+        return assets_open(tree_ctx()->assets, rel, true, false);
     rc = request_leaf(path, &leaf);
-    return rc ? -EPERM : inbox_touch(ctx()->inbox, leaf);
+    return rc ? -EPERM : inbox_touch(tree_ctx()->inbox, leaf);
 }
 
 int tree_flush(const char *path)
 {
     struct tree_node n;
-    const char *rel = assets_rel(path);
+    const char *rel = tree_assets_rel(path);
 
     if (rel)
-        return assets_flush(ctx()->assets, rel);
-    if (parse_path(path, &n) || n.kind != NODE_REQUEST_FILE)
+        return assets_flush(tree_ctx()->assets, rel);
+    if (tree_parse_path(path, &n) || n.kind != NODE_REQUEST_FILE)
         return 0;
-    return inbox_flush(ctx()->inbox, n.leaf);
+    return inbox_flush(tree_ctx()->inbox, n.leaf);
 }
 
 int tree_unlink(const char *path)
 {
-    if (assets_rel(path))
-        return assets_unlink(ctx()->assets, assets_rel(path));
+    if (tree_assets_rel(path))
+        return assets_unlink(tree_ctx()->assets, tree_assets_rel(path));
     const char *leaf;
     int rc = request_leaf(path, &leaf);
 
-    return rc ? (rc == -EACCES ? -EPERM : rc) : inbox_unlink(ctx()->inbox, leaf);
+    return rc ? (rc == -EACCES ? -EPERM : rc) : inbox_unlink(tree_ctx()->inbox, leaf);
 }
 
 int tree_rename(const char *from, const char *to, unsigned int flags)
@@ -662,28 +676,28 @@ int tree_rename(const char *from, const char *to, unsigned int flags)
 
     if (flags || request_leaf(from, &a) || request_leaf(to, &b))
         return flags ? -EINVAL : -EXDEV;
-    return inbox_rename(ctx()->inbox, a, b);
+    return inbox_rename(tree_ctx()->inbox, a, b);
 }
 
 int tree_mkdir(const char *path)
 {
-    const char *rel = assets_rel(path);
-    return rel ? assets_mkdir(ctx()->assets, rel) : -EPERM;
+    const char *rel = tree_assets_rel(path);
+    return rel ? assets_mkdir(tree_ctx()->assets, rel) : -EPERM;
 }
 
 int tree_rmdir(const char *path)
 {
-    if (assets_rel(path))
-        return assets_rmdir(ctx()->assets, assets_rel(path));
+    if (tree_assets_rel(path))
+        return assets_rmdir(tree_ctx()->assets, tree_assets_rel(path));
     struct tree_node n;
     char why[512] = "";
-    int rc = parse_path(path, &n);
+    int rc = tree_parse_path(path, &n);
 
     if (rc)
         return rc;
     if (n.kind != NODE_TASK_DIR)
         return -EPERM;
-    rc = tasks_remove(ctx()->tasks, n.id, why, sizeof why);
+    rc = tasks_remove(tree_ctx()->tasks, n.id, why, sizeof why);
     if (rc)
         log_info("rmdir %s: %s", n.id, why);
     if (rc == -EINVAL || rc == -EPROTO)
@@ -694,7 +708,7 @@ int tree_rmdir(const char *path)
 
 size_t tree_wait_answer(const char *id, bool by_name, char *buf, size_t size)
 {
-    struct fs_context *c = ctx();
+    struct fs_context *c = tree_ctx();
     char task_id[NAMES_MAX_TASK_ID + 1];
     struct outbox_view v;
     struct task_stat ts;

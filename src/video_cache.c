@@ -206,6 +206,21 @@ bool video_cache_complete(video_cache *c, const char *id)
     return complete;
 }
 
+off_t video_cache_cached(video_cache *c, const char *id)
+{
+    struct video *v;
+    off_t bytes = 0;
+
+    pthread_mutex_lock(&c->lock);
+    if ((v = strmap_get(c->videos, id))) {
+        bytes = (off_t)v->present * G;
+        if (bytes > v->size)
+            bytes = v->size;            /* the last granule is short */
+    }
+    pthread_mutex_unlock(&c->lock);
+    return bytes;
+}
+
 /* Takes `v` out of the map; freed now if unused, else by its last user. Lock held. */
 static void video_drop(video_cache *c, struct video *v)
 {
