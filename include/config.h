@@ -55,6 +55,8 @@ struct config {
     double max_rps;         /* API calls per second, all threads together (0 = no limit) */
     int import;             /* show tasks created elsewhere */
     char *assets_profile;   /* asset profile file, NULL = assets not launched */
+    char *export_dir;       /* finished videos go there (export.h), NULL = none */
+    int export_by_id;       /* named <id>.mp4 rather than NAME.mp4 */
     uid_t uid;              /* owner every file shows (default: the mounting user) */
     gid_t gid;
     mode_t umask;           /* taken off every mode (default 022) */

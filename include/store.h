@@ -1,12 +1,14 @@
 /* store.h — durable state in STATE_DIR/state.db (SQLite, WAL).
  *
- * The only module that writes SQL. Four tables:
+ * The only module that writes SQL. Six tables:
  *   requests  the outbox: every request accepted at close(), with its state
  *             (accepted -> sending -> submitted | rejected), attempts, the
  *             last error and, once known, the task id
  *   tasks     every task seedancefs knows: last task JSON, status, times
  *   cache     which granules of which video are on disk (a bitmap)
  *   assets    real-person / virtual-human assets: state, provider id, authorization
+ *   exports   tasks handled for export_dir, and how far (export.c)
+ *   settings  values kept across mounts (the export_dir last used)
  * Every commit uses synchronous=FULL (WAL): what a call wrote is on disk
  * when it returns, so a request accepted or a task id learned survives
  * kill -9 and power loss. Callers do not hold their own locks across
@@ -25,7 +27,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 enum request_state { REQ_ACCEPTED, REQ_SENDING, REQ_SUBMITTED, REQ_REJECTED };
 
@@ -102,6 +104,20 @@ int store_cache_load(store *s, void (*fn)(const struct stored_cache *c, void *ar
 int store_asset_put(store *s, const struct stored_asset *a);
 int store_asset_delete(store *s, const char *kind, const char *name);
 int store_assets_load(store *s, void (*fn)(const struct stored_asset *a, void *arg), void *arg);
+
+/* Exports: one row per task handled for export_dir: `state` "before" (it
+ * was final before the folder was set: never exported), "renaming" (its
+ * files are written under temporary names; renames may be under way) or
+ * "done"; `base` names its files. put inserts or replaces; put_many
+ * writes n rows of one state in one commit. */
+int store_export_put(store *s, const char *id, const char *state, const char *base);
+int store_exports_put_many(store *s, char *const *ids, size_t n, const char *state);
+int store_exports_load(store *s, void (*fn)(const char *id, const char *state,
+                                            const char *base, void *arg), void *arg);
+
+/* Settings: get gives a malloc'd copy (NULL when unset). */
+int store_setting_get(store *s, const char *key, char **value);
+int store_setting_put(store *s, const char *key, const char *value);
 
 const char *store_state_name(enum request_state state);
 

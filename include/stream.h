@@ -70,6 +70,20 @@ void stream_forget(const char *id, void *stream_arg);
 ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off,
                     const atomic_bool *cancel);
 
+/* Puts the task's whole video at `dest` (replaced): a hard link to the
+ * complete cache file when it is on the same file system, else a copy
+ * read through stream_read (fetching what is missing) and fsync'd; the
+ * video is held in the cache meanwhile (not evicted). `wait_for_cache`:
+ * -EAGAIN rather than a copy while the video is not all cached yet (the
+ * complete hook says when). Returns 1 linked, 0 copied, or the errors of
+ * stream_read and of writing `dest`. */
+int stream_export(stream *s, const char *id, const char *dest, bool wait_for_cache,
+                  const atomic_bool *cancel);
+
+/* `fn(id)` runs on the downloader thread, no lock held, each time a
+ * background download completes a video. Set before stream_start. */
+void stream_set_complete_hook(stream *s, tasks_hook_fn fn, void *arg);
+
 /* Wakes the reads waiting for bytes (they look at their cancel flags). */
 void stream_wake_readers(stream *s);
 

@@ -57,6 +57,12 @@ void video_cache_commit_all(video_cache *c);
 size_t video_cache_used(video_cache *c);
 size_t video_cache_max(const video_cache *c);
 
+/* Hard-links the complete cache file of `id` at `dest` (export_dir).
+ * -EAGAIN when the video is not complete here, -EXDEV on another file
+ * system, or link(2)'s other errors. The cache never writes into a file
+ * that has other links. */
+int video_cache_link(video_cache *c, const char *id, const char *dest);
+
 /* How many bytes of `id`'s video are on disk (0 for an unknown id). */
 off_t video_cache_cached(video_cache *c, const char *id);
 

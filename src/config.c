@@ -23,7 +23,7 @@ enum opt {
     O_API_URL, O_DIALECT, O_KEY_FILE, O_STATE_DIR, O_MODEL, O_RESOLUTIONS, O_POLL_INTERVAL,
     O_TIMEOUT, O_MAX_REQUEST, O_CACHE_MAX, O_SUBMIT_WAIT, O_MAX_RPS, O_IMPORT,
     O_ASSETS_PROFILE, O_READAHEAD, O_UID, O_GID, O_UMASK, O_LOG, O_LOG_LEVEL, O_CONFIG,
-    O_COUNT
+    O_EXPORT_DIR, O_EXPORT_BY, O_COUNT
 };
 
 struct raw_options {
@@ -44,7 +44,8 @@ static const struct fuse_opt option_spec[] = {
     OPT("readahead=%s", O_READAHEAD),     OPT("uid=%s", O_UID),
     OPT("gid=%s", O_GID),                 OPT("umask=%s", O_UMASK),
     OPT("log=%s", O_LOG),                 OPT("log_level=%s", O_LOG_LEVEL),
-    OPT("config=%s", O_CONFIG),
+    OPT("config=%s", O_CONFIG),           OPT("export_dir=%s", O_EXPORT_DIR),
+    OPT("export_by=%s", O_EXPORT_BY),
     FUSE_OPT_KEY("-h", KEY_HELP),       FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),    FUSE_OPT_KEY("--version", KEY_VERSION),
     FUSE_OPT_KEY("-f", KEY_FOREGROUND), FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -94,6 +95,9 @@ static const char usage_text[] =
 "                         kernel's own is 128K); set in /sys/class/bdi, needs root\n"
 "  -o assets_profile=FILE the asset API profile (JSON); without it assets/ says\n"
 "                         the capability is not launched\n"
+"  -o export_dir=DIR      finished videos appear in DIR as NAME.mp4 (renamed into\n"
+"                         place: one inotify IN_MOVED_TO each), failures as NAME.failed\n"
+"  -o export_by=name|id   file names in export_dir: NAME (default) or the task id\n"
 "  -o uid=N|NAME, gid=N|NAME  owner and group every file shows (default: yours)\n"
 "  -o umask=OCTAL         mode bits taken off every file (default 022); with\n"
 "                         allow_other, who may submit follows the modes\n"
@@ -458,7 +462,8 @@ static int convert_options(struct config *cfg, char **v, FILE *err)
     char *end;
 
     if (make_absolute(&v[O_STATE_DIR], "state_dir", err) ||
-        make_absolute(&v[O_ASSETS_PROFILE], "assets_profile", err))
+        make_absolute(&v[O_ASSETS_PROFILE], "assets_profile", err) ||
+        make_absolute(&v[O_EXPORT_DIR], "export_dir", err))
         return -1;
 
     if (!v[O_API_URL]) {
@@ -542,6 +547,13 @@ static int convert_options(struct config *cfg, char **v, FILE *err)
     }
     if (convert_ownership(cfg, v, err) || convert_logging(cfg, v, err))
         return -1;
+    if (v[O_EXPORT_BY] && strcmp(v[O_EXPORT_BY], "name") && strcmp(v[O_EXPORT_BY], "id")) {
+        fprintf(err, "seedancefs: export_by must be name or id\n");
+        return -1;
+    }
+    cfg->export_by_id = v[O_EXPORT_BY] && !strcmp(v[O_EXPORT_BY], "id");
+    cfg->export_dir = v[O_EXPORT_DIR];
+    v[O_EXPORT_DIR] = NULL;
     cfg->assets_profile = v[O_ASSETS_PROFILE];
     v[O_ASSETS_PROFILE] = NULL;
     cfg->model = v[O_MODEL] ? v[O_MODEL] : strdup(CONFIG_DEFAULT_MODEL);
@@ -745,6 +757,6 @@ void config_free(struct config *cfg, int fuse_argc, char **fuse_argv)
     }
     free(cfg->mountpoint); free(cfg->fsname); free(cfg->api_url); free(cfg->state_dir);
     free(cfg->model); free(cfg->resolutions); free(cfg->assets_profile);
-    free(cfg->key_file); free(cfg->config_file); free(cfg->log_file);
+    free(cfg->key_file); free(cfg->config_file); free(cfg->log_file); free(cfg->export_dir);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
+#include "export.h"
 #include "fs.h"
 #include "http.h"
 #include "hup.h"
@@ -142,6 +143,7 @@ static int lock_state_dir(const struct config *cfg)
 }
 
 static api *the_api;                /* for stop_threads: aborts calls in flight */
+static exporter *the_exporter;      /* -o export_dir, else NULL */
 
 /* The fs_context hooks: main.c owns the background threads. */
 static int start_threads(struct fs_context *fs)
@@ -149,7 +151,8 @@ static int start_threads(struct fs_context *fs)
     int rc;
 
     if ((rc = tasks_start(fs->tasks)) || (rc = outbox_start(fs->outbox)) ||
-        (rc = stream_start(fs->stream)) || (rc = assets_start(fs->assets))) {
+        (rc = stream_start(fs->stream)) || (rc = assets_start(fs->assets)) ||
+        (the_exporter && (rc = export_start(the_exporter)))) {
         log_startup_error("cannot start the background threads: %s", strerror(-rc));
         return rc;
     }
@@ -166,6 +169,8 @@ static void stop_threads(struct fs_context *fs)
     reload_set(NULL, NULL, NULL, NULL);
     if (the_api)
         api_abort(the_api);
+    if (the_exporter)
+        export_stop(the_exporter);      /* before the stream it reads from */
     if (fs->outbox)
         outbox_stop(fs->outbox);
     if (fs->assets)
@@ -186,6 +191,8 @@ static void on_status(const char *id, const char *name, const struct task_status
     fs_on_status(id, name, from, to, NULL);
     if (name && to->code == STATUS_SUCCEEDED)
         stream_want(id, fs->stream);
+    if (name && the_exporter && status_final(to))
+        export_want(id, the_exporter);
 }
 
 /* The API refused a request: requests/NAME.error appears, and a parked
@@ -217,8 +224,11 @@ static int restore_state(struct fs_context *fs)
     tasks_set_status_hook(fs->tasks, on_status, fs);
     tasks_set_removed_hook(fs->tasks, stream_forget, fs->stream);
     tasks_set_sized_hook(fs->tasks, on_sized, NULL);
+    if (the_exporter)
+        stream_set_complete_hook(fs->stream, export_want, the_exporter);
     if (tasks_restore(fs->tasks) || outbox_restore(fs->outbox, inbox_restore, fs->inbox) ||
-        stream_restore(fs->stream) || assets_restore(fs->assets)) {
+        stream_restore(fs->stream) || assets_restore(fs->assets) ||
+        (the_exporter && export_restore(the_exporter))) {
         fprintf(stderr, "seedancefs: cannot read the saved state in %s\n", fs->cfg->state_dir);
         return -1;
     }
@@ -287,6 +297,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "seedancefs: %s\n", why);
         goto out;
     }
+    if (cfg.export_dir &&
+        !(the_exporter = export_new(cfg.export_dir, cfg.export_by_id, fs.tasks, fs.stream, st))) {
+        fprintf(stderr, "seedancefs: out of memory\n");
+        goto out;
+    }
     if (!(fs.report = report_new(a, fs.tasks, fs.outbox, fs.stream, cfg.api_url, fs.mount_time))) {
         fprintf(stderr, "seedancefs: out of memory\n");
         goto out;
@@ -305,6 +320,8 @@ out:
     stop_threads(&fs);
     the_api = NULL;
     assets_free(fs.assets);
+    export_free(the_exporter);
+    the_exporter = NULL;
     report_free(fs.report);
     stream_free(fs.stream);
     inbox_free(fs.inbox);

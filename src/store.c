@@ -38,6 +38,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "ALTER TABLE cache ADD COLUMN block_size INTEGER NOT NULL DEFAULT 1048576;",
     /* 3 -> 4: why a video cannot be had (gone at the provider) */
     "ALTER TABLE tasks ADD COLUMN video_error TEXT;",
+    /* 4 -> 5: export_dir */
+    "CREATE TABLE exports (id TEXT PRIMARY KEY, state TEXT NOT NULL, base TEXT);"
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 
 static const char *const state_names[] = {"accepted", "sending", "submitted", "rejected"};
@@ -512,6 +515,101 @@ int store_assets_load(store *s, void (*fn)(const struct stored_asset *a, void *a
     if (!st || step != SQLITE_DONE)
         rc = fail(s, "load assets");
     sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* ---- exports and settings ---- */
+
+int store_export_put(store *s, const char *id, const char *state, const char *base)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    if ((st = prepare(s, "INSERT OR REPLACE INTO exports (id, state, base) VALUES (?1, ?2, ?3)"))) {
+        bind_text(st, 1, id);
+        bind_text(st, 2, state);
+        bind_text(st, 3, base);
+    }
+    rc = finish(s, st, "put export");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_exports_put_many(store *s, char *const *ids, size_t n, const char *state)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = exec(s, "BEGIN IMMEDIATE", "put exports");
+    for (size_t i = 0; !rc && i < n; i++) {
+        if ((st = prepare(s, "INSERT OR REPLACE INTO exports (id, state) VALUES (?1, ?2)"))) {
+            bind_text(st, 1, ids[i]);
+            bind_text(st, 2, state);
+        }
+        rc = finish(s, st, "put exports");
+    }
+    if (!rc)
+        rc = exec(s, "COMMIT", "put exports");
+    if (rc)
+        exec(s, "ROLLBACK", "put exports");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_exports_load(store *s, void (*fn)(const char *id, const char *state,
+                                            const char *base, void *arg), void *arg)
+{
+    sqlite3_stmt *st;
+    int rc = 0, step;
+
+    pthread_mutex_lock(&s->lock);
+    st = prepare(s, "SELECT id, state, base FROM exports");
+    while (st && (step = sqlite3_step(st)) == SQLITE_ROW)
+        fn(column_text(st, 0), column_text(st, 1), column_text(st, 2), arg);
+    if (!st || step != SQLITE_DONE)
+        rc = fail(s, "load exports");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_setting_get(store *s, const char *key, char **value)
+{
+    sqlite3_stmt *st;
+    int rc = 0, step;
+
+    *value = NULL;
+    pthread_mutex_lock(&s->lock);
+    if ((st = prepare(s, "SELECT value FROM settings WHERE key = ?1"))) {
+        bind_text(st, 1, key);
+        if ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            if (!(*value = strdup(column_text(st, 0) ? column_text(st, 0) : "")))
+                rc = -ENOMEM;
+        } else if (step != SQLITE_DONE) {
+            rc = fail(s, "get setting");
+        }
+    } else {
+        rc = -EIO;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_setting_put(store *s, const char *key, const char *value)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    if ((st = prepare(s, "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)"))) {
+        bind_text(st, 1, key);
+        bind_text(st, 2, value);
+    }
+    rc = finish(s, st, "put setting");
     pthread_mutex_unlock(&s->lock);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #define G VIDEO_GRANULE
@@ -78,6 +79,8 @@ struct stream {
     int readers_behind;             /* reads waiting for bytes a background fetch brings */
     atomic_bool running;             /* read without the lock by loops and sinks */
     bool started;
+    tasks_hook_fn on_complete;      /* a download finished (export_dir links it) */
+    void *on_complete_arg;
 };
 
 static void *vfetch_new(struct video *v)
@@ -768,6 +771,60 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
     return n;
 }
 
+void stream_set_complete_hook(stream *s, tasks_hook_fn fn, void *arg)
+{
+    s->on_complete = fn;
+    s->on_complete_arg = arg;
+}
+
+int stream_export(stream *s, const char *id, const char *dest, bool wait_for_cache,
+                  const atomic_bool *cancel)
+{
+    size_t chunk = 1u << 20;
+    char *buf = NULL;
+    struct video *v = NULL;
+    off_t total, off = 0;
+    int fd = -1, rc;
+
+    if ((rc = tasks_video(s->tasks, id, NULL, NULL, &total)))
+        return rc;
+    if (unlink(dest) && errno != ENOENT)
+        return -errno;
+    if (!(rc = video_cache_link(s->cache, id, dest)))
+        return 1;
+    if (rc == -EAGAIN && wait_for_cache)
+        return rc;                  /* the download will finish: link it then */
+    rc = 0;
+    if (!(v = video_get(s->cache, id, total)) || !(buf = malloc(chunk)))
+        rc = -ENOMEM;
+    else if ((fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+        rc = -errno;
+    while (!rc && off < total) {
+        ssize_t n = stream_read(s, id, buf, chunk, off, cancel);
+        if (n <= 0) {
+            rc = n ? (int)n : -EIO;
+            break;
+        }
+        for (ssize_t done = 0; !rc && done < n; ) {
+            ssize_t w = pwrite(fd, buf + done, (size_t)(n - done), off + done);
+            if (w < 0 && errno != EINTR)
+                rc = -errno;
+            done += w > 0 ? w : 0;
+        }
+        off += n;
+    }
+    if (!rc && fsync(fd))
+        rc = -errno;
+    if (fd >= 0)
+        close(fd);
+    if (rc && fd >= 0)
+        unlink(dest);
+    free(buf);
+    if (v)
+        video_put(s->cache, v);
+    return rc;
+}
+
 /* ---- the background downloader ---- */
 
 void stream_forget(const char *id, void *stream_arg)
@@ -838,6 +895,8 @@ static void download(stream *s, const char *id)
     if (announce) {
         video_commit(s->cache, v);              /* durable before it is said */
         log_info("download %s: complete, %lld bytes cached", id, (long long)size);
+        if (s->on_complete)
+            s->on_complete(id, s->on_complete_arg);
     } else if (!complete && s->running) {
         log_info("download %s: incomplete for now; reads fetch what they need", id);
     }

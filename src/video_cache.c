@@ -114,6 +114,13 @@ static struct video *video_open(video_cache *c, const char *id, off_t size,
     if (!v->id || !v->have)
         goto fail;
     v->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* A file hard-linked into export_dir is never rewritten: a video whose
+     * size changed gets a new file, and the exported one stays as it was. */
+    if (v->fd >= 0 && !fstat(v->fd, &st) && st.st_nlink > 1 && st.st_size != size) {
+        close(v->fd);
+        v->fd = unlink(path) && errno != ENOENT ? -1
+                                                : open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    }
     if (v->fd < 0 || fstat(v->fd, &st) || (st.st_size != size && ftruncate(v->fd, size))) {
         log_error("cache %s: %s: %s", id, path, strerror(errno));
         goto fail;
@@ -204,6 +211,24 @@ bool video_cache_complete(video_cache *c, const char *id)
     complete = v && v->present == v->ngranules;
     pthread_mutex_unlock(&c->lock);
     return complete;
+}
+
+int video_cache_link(video_cache *c, const char *id, const char *dest)
+{
+    struct video *v;
+    char *path = video_path(c, id);
+    int rc = -EAGAIN;
+
+    if (!path)
+        return -ENOMEM;
+    /* Under the lock: a video in the map is not being removed, so its file
+     * is there; once linked, an eviction only takes the cache's name. */
+    pthread_mutex_lock(&c->lock);
+    if ((v = strmap_get(c->videos, id)) && v->present == v->ngranules && !v->orphan)
+        rc = link(path, dest) ? -errno : 0;
+    pthread_mutex_unlock(&c->lock);
+    free(path);
+    return rc;
 }
 
 off_t video_cache_cached(video_cache *c, const char *id)
