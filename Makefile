@@ -156,8 +156,9 @@ install: all
 	    > $(DESTDIR)$(UNITDIR)/seedancefs@.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/seedancefs@.service
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
-	install -m 644 examples/*.json examples/*.txt examples/*.sh examples/config \
+	install -m 644 examples/*.json examples/*.txt examples/*.csv examples/config \
 	    examples/kubernetes-pod.yaml $(DESTDIR)$(DOCDIR)/examples/
+	install -m 755 examples/*.sh examples/*.py $(DESTDIR)$(DOCDIR)/examples/
 	install -m 644 profiles/* $(DESTDIR)$(DOCDIR)/profiles/
 
 uninstall:

@@ -177,8 +177,9 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     int rc = path ? 0 : -ENOENT;
 
     (void)fi;
-    if (!rc && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
-        rc = -EPERM;
+    /* chmod and chown succeed and change nothing (modes come from -o umask,
+     * uid, gid), as on rclone mounts: cp -p, install, rsync -a and Python's
+     * shutil.copy into requests/ would fail after their file was accepted. */
     if (!rc && (to_set & FUSE_SET_ATTR_SIZE))
         rc = tree_truncate(path, attr->st_size);
     if (!rc && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))

@@ -169,3 +169,54 @@ def test_the_status_file_shows_the_mount_at_a_glance(busy_mount, sim):
     assert int(s["api_retried_last_hour"]) > 0 and "HTTP 503" in s["api_last_error"]
     assert s["api_last_error_at"].endswith("Z")
     assert os.stat(m.path("STATUS")).st_size == len(open(m.path("STATUS")).read())
+
+
+def tool(name):
+    if not shutil.which(name):
+        pytest.skip(f"{name} is not installed (make deps installs it)")
+    return name
+
+
+@pytest.fixture
+def video(sim, start_mount):
+    """A finished task's video.mp4 on the mount."""
+    m = start_mount(sim)
+    assert m.submit("media.json", {"prompt": "for the media tools"}).returncode == 0
+    m.wait_status("media")
+    return os.path.join(m.task_dir("media"), "video.mp4")
+
+
+def run_tool(*cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, HOME=os.environ.get("HOME", "/tmp")))
+    assert r.returncode == 0, (cmd, r.stdout[-2000:], r.stderr[-2000:])
+    return r.stdout + r.stderr
+
+
+def test_ffprobe_sees_the_streams(video):
+    out = run_tool(tool("ffprobe"), "-v", "error", "-show_entries",
+                   "stream=codec_name:format=duration", "-of", "default=nw=1", video)
+    assert "codec_name=h264" in out and "codec_name=aac" in out
+    assert abs(float(out.split("duration=")[1].split()[0]) - 6.0) < 0.1
+
+
+def test_gstreamer_discovers_and_demuxes(video):
+    out = run_tool(tool("gst-discoverer-1.0"), video)
+    assert "Duration: 0:00:06" in out and "H.264" in out, out
+    out = run_tool(tool("gst-launch-1.0"), "-q", "filesrc", f"location={video}", "!", "qtdemux",
+                   "!", "fakesink")
+    r = subprocess.run(["gst-launch-1.0", "filesrc", f"location={video}", "!", "qtdemux", "name=d",
+                        "d.video_0", "!", "queue", "!", "fakesink", "sync=false"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "Got EOS" in r.stdout, r.stdout + r.stderr
+
+
+def test_mpv_plays_frames(video):
+    out = run_tool(tool("mpv"), "--no-config", "--vo=null", "--ao=null", "--frames=10",
+                   "--msg-level=all=v", video)
+    assert "h264" in out and ("(End of file)" in out or "(Quit)" in out), out[-1500:]
+
+
+def test_mediainfo_reads_the_container(video):
+    out = run_tool(tool("mediainfo"), video)
+    assert "AVC" in out and "AAC" in out and "6 s" in out, out

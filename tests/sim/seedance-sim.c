@@ -35,7 +35,7 @@
  * rclone).
  *
  * Test hooks: GET /sim/stats (request counters, auth_leaks = Bearer keys
- * that reached the CDN), GET /sim/tasks (every task with its prompt),
+ * that reached the CDN), GET /sim/tasks (every task with its prompt and request body),
  * POST /sim/control {"content_mode": "...", "api_down": bool (503 to every
  * API call), "content_off": bool (content 502 and CDN 404, as after URL expiry),
  * "content_gone": bool (content and CDN answer 404: the provider dropped the video),
@@ -818,6 +818,8 @@ static enum MHD_Result all_tasks(struct MHD_Connection *c)
         cJSON_AddStringToObject(o, "prompt", sim.tasks[i].prompt ? sim.tasks[i].prompt : "");
         cJSON_AddStringToObject(o, "status", task_status(&sim.tasks[i], &changed));
         cJSON_AddBoolToObject(o, "deleted", sim.tasks[i].deleted);
+        if (sim.tasks[i].request)
+            cJSON_AddItemToObject(o, "request", cJSON_Duplicate(sim.tasks[i].request, 1));
         cJSON_AddItemToArray(list, o);
     }
     pthread_mutex_unlock(&sim.lock);
