@@ -166,17 +166,21 @@ uninstall:
 	    $(DESTDIR)$(UNITDIR)/seedancefs@.service
 	rm -rf $(DESTDIR)$(DOCDIR)
 
-# dpkg-deb over a staged install with PREFIX=/usr; Depends are the runtime
-# packages of what the daemon links.
+# dpkg-deb over a staged install with PREFIX=/usr. Depends: fuse3
+# (fusermount3) and the packages that hold the libraries the daemon links,
+# as this machine names them (libcurl4 on bookworm, libcurl4t64 later).
 DEB_ARCH = $(shell dpkg --print-architecture)
 DEB_ROOT = $(B)/deb
+DEB_DEPENDS = $$(ma=$$(gcc -print-multiarch); \
+    for so in $$(readelf -d $(B)/seedancefs | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do \
+        dpkg -S "*/$$ma/$$so" | head -1 | cut -d: -f1; done | sort -u | sed 's/^/, /' | tr -d '\n')
 deb: all
 	rm -rf $(DEB_ROOT)
 	$(MAKE) install DESTDIR=$(CURDIR)/$(DEB_ROOT) PREFIX=/usr
 	install -d $(DEB_ROOT)/DEBIAN
 	printf '%s\n' "Package: seedancefs" "Version: $(VERSION)" "Architecture: $(DEB_ARCH)" \
 	    "Maintainer: seedancefs developers <seedancefs@localhost>" \
-	    "Depends: libc6, fuse3, libfuse3-3, libcurl4, libcjson1, libsqlite3-0" \
+	    "Depends: fuse3$(DEB_DEPENDS)" \
 	    "Section: utils" "Priority: optional" \
 	    "Installed-Size: $$(du -sk $(DEB_ROOT)/usr | cut -f1)" \
 	    "Description: Seedance 2.0 video API as a FUSE filesystem" \

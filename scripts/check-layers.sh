@@ -22,6 +22,7 @@ forbid() {
 FUSE="src/fs.c src/fs_notify.c src/fs_internal.h src/nodes.c src/tree.c src/tree_internal.h
       src/tree_xattr.c src/tree_status.c include/fs.h include/tree.h include/nodes.h"
 MODULES="src/inbox.c src/outbox.c src/tasks.c src/tasks_poller.c src/tasks_import.c src/tasks_internal.h src/stream.c
+         src/stream_fill.c src/stream_internal.h
          src/video_cache.c src/assets.c src/assets_tree.c src/assets_internal.h src/task_body.c
          src/readahead.c src/events.c src/report.c include/report.h src/export.c include/export.h include/inbox.h include/outbox.h include/tasks.h include/stream.h
          include/video_cache.h include/assets.h include/task_body.h include/events.h include/readahead.h"

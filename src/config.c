@@ -113,7 +113,9 @@ static bool mount_program_option(const char *opt)
 {
     static const char *const ignored[] = {
         "_netdev", "nofail", "noauto", "auto", "user", "nouser", "users", "defaults",
-        "owner", "group", NULL
+        "owner", "group", "relatime", "norelatime", "strictatime", "nostrictatime",
+        "lazytime", "nolazytime", "diratime", "nodiratime", "iversion", "noiversion",
+        "silent", "loud", NULL
     };
 
     if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8) || !strncmp(opt, "user=", 5))
@@ -310,17 +312,21 @@ static int make_absolute(char **opt, const char *name, FILE *err)
 }
 
 /* $STATE_DIRECTORY (systemd's StateDirectory=, the first of a ':' list),
- * else the XDG state home. Never /tmp: state there would not be durable.
- * NULL with a reason on `err`. */
-static char *default_state_dir(FILE *err)
+ * else the config file's state_dir (`file`, taken), else the XDG state
+ * home. Never /tmp: state there would not be durable. NULL with a reason
+ * on `err`. */
+static char *default_state_dir(char *file, FILE *err)
 {
     const char *service = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
     char *dir = NULL;
     int n = -1;
 
-    if (service && *service == '/')
+    if (service && *service == '/') {
+        free(file);
         n = asprintf(&dir, "%.*s", (int)strcspn(service, ":"), service);
+    } else if (file)
+        return file;
     else if (xdg && *xdg == '/')
         n = asprintf(&dir, "%s/seedancefs", xdg);
     else if (home && *home == '/')
@@ -457,11 +463,12 @@ static int convert_logging(struct config *cfg, char **v, FILE *err)
     return 0;
 }
 
-static int convert_options(struct config *cfg, char **v, FILE *err)
+static int convert_options(struct config *cfg, char **v, char **file_state_dir, FILE *err)
 {
     char *end;
 
     if (make_absolute(&v[O_STATE_DIR], "state_dir", err) ||
+        make_absolute(file_state_dir, "state_dir", err) ||
         make_absolute(&v[O_ASSETS_PROFILE], "assets_profile", err) ||
         make_absolute(&v[O_EXPORT_DIR], "export_dir", err))
         return -1;
@@ -560,8 +567,13 @@ static int convert_options(struct config *cfg, char **v, FILE *err)
     v[O_MODEL] = NULL;
     cfg->resolutions = v[O_RESOLUTIONS] ? v[O_RESOLUTIONS] : strdup("480p:720p:1080p");
     v[O_RESOLUTIONS] = NULL;
-    cfg->state_dir = v[O_STATE_DIR] ? v[O_STATE_DIR] : absolute_path(default_state_dir(err));
-    v[O_STATE_DIR] = NULL;
+    if (v[O_STATE_DIR]) {
+        cfg->state_dir = v[O_STATE_DIR];
+        v[O_STATE_DIR] = NULL;
+    } else {
+        cfg->state_dir = absolute_path(default_state_dir(*file_state_dir, err));
+        *file_state_dir = NULL;     /* taken by default_state_dir */
+    }
     if (!cfg->state_dir || !cfg->model || !cfg->resolutions)
         return -1;
     if (make_dirs(cfg->state_dir)) {
@@ -620,8 +632,9 @@ static char *config_path(char *given)
 }
 
 /* Reads the config file into `file` (its FUSE options are added to
- * `args`) and fills every option argv left unset, except key_file, whose
- * place in the precedence is load_key's to decide. */
+ * `args`, before argv's, which win) and fills every option argv left
+ * unset, except key_file and state_dir, which the environment overrides
+ * (load_key, default_state_dir). */
 static int merge_config_file(struct config *cfg, struct raw_options *raw,
                              struct raw_options *file, struct fuse_args *args, FILE *err)
 {
@@ -629,8 +642,12 @@ static int merge_config_file(struct config *cfg, struct raw_options *raw,
     char why[512];
     int rc = -1;
 
-    if (!(cfg->config_file = config_path(raw->value[O_CONFIG])))
-        return raw->value[O_CONFIG] ? -1 : 0;
+    if (!(cfg->config_file = config_path(raw->value[O_CONFIG]))) {
+        if (!raw->value[O_CONFIG])
+            return 0;
+        fprintf(err, "seedancefs: config: cannot make the path absolute (is HOME set?)\n");
+        return -1;
+    }
     if (fuse_opt_add_arg(&file_args, "seedancefs") ||
         config_file_read(cfg->config_file, &file_args, why, sizeof why)) {
         fprintf(err, "seedancefs: %s\n", why);
@@ -644,10 +661,10 @@ static int merge_config_file(struct config *cfg, struct raw_options *raw,
     raw->foreground |= file->foreground;
     raw->debug |= file->debug;
     for (int i = 1; i < file_args.argc; i++)     /* FUSE options (allow_other, ...) */
-        if (fuse_opt_add_arg(args, file_args.argv[i]))
+        if (fuse_opt_insert_arg(args, i, file_args.argv[i]))
             goto out;
     for (int i = 0; i < O_COUNT; i++)
-        if (i != O_KEY_FILE && !raw->value[i]) {
+        if (i != O_KEY_FILE && i != O_STATE_DIR && !raw->value[i]) {
             raw->value[i] = file->value[i];
             file->value[i] = NULL;
         }
@@ -715,19 +732,20 @@ int config_parse(struct config *cfg, int argc, char **argv,
     raw.positional[0] = raw.positional[1] = NULL;
     if (check_mountpoint(cfg->mountpoint, err))
         goto out;
-    if (merge_config_file(cfg, &raw, &file, &args, err))
-        goto out;
-    /* The fstab source is the API URL unless api_url= says otherwise. */
+    /* The fstab source is the API URL unless api_url= says otherwise; it is
+     * part of the command line, so a config file's api_url does not win. */
     if (source && !raw.value[O_API_URL] &&
         (!strncmp(source, "http://", 7) || !strncmp(source, "https://", 8)) &&
         !(raw.value[O_API_URL] = strdup(source)))
+        goto out;
+    if (merge_config_file(cfg, &raw, &file, &args, err))
         goto out;
     cfg->foreground = raw.foreground;
     cfg->debug = raw.debug;
     if (make_absolute(&raw.value[O_KEY_FILE], "key_file", err) ||
         make_absolute(&file.value[O_KEY_FILE], "key_file", err))
         goto out;
-    if (convert_options(cfg, raw.value, err) ||
+    if (convert_options(cfg, raw.value, &file.value[O_STATE_DIR], err) ||
         load_key(cfg, raw.value[O_KEY_FILE], file.value[O_KEY_FILE], err))
         goto out;
     if (!(cfg->fsname = strdup(source ? source : cfg->api_url)) ||

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fuse_opt.h>
+#include <stdbool.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +61,19 @@ static char *as_option(char *line)
     return out;
 }
 
+/* A line that names the key itself (api_key=..., key=..., token=...). */
+static bool is_key_line(const char *text)
+{
+    static const char *const names[] = {"api_key", "key", "token", "secret", "password",
+                                        "seedance_api_key", "ark_api_key", NULL};
+    size_t len = strcspn(text, "= \t");
+
+    for (int i = 0; names[i]; i++)
+        if (len == strlen(names[i]) && !strncasecmp(text, names[i], len))
+            return true;
+    return false;
+}
+
 int config_file_read(const char *path, struct fuse_args *args, char *why, size_t why_len)
 {
     FILE *f = fopen(path, "r");
@@ -80,9 +95,23 @@ int config_file_read(const char *path, struct fuse_args *args, char *why, size_t
             rc = -EINVAL;
             break;
         }
+        /* '#' at the start, or after a blank, starts a comment (a URL's
+         * "#fragment" is kept). */
+        for (char *hash = strchr(line, '#'); hash; hash = strchr(hash + 1, '#'))
+            if (hash == line || hash[-1] == ' ' || hash[-1] == '\t') {
+                *hash = '\0';
+                break;
+            }
         text = trim(line);
-        if (!*text || *text == '#')
+        if (!*text)
             continue;
+        if (is_key_line(text)) {
+            /* Refused without echoing the line: it may hold the key itself. */
+            snprintf(why, why_len, "config %s:%d: the API key does not belong in a config"
+                     " file (readable by more than it should be): use key_file=FILE", path, n);
+            rc = -EINVAL;
+            break;
+        }
         if (*text == '-' || *text == '=') {
             snprintf(why, why_len, "config %s:%d: not an option: %s", path, n, text);
             rc = -EINVAL;

@@ -65,6 +65,7 @@ static struct {
     http *http;
     tasks *tasks;
     outbox *outbox;
+    bool mounted;                   /* READY=1 was sent */
 } reload = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void reload_set(const struct config *cfg, http *h, tasks *t, outbox *o)
@@ -74,6 +75,8 @@ static void reload_set(const struct config *cfg, http *h, tasks *t, outbox *o)
     reload.http = h;
     reload.tasks = t;
     reload.outbox = o;
+    if (!cfg)
+        reload.mounted = false;
     pthread_mutex_unlock(&reload.lock);
 }
 
@@ -86,7 +89,9 @@ static void on_hup(void *arg)
     int rc;
 
     (void)arg;
-    {
+    pthread_mutex_lock(&reload.lock);
+    /* The service manager hears of a reload only once it heard READY=1. */
+    if (reload.mounted) {
         char reloading[64];
         snprintf(reloading, sizeof reloading, "RELOADING=1\nMONOTONIC_USEC=%llu",
                  (unsigned long long)(clock_mono() * 1e6));
@@ -94,7 +99,6 @@ static void on_hup(void *arg)
     }
     if ((rc = log_reopen()))
         log_error("SIGHUP: cannot reopen the log file: %s", strerror(-rc));
-    pthread_mutex_lock(&reload.lock);
     if (!reload.cfg) {
         pthread_mutex_unlock(&reload.lock);
         log_info("SIGHUP: log reopened");
@@ -114,7 +118,8 @@ static void on_hup(void *arg)
         else
             log_info("SIGHUP: log reopened, key read again from %s", reload.cfg->key_file);
     }
-    service_notify("READY=1");
+    if (reload.mounted)
+        service_notify("READY=1");
     tasks_poll_now(reload.tasks);
     outbox_kick(reload.outbox);
     pthread_mutex_unlock(&reload.lock);
@@ -157,7 +162,10 @@ static int start_threads(struct fs_context *fs)
         return rc;
     }
     daemon_ready();
+    pthread_mutex_lock(&reload.lock);
     service_notify("READY=1");
+    reload.mounted = true;
+    pthread_mutex_unlock(&reload.lock);
     return 0;
 }
 

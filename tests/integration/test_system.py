@@ -245,6 +245,33 @@ def test_a_config_file_applies_and_the_command_line_and_environment_win(sim, sta
     m2 = start_mount(sim, env={"XDG_CONFIG_HOME": str(xdg)})
     sv = os.statvfs(m2.mnt)
     assert sv.f_blocks * sv.f_frsize == 40 << 20
+    # The fstab SOURCE is part of the command line: a file's api_url does not
+    # beat it; $STATE_DIRECTORY beats the file's state_dir; '#' after a
+    # blank starts a comment; the file's FUSE options lose to argv's.
+    mnt3, service_state = tmp_path / "mnt3", tmp_path / "service-state"
+    mnt3.mkdir()
+    conf.write_text(f"api_url = http://127.0.0.1:9   # the wrong one\n"
+                    f"state_dir = {tmp_path / 'file-state'}\nro\n")
+    proc = subprocess.Popen([DAEMON, sim.url, str(mnt3), "-f", "-o", f"config={conf},rw"],
+                            env=daemon_env(SEEDANCE_API_KEY=KEY, STATE_DIRECTORY=str(service_state)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: os.path.ismount(mnt3) or proc.poll() is not None, what="mount")
+        assert os.path.ismount(mnt3), proc.stderr.read()
+        (mnt3 / "requests" / "src.json").write_text('{"prompt": "source wins"}')   # rw won
+        wait_until(lambda: (mnt3 / "by-name" / "src" / "status").read_text() == "succeeded\n",
+                   what="the task at SOURCE's API")
+        assert (service_state / "state.db").exists() and not (tmp_path / "file-state").exists()
+    finally:
+        subprocess.run(["fusermount3", "-u", str(mnt3)])
+        assert proc.wait(timeout=60) == 0
+        proc.stderr.close()
+    # The key itself in the file is refused, without echoing it.
+    conf.write_text(f"api_key = {KEY}\n")
+    r = subprocess.run([DAEMON, str(tmp_path), "-o", f"config={conf},api_url={sim.url}"],
+                       env=daemon_env(SEEDANCE_API_KEY=KEY), capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1 and "key_file" in r.stderr and KEY not in r.stderr + r.stdout
     # A line that is no option is a one-line error naming file and line.
     conf.write_text("cache_max=1G\n-f\n")
     r = subprocess.run([DAEMON, str(tmp_path), "-o", f"config={conf},api_url={sim.url}"],
@@ -361,12 +388,16 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
 def test_make_deb_builds_a_package_that_installs_and_removes_cleanly(tmp_path):
     r = make("deb")
     assert r.returncode == 0, r.stderr
-    debs = [f for f in os.listdir(os.path.join(ROOT, "build")) if f.endswith(".deb")]
-    assert len(debs) == 1, debs
-    deb = os.path.join(ROOT, "build", debs[0])
-    info = subprocess.run(["dpkg-deb", "-f", deb, "Package", "Depends"], capture_output=True,
-                          text=True).stdout
-    assert "Package: seedancefs" in info and "libfuse3-3" in info
+    version = subprocess.run([os.path.join(ROOT, "build", "seedancefs"), "--version"],
+                             capture_output=True, text=True).stdout.split()[1]
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True,
+                          text=True).stdout.strip()
+    deb = os.path.join(ROOT, "build", f"seedancefs_{version}_{arch}.deb")
+    depends = subprocess.run(["dpkg-deb", "-f", deb, "Depends"], capture_output=True,
+                             text=True).stdout.strip().split(", ")
+    assert "fuse3" in depends and any(d.startswith("libfuse3-") for d in depends), depends
+    for package in depends:                 # each one exists here, by this machine's name
+        assert subprocess.run(["dpkg", "-s", package], capture_output=True).returncode == 0, package
     # Into a scratch root with its own dpkg database: the machine's stays as it was.
     root = tmp_path / "root"
     admin = root / "var/lib/dpkg"

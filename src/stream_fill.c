@@ -1,0 +1,336 @@
+/* stream_fill.c — one range request into the cache: bytes written in whole
+ * pages as they arrive, readers woken, the background download's lazy
+ * claims and its pause for readers; see stream_internal.h. */
+#include "stream_internal.h"
+#include "bitmap.h"
+#include "clock.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- fetching ranges into the cache ---- */
+
+
+static bool owns(const struct fill *f, size_t g)
+{
+    return !f->mine || f->whole || bit(f->mine, g);
+}
+
+/* The first granule from `g` on, before `end`, whose owner differs from
+ * g's (`end` if none): the runs fill_write writes or skips at once. */
+static size_t owner_run_end(const struct fill *f, size_t g, size_t end)
+{
+    bool mine = owns(f, g);
+
+    if (!f->mine || f->whole)
+        return end;
+    while (++g < end && owns(f, g) == mine)
+        ;
+    return g;
+}
+
+/* The last byte the fill may ask for: before granule f->stop. Only the
+ * fill's own thread moves stop, so it reads it without the lock. */
+static off_t fill_last(const struct fill *f)
+{
+    return f->stop ? video_granule_end(f->vf->v, f->stop - 1) - 1 : -1;
+}
+
+/* The end of the run from `g` of granules a background fetch need not
+ * bring (cached, or a reader's fetch brings them), looked at up to
+ * `limit`. Lock held. */
+static size_t not_needed_run(stream *s, struct vfetch *vf, size_t g, size_t end, size_t limit)
+{
+    while (g < end && g < limit) {
+        size_t present_end;
+        if (bit(vf->busy, g))
+            g++;
+        else if ((present_end = video_first_missing(s->cache, vf->v, g, end)) > g)
+            g = present_end;
+        else
+            break;
+    }
+    return g;
+}
+
+/* A background fetch claims the granules up to BG_AHEAD past what it wrote
+ * that nobody fetches and the cache lacks. It reads over a run of others
+ * up to BG_SKIP_PRESENT long (cheaper than a new request) and ends at a
+ * longer one. Lock held. */
+static void claim_ahead(struct fill *f)
+{
+    stream *s = f->s;
+    struct vfetch *vf = f->vf;
+    size_t want = (size_t)((f->written + BG_AHEAD) / G) + 1, skip = BG_SKIP_PRESENT / G;
+
+    if (want > f->stop)
+        want = f->stop;
+    while (f->claimed < want) {
+        size_t g = f->claimed, run_end = not_needed_run(s, vf, g, f->stop, g + skip + 1);
+        if (run_end - g > skip) {
+            f->stop = g;
+            return;
+        }
+        if (run_end > g) {
+            f->claimed = run_end;
+            continue;
+        }
+        set_bit(vf->busy, g);
+        set_bit(f->mine, g);
+        f->claimed++;
+    }
+}
+
+/* Writes `len` bytes at f->written (only into the granules this fetch
+ * owns) and marks the granules now complete. */
+static int fill_write(struct fill *f, const char *data, size_t len)
+{
+    struct video *v = f->vf->v;
+    off_t at = f->written, end = at + (off_t)len;
+    size_t first = (size_t)(at / G), done;
+
+    for (size_t g = first, last = (size_t)((end - 1) / G) + 1; at < end; ) {
+        size_t run_end = owner_run_end(f, g, last);
+        off_t piece_end = video_granule_end(v, run_end - 1);
+        if (piece_end > end)
+            piece_end = end;
+        if (owns(f, g) && video_write(v, data + (at - f->written), (size_t)(piece_end - at), at))
+            return f->error = -EIO;
+        at = piece_end;
+        g = run_end;
+    }
+    done = end >= video_size(v) ? video_granules(v) : (size_t)(end / G);
+    for (size_t g = first; g < done; ) {        /* the complete granules it wrote */
+        size_t run_end = owner_run_end(f, g, done);
+        if (owns(f, g))
+            video_arrived(f->s->cache, v, g, run_end);
+        g = run_end;
+    }
+    pthread_mutex_lock(&f->s->lock);
+    f->written = end;                           /* read_ahead looks at it */
+    if (done > first) {
+        f->vf->arrived_at = clock_mono();
+        pthread_cond_broadcast(&f->s->arrived);
+    }
+    if (f->mine && !f->whole)
+        claim_ahead(f);
+    pthread_mutex_unlock(&f->s->lock);
+    return 0;
+}
+
+/* A background fetch waits while a reader waits for bytes it does not
+ * bring (and none for bytes it brings: that one would wait behind the
+ * pause), at most BG_PAUSE_SECS at a time: what it has in flight is about
+ * one round trip of the link (http.h), so the reader's reply soon has the
+ * link to itself. */
+static void background_pause(stream *s)
+{
+    struct timespec until;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->readers_waiting > 0 && !s->readers_behind && s->running) {
+        clock_deadline(&until, BG_PAUSE_SECS);
+        while (s->readers_waiting > 0 && !s->readers_behind && s->running &&
+               pthread_cond_timedwait(&s->arrived, &s->lock, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int fill_sink(off_t at, const char *data, size_t len, void *arg)
+{
+    struct fill *f = arg;
+    struct vfetch *vf = f->vf;
+    off_t size = video_size(vf->v);
+    size_t held = (size_t)(f->pos - f->written), n;
+
+    if (at != f->pos) {
+        bool mine;
+        if (at != 0)
+            return f->error = -EIO, HTTP_SINK_CLOSE;
+        /* Range ignored (200, whole file from byte 0): one request fills the
+         * cache in order; readers wait only for the bytes they need. */
+        pthread_mutex_lock(&f->s->lock);
+        mine = f->whole || !vf->whole_active;
+        vf->whole_active = vf->ranges_ignored = true;
+        if (vf->background == f)
+            vf->background = NULL;              /* in order from 0: nothing to skip */
+        pthread_mutex_unlock(&f->s->lock);
+        if (!mine)
+            return f->error = -EAGAIN, HTTP_SINK_CLOSE;       /* another request is taking it all */
+        if (!f->whole)
+            log_info("read %s: the server ignores Range; taking the whole file in order",
+                     video_id(vf->v));
+        f->whole = true;
+        f->pos = f->written = 0;
+        held = 0;
+    }
+    if (f->mine && !f->whole) {
+        if (f->pos >= (off_t)f->stop * G)
+            return HTTP_SINK_CLOSE;             /* reached what it must not fetch */
+        if (f->pos + (off_t)len > (off_t)f->stop * G)
+            len = (size_t)((off_t)f->stop * G - f->pos);
+        background_pause(f->s);
+    }
+    f->pos += (off_t)len;
+    if (held) {                                 /* complete the held page first */
+        n = PAGE - held < len ? PAGE - held : len;
+        memcpy(f->tail + held, data, n);
+        held += n;
+        data += n;
+        len -= n;
+        if (held == PAGE || f->pos >= size) {
+            if (fill_write(f, f->tail, held))
+                return HTTP_SINK_CLOSE;
+            held = 0;
+        }
+    }
+    if ((n = f->pos >= size ? len : len / PAGE * PAGE) && !held) {
+        if (fill_write(f, data, n))
+            return HTTP_SINK_CLOSE;
+        data += n;
+        len -= n;
+    }
+    memcpy(f->tail + held, data, len);          /* less than a page */
+    return f->s->running ? 0 : HTTP_SINK_CLOSE;
+}
+
+void stream_backoff(stream *s, double seconds)
+{
+    struct timespec until;
+
+    clock_deadline(&until, seconds);
+    pthread_mutex_lock(&s->lock);
+    while (s->running && pthread_cond_timedwait(&s->work, &s->lock, &until) != ETIMEDOUT)
+        ;                           /* woken for new jobs: keep backing off */
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* A fill for granules [first, end) of vf; a background one claims its
+ * first granules (the caller claims a foreground one's). */
+static struct fill *fill_new(stream *s, struct vfetch *vf, size_t first, size_t end,
+                             bool background)
+{
+    struct fill *f = malloc(sizeof *f);
+
+    if (!f)
+        return NULL;
+    *f = (struct fill){ .s = s, .vf = vf, .pos = (off_t)first * G, .written = (off_t)first * G,
+                        .claimed = first, .stop = end };
+    if (background) {
+        if (!(f->mine = calloc(bitmap_bytes(video_granules(vf->v)), 1))) {
+            free(f);
+            return NULL;
+        }
+        pthread_mutex_lock(&s->lock);
+        claim_ahead(f);
+        vf->background = f;
+        pthread_mutex_unlock(&s->lock);
+    }
+    return f;
+}
+
+/* Gives up the fill's claims. Lock held. */
+static void fill_release(struct fill *f, size_t first, size_t end)
+{
+    for (size_t g = first; g < (f->mine ? f->claimed : end); g++)
+        if (!f->mine || bit(f->mine, g))
+            clear_bit(f->vf->busy, g);
+    if (f->vf->background == f)
+        f->vf->background = NULL;
+}
+
+/* Fetches granules [first, end) of `vf` with one streamed range request
+ * (resumed on a cut, the URL refreshed once on 401/403). A foreground fetch
+ * takes the granules the caller marked busy; a background one claims them
+ * as it goes (struct fill) and may end early, at a long cached run. Busy
+ * is cleared at the end; a failure is recorded for the waiting readers. */
+int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, bool background)
+{
+    const char *id = video_id(vf->v);
+    off_t expected = video_size(vf->v);
+    struct fill *f = fill_new(s, vf, first, end, background);
+    bool refreshed = false, fresh = false, whole = false;
+    int rc = f ? 0 : -ENOMEM;
+
+    if (!f) {
+        pthread_mutex_lock(&s->lock);
+        if (!background) {                      /* a background one claimed nothing */
+            for (size_t g = first; g < end; g++)
+                clear_bit(vf->busy, g);
+            vf->fail_gen++;
+            vf->last_error = -EIO;
+        }
+        pthread_cond_broadcast(&s->arrived);
+        pthread_mutex_unlock(&s->lock);
+        return rc;
+    }
+    for (int failures = 0; failures < FETCH_ATTEMPTS && s->running; ) {
+        off_t total = -1, size, from, last;
+        char *url = NULL;
+        bool auth;
+        if ((rc = tasks_video(s->tasks, id, &url, &auth, &size)))
+            break;
+        f->error = 0;
+        from = f->pos;
+        if (f->pos > (last = fill_last(f)) && !f->whole) {
+            free(url);
+            break;                              /* a background fetch that ended early */
+        }
+        rc = http_get_stream(s->http, url, auth, f->pos, f->whole ? -1 : last, expected,
+                             background ? HTTP_BACKGROUND : HTTP_FOREGROUND, fill_sink, f,
+                             &total);
+        free(url);
+        if (!rc && total >= 0 && total != expected) {
+            log_error("read %s: server says %lld bytes, expected %lld", id,
+                     (long long)total, (long long)expected);
+            rc = -EIO;
+            break;
+        }
+        if (f->error == -EAGAIN) {
+            rc = 0;
+            break;
+        }
+        if (!rc)
+            rc = f->error;
+        last = fill_last(f);                    /* a background fetch may have ended early */
+        if (!rc && f->pos <= (f->whole ? expected - 1 : last) && s->running)
+            rc = -EIO;                          /* the body ended early */
+        if (!rc || !s->running)
+            break;
+        if ((rc == -EACCES || rc == -ENOENT) && !refreshed) {
+            refreshed = true;
+            log_info("read %s: the video URL was %s, asking the API for a fresh one", id,
+                     rc == -EACCES ? "refused" : "not found");
+            if (!tasks_refresh_video_url(s->tasks, id)) {
+                fresh = true;
+                continue;
+            }
+        }
+        if (rc == -ENOENT && fresh)     /* a failed refresh proves nothing */
+            tasks_video_gone(s->tasks, id, "the provider no longer has this video (HTTP 404/410"
+                             " with a fresh URL); its URLs live about 24 hours");
+        if (rc == -EACCES || rc == -ENOENT)
+            break;
+        failures = f->pos > from ? 0 : failures + 1;     /* progress resets the count */
+        if (failures < FETCH_ATTEMPTS)
+            stream_backoff(s, 0.2 * (1 << (2 * failures)));    /* 0.2, 0.8 s */
+    }
+    whole = f->whole;
+    pthread_mutex_lock(&s->lock);
+    fill_release(f, first, end);
+    if (whole)
+        vf->whole_active = false;
+    if (rc) {
+        vf->fail_gen++;
+        vf->last_error = rc == -EACCES || rc == -ENOENT ? -EIO : rc;
+    }
+    pthread_cond_broadcast(&s->arrived);
+    pthread_mutex_unlock(&s->lock);
+    free(f->mine);
+    free(f);
+    return rc;
+}
+
