@@ -57,6 +57,7 @@ struct config {
     char *assets_profile;   /* asset profile file, NULL = assets not launched */
     char *export_dir;       /* finished videos go there (export.h), NULL = none */
     int export_by_id;       /* named <id>.mp4 rather than NAME.mp4 */
+    int export_link;        /* hard links from the cache allowed (default) */
     uid_t uid;              /* owner every file shows (default: the mounting user) */
     gid_t gid;
     mode_t umask;           /* taken off every mode (default 022) */

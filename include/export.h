@@ -7,17 +7,22 @@
  *   ~/videos/ MOVED_TO fox.mp4
  *
  * For each task submitted through this mount that ends:
- *   NAME.mp4                 succeeded: the video (a hard link to the cache
- *                            file when on the same file system, else a copy)
+ *   NAME.mp4                 succeeded: the video (on state_dir's file system
+ *                            a reflink, else a hard link to the cache file
+ *                            unless export_link=0; elsewhere a copy)
  *   NAME.last_frame.png      succeeded, when the request asked for it
  *   NAME.failed              failed, cancelled or expired: the status word,
- *                            then the API's error
- * (<id> instead of NAME with export_by=id). Each file is written under a
+ *                            then the API's error (or why the video is gone)
+ * (<id> instead of NAME with export_by=id; NAME.<id> when a file of that
+ * name is in the folder already: nothing there is replaced). Mode 0444.
+ * Each file is written under a
  * hidden temporary name (.NAME.mp4.tmp), fsync'd and renamed: a watcher
  * sees one IN_MOVED_TO per file and never a partial file under the final
  * name. Exactly once, across restarts and kill -9: the store records that
  * the files are written before the renames and that they are done after
  * (a restart finishes the renames whose temporary files are still there).
+ * The name chosen is stored with "renaming", so a restart with other
+ * options renames the same files.
  * Tasks that were final before export_dir was first set (or changed) are
  * not exported; tasks made elsewhere are not either (their videos would
  * all be downloaded).
@@ -37,7 +42,8 @@
 typedef struct exporter exporter;
 
 /* `dir` is created if missing (0755). NULL on ENOMEM. */
-exporter *export_new(const char *dir, bool by_id, tasks *t, stream *s, store *st);
+/* `link`: a hard link to the cache file is allowed (export_link=1). */
+exporter *export_new(const char *dir, bool by_id, bool link, tasks *t, stream *s, store *st);
 void export_free(exporter *e);
 
 /* After tasks_restore: reads what was exported, marks the final tasks of

@@ -109,15 +109,16 @@ int store_assets_load(store *s, void (*fn)(const struct stored_asset *a, void *a
  * was final before the folder was set: never exported), "renaming" (its
  * files are written under temporary names; renames may be under way) or
  * "done"; `base` names its files. put inserts or replaces; put_many
- * writes n rows of one state in one commit. */
+ * writes n rows of one state and one setting in one commit. */
 int store_export_put(store *s, const char *id, const char *state, const char *base);
-int store_exports_put_many(store *s, char *const *ids, size_t n, const char *state);
+int store_exports_put_many(store *s, char *const *ids, size_t n, const char *state,
+                           const char *setting_key, const char *setting_value);
 int store_exports_load(store *s, void (*fn)(const char *id, const char *state,
                                             const char *base, void *arg), void *arg);
 
-/* Settings: get gives a malloc'd copy (NULL when unset). */
+/* Settings (written with store_exports_put_many): a malloc'd copy, NULL
+ * when unset. */
 int store_setting_get(store *s, const char *key, char **value);
-int store_setting_put(store *s, const char *key, const char *value);
 
 const char *store_state_name(enum request_state state);
 

@@ -70,15 +70,16 @@ void stream_forget(const char *id, void *stream_arg);
 ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off,
                     const atomic_bool *cancel);
 
-/* Puts the task's whole video at `dest` (replaced): a hard link to the
- * complete cache file when it is on the same file system, else a copy
- * read through stream_read (fetching what is missing) and fsync'd; the
- * video is held in the cache meanwhile (not evicted). `wait_for_cache`:
- * -EAGAIN rather than a copy while the video is not all cached yet (the
- * complete hook says when). Returns 1 linked, 0 copied, or the errors of
- * stream_read and of writing `dest`. */
-int stream_export(stream *s, const char *id, const char *dest, bool wait_for_cache,
-                  const atomic_bool *cancel);
+/* Puts the task's whole video at `dest` (replaced), mode 0444 and
+ * durable: a reflink of the complete cache file where the file system
+ * can, else (`link_ok`) a hard link to it, else a copy read through
+ * stream_read (fetching what is missing) with the video held in the cache
+ * meanwhile (not evicted). `wait_for_cache`: -EAGAIN rather than a copy
+ * while the video is not all cached yet (the complete hook says when).
+ * Returns 1 reflinked, 2 linked, 0 copied, or the errors of stream_read
+ * and of writing `dest`. */
+int stream_export(stream *s, const char *id, const char *dest, bool link_ok,
+                  bool wait_for_cache, const atomic_bool *cancel);
 
 /* `fn(id)` runs on the downloader thread, no lock held, each time a
  * background download completes a video. Set before stream_start. */

@@ -57,11 +57,14 @@ void video_cache_commit_all(video_cache *c);
 size_t video_cache_used(video_cache *c);
 size_t video_cache_max(const video_cache *c);
 
-/* Hard-links the complete cache file of `id` at `dest` (export_dir).
- * -EAGAIN when the video is not complete here, -EXDEV on another file
- * system, or link(2)'s other errors. The cache never writes into a file
- * that has other links. */
-int video_cache_link(video_cache *c, const char *id, const char *dest);
+/* Puts the complete cache file of `id` at `dest` (export_dir, created):
+ * a reflink where the file system can (1), else, when `link_ok`, a hard
+ * link (2; the shared inode turns mode 0444), and makes it durable.
+ * -EAGAIN when the video is not complete here, -EXDEV when neither works
+ * (another file system, no reflink and no link wanted), or -errno. The
+ * video is held meanwhile, not under the cache's lock. The cache never
+ * writes into a file that has other links (video_get starts a new one). */
+int video_cache_export(video_cache *c, const char *id, const char *dest, bool link_ok);
 
 /* How many bytes of `id`'s video are on disk (0 for an unknown id). */
 off_t video_cache_cached(video_cache *c, const char *id);

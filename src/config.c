@@ -23,7 +23,7 @@ enum opt {
     O_API_URL, O_DIALECT, O_KEY_FILE, O_STATE_DIR, O_MODEL, O_RESOLUTIONS, O_POLL_INTERVAL,
     O_TIMEOUT, O_MAX_REQUEST, O_CACHE_MAX, O_SUBMIT_WAIT, O_MAX_RPS, O_IMPORT,
     O_ASSETS_PROFILE, O_READAHEAD, O_UID, O_GID, O_UMASK, O_LOG, O_LOG_LEVEL, O_CONFIG,
-    O_EXPORT_DIR, O_EXPORT_BY, O_COUNT
+    O_EXPORT_DIR, O_EXPORT_BY, O_EXPORT_LINK, O_COUNT
 };
 
 struct raw_options {
@@ -45,7 +45,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("gid=%s", O_GID),                 OPT("umask=%s", O_UMASK),
     OPT("log=%s", O_LOG),                 OPT("log_level=%s", O_LOG_LEVEL),
     OPT("config=%s", O_CONFIG),           OPT("export_dir=%s", O_EXPORT_DIR),
-    OPT("export_by=%s", O_EXPORT_BY),
+    OPT("export_by=%s", O_EXPORT_BY),     OPT("export_link=%s", O_EXPORT_LINK),
     FUSE_OPT_KEY("-h", KEY_HELP),       FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),    FUSE_OPT_KEY("--version", KEY_VERSION),
     FUSE_OPT_KEY("-f", KEY_FOREGROUND), FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -98,6 +98,8 @@ static const char usage_text[] =
 "  -o export_dir=DIR      finished videos appear in DIR as NAME.mp4 (renamed into\n"
 "                         place: one inotify IN_MOVED_TO each), failures as NAME.failed\n"
 "  -o export_by=name|id   file names in export_dir: NAME (default) or the task id\n"
+"  -o export_link=0|1     on state_dir's file system, hard-link the cached video\n"
+"                         (default 1; it is then the cache's file, read-only) or copy\n"
 "  -o uid=N|NAME, gid=N|NAME  owner and group every file shows (default: yours)\n"
 "  -o umask=OCTAL         mode bits taken off every file (default 022); with\n"
 "                         allow_other, who may submit follows the modes\n"
@@ -559,6 +561,11 @@ static int convert_options(struct config *cfg, char **v, char **file_state_dir, 
         return -1;
     }
     cfg->export_by_id = v[O_EXPORT_BY] && !strcmp(v[O_EXPORT_BY], "id");
+    if (v[O_EXPORT_LINK] && strcmp(v[O_EXPORT_LINK], "0") && strcmp(v[O_EXPORT_LINK], "1")) {
+        fprintf(err, "seedancefs: export_link must be 0 or 1\n");
+        return -1;
+    }
+    cfg->export_link = !v[O_EXPORT_LINK] || v[O_EXPORT_LINK][0] == '1';
     cfg->export_dir = v[O_EXPORT_DIR];
     v[O_EXPORT_DIR] = NULL;
     cfg->assets_profile = v[O_ASSETS_PROFILE];

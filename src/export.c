@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,10 +17,15 @@
 #include <unistd.h>
 
 #define RETRY_SECS 30.0
-#define FILES_MAX 2                 /* .mp4 and .last_frame.png, or .failed */
 
-/* A task's row in the store, as kept in memory (static strings). */
+/* A task's row in the store, as kept in memory: state is one of the
+ * static strings, base the name its files got (NULL for "before"). */
 static const char ST_BEFORE[] = "before", ST_RENAMING[] = "renaming", ST_DONE[] = "done";
+
+struct row {
+    const char *state;
+    char *base;
+};
 
 struct job {
     char *id;
@@ -35,7 +41,9 @@ struct exporter {
     store *store;
     pthread_mutex_t lock;           /* rows, jobs, running */
     pthread_cond_t wake;
-    strmap *rows;                   /* id -> ST_* */
+    strmap *rows;                   /* id -> struct row */
+    char *real;                     /* dir, resolved (what "the same folder" means) */
+    bool link;                      /* export_link: hard links allowed */
     struct job *jobs;
     size_t njobs, cap;
     bool running, started;
@@ -43,7 +51,7 @@ struct exporter {
     pthread_t thread;
 };
 
-exporter *export_new(const char *dir, bool by_id, tasks *t, stream *s, store *st)
+exporter *export_new(const char *dir, bool by_id, bool link, tasks *t, stream *s, store *st)
 {
     exporter *e = calloc(1, sizeof *e);
 
@@ -54,12 +62,22 @@ exporter *export_new(const char *dir, bool by_id, tasks *t, stream *s, store *st
         return NULL;
     }
     e->by_id = by_id;
+    e->link = link;
     e->tasks = t;
     e->stream = s;
     e->store = st;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
     return e;
+}
+
+static void free_row(const char *key, void *value, void *arg)
+{
+    struct row *r = value;
+    (void)key; (void)arg;
+
+    free(r->base);
+    free(r);
 }
 
 void export_free(exporter *e)
@@ -69,7 +87,9 @@ void export_free(exporter *e)
     for (size_t i = 0; i < e->njobs; i++)
         free(e->jobs[i].id);
     free(e->jobs);
+    strmap_each(e->rows, free_row, NULL);
     strmap_free(e->rows);
+    free(e->real);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
     free(e->dir);
@@ -103,12 +123,41 @@ static void queue(exporter *e, const char *id, double due, int tries)
     }
 }
 
+/* Lock held. The row of `id` says `state` (and `base`, copied) from now on. */
+static int set_row_locked(exporter *e, const char *id, const char *state, const char *base)
+{
+    struct row *r = strmap_get(e->rows, id);
+    char *copy = base ? strdup(base) : NULL;
+
+    if (base && !copy)
+        return -ENOMEM;
+    if (!r) {
+        if (!(r = calloc(1, sizeof *r)) || strmap_put(e->rows, id, r)) {
+            free(r);
+            free(copy);
+            return -ENOMEM;
+        }
+    }
+    free(r->base);
+    r->state = state;
+    r->base = copy;
+    return 0;
+}
+
+static const char *state_of(exporter *e, const char *id)
+{
+    struct row *r = strmap_get(e->rows, id);
+    return r ? r->state : NULL;
+}
+
 void export_want(const char *id, void *exporter_arg)
 {
     exporter *e = exporter_arg;
+    const char *state;
 
     pthread_mutex_lock(&e->lock);
-    if (strmap_get(e->rows, id) != ST_DONE && strmap_get(e->rows, id) != ST_BEFORE)
+    state = state_of(e, id);
+    if (state != ST_DONE && state != ST_BEFORE)
         queue(e, id, 0, 0);
     pthread_mutex_unlock(&e->lock);
 }
@@ -116,10 +165,9 @@ void export_want(const char *id, void *exporter_arg)
 static void load_row(const char *id, const char *state, const char *base, void *arg)
 {
     exporter *e = arg;
-    (void)base;
 
-    strmap_put(e->rows, id, (void *)(!strcmp(state, ST_DONE) ? ST_DONE :
-                                     !strcmp(state, ST_BEFORE) ? ST_BEFORE : ST_RENAMING));
+    set_row_locked(e, id, !strcmp(state, ST_DONE) ? ST_DONE :
+                          !strcmp(state, ST_BEFORE) ? ST_BEFORE : ST_RENAMING, base);
 }
 
 /* The tasks of ours that are final, and not handled yet. */
@@ -134,7 +182,7 @@ static void collect_final(const char *id, const char *name, void *arg)
     struct final_walk *w = arg;
     char **grown;
 
-    if (!name || strmap_get(w->e->rows, id))
+    if (!name || strmap_get(w->e->rows, id))       /* tasks' lock, not ours: restore only */
         return;
     if (w->n == w->cap) {
         if (!(grown = realloc(w->ids, (w->cap * 2 + 16) * sizeof *grown)))
@@ -171,7 +219,7 @@ static int make_dir(const char *dir)
 
 static void queue_renaming(const char *id, void *value, void *arg)
 {
-    if (value == ST_RENAMING)
+    if (((struct row *)value)->state == ST_RENAMING)
         queue(arg, id, 0, 0);
 }
 
@@ -184,14 +232,17 @@ int export_restore(exporter *e)
     bool first;
     int rc;
 
-    if ((rc = make_dir(e->dir))) {
+    if ((rc = make_dir(e->dir)) || (!(e->real = realpath(e->dir, NULL)) && (rc = -errno))) {
         log_error("export_dir %s: %s", e->dir, strerror(-rc));
         return rc;
     }
-    if ((rc = store_exports_load(e->store, load_row, e)) ||
-        (rc = store_setting_get(e->store, "export_dir", &last)))
+    pthread_mutex_lock(&e->lock);
+    rc = store_exports_load(e->store, load_row, e);
+    pthread_mutex_unlock(&e->lock);
+    if (rc || (rc = store_setting_get(e->store, "export_dir", &last)))
         return rc;
-    first = !last || strcmp(last, e->dir);
+    /* The same folder by its resolved path ("dir/" and "dir" are one). */
+    first = !last || strcmp(last, e->real);
     free(last);
     tasks_each(e->tasks, collect_final, &w);        /* under the tasks' lock: ids only */
     for (size_t i = 0; i < w.n; i++) {
@@ -203,10 +254,9 @@ int export_restore(exporter *e)
     pthread_mutex_lock(&e->lock);
     if (first) {
         /* A new folder starts with what finishes from now on. */
-        if (!(rc = store_exports_put_many(e->store, w.ids, final, ST_BEFORE)))
-            rc = store_setting_put(e->store, "export_dir", e->dir);
+        rc = store_exports_put_many(e->store, w.ids, final, ST_BEFORE, "export_dir", e->real);
         for (size_t i = 0; !rc && i < final; i++)
-            strmap_put(e->rows, w.ids[i], (void *)ST_BEFORE);
+            set_row_locked(e, w.ids[i], ST_BEFORE, NULL);
         if (!rc && final)
             log_info("export %s: new folder; %zu task(s) that finished before it are not"
                      " exported", e->dir, final);
@@ -224,11 +274,10 @@ int export_restore(exporter *e)
 
 /* ---- one task's files ---- */
 
-struct file {
-    char suffix[24];                /* ".mp4", ".last_frame.png", ".failed" */
-};
+/* What a task leaves in the folder. */
+static const char *const suffixes[] = {".mp4", ".last_frame.png", ".failed", NULL};
 
-/* DIR/NAME+suffix, or its temporary DIR/.NAME+suffix.tmp. */
+/* DIR/BASE+suffix, or its temporary DIR/.BASE+suffix.tmp. */
 static int file_path(const exporter *e, const char *base, const char *suffix, bool tmp,
                      char *out, size_t size)
 {
@@ -236,14 +285,14 @@ static int file_path(const exporter *e, const char *base, const char *suffix, bo
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Writes `data` to a new `path` and makes it durable. */
+/* Writes `data` to a new `path` (mode 0444) and makes it durable. */
 static int write_file(const char *path, const char *data, size_t len)
 {
     int fd, rc = 0;
 
     if (unlink(path) && errno != ENOENT)
         return -errno;
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)) < 0)
         return -errno;
     for (size_t done = 0; !rc && done < len; ) {
         ssize_t w = write(fd, data + done, len - done);
@@ -271,107 +320,152 @@ static int sync_dir(const char *dir)
     return rc;
 }
 
-/* The temporary files of a task, written and durable: how many in files[]. */
-static int write_files(exporter *e, const char *id, const char *base,
-                       const struct task_stat *ts, bool wait_for_cache, struct file *files,
-                       int *nfiles)
+/* Removes the temporary files of `base` (a task gone, or a failed write). */
+static void remove_tmp(const exporter *e, const char *base)
 {
-    char path[4096], *data = NULL, *error = NULL;
-    size_t len = 0, error_len = 0;
+    char path[4096];
+
+    for (int i = 0; suffixes[i]; i++)
+        if (!file_path(e, base, suffixes[i], true, path, sizeof path))
+            unlink(path);
+}
+
+/* The name a task's files get: NAME (or the id), unless a file of that
+ * name is there already (an earlier task of the same name, or the user's):
+ * then NAME.<id>, so nothing in the folder is ever replaced. */
+static int choose_base(const exporter *e, const char *id, const char *name, char *base,
+                       size_t size)
+{
+    char path[4096];
+    bool taken = false;
+
+    snprintf(base, size, "%s", e->by_id ? id : name);
+    for (int i = 0; suffixes[i] && !taken; i++)
+        taken = !file_path(e, base, suffixes[i], false, path, sizeof path) && !access(path, F_OK);
+    if (taken && (size_t)snprintf(base, size, "%s.%s", name, id) >= size)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+/* The temporary files of a task, written and durable: the video (and last
+ * frame), or a .failed file with the status, the API's error or why the
+ * video cannot be had. */
+static int write_files(exporter *e, const char *id, const char *base,
+                       const struct task_stat *ts, bool wait_for_cache)
+{
+    char path[4096], *data = NULL, *why = NULL;
+    size_t len = 0, why_len = 0;
+    bool video = ts->status.code == STATUS_SUCCEEDED && !ts->size[TASK_VIDEO_ERROR];
     int rc;
 
-    *nfiles = 0;
-    if (ts->status.code == STATUS_SUCCEEDED) {
-        snprintf(files[0].suffix, sizeof files[0].suffix, ".mp4");
+    if (video) {
         if ((rc = file_path(e, base, ".mp4", true, path, sizeof path)))
             return rc;
-        if ((rc = stream_export(e->stream, id, path, wait_for_cache, &e->stop)) < 0)
+        if ((rc = stream_export(e->stream, id, path, e->link, wait_for_cache, &e->stop)) < 0)
             return rc;
-        *nfiles = 1;
         if (!tasks_read_file(e->tasks, id, TASK_LAST_FRAME, &data, &len) && len) {
-            snprintf(files[1].suffix, sizeof files[1].suffix, ".last_frame.png");
-            if (!(rc = file_path(e, base, files[1].suffix, true, path, sizeof path)))
+            if (!(rc = file_path(e, base, ".last_frame.png", true, path, sizeof path)))
                 rc = write_file(path, data, len);
             free(data);
-            if (rc)
-                return rc;
-            *nfiles = 2;
+            return rc;
         }
         return 0;
     }
-    snprintf(files[0].suffix, sizeof files[0].suffix, ".failed");
-    tasks_read_file(e->tasks, id, TASK_ERROR, &error, &error_len);
-    if (asprintf(&data, "%s\n%.*s%s", status_name(&ts->status), (int)error_len,
-                 error ? error : "", error_len && error[error_len - 1] != '\n' ? "\n" : "") < 0)
+    tasks_read_file(e->tasks, id, ts->status.code == STATUS_SUCCEEDED ? TASK_VIDEO_ERROR
+                                                                        : TASK_ERROR,
+                    &why, &why_len);
+    if (asprintf(&data, "%s\n%.*s%s", status_name(&ts->status), (int)why_len, why ? why : "",
+                 why_len && why[why_len - 1] != '\n' ? "\n" : "") < 0)
         data = NULL;
-    free(error);
+    free(why);
     if (!data)
         return -ENOMEM;
     if (!(rc = file_path(e, base, ".failed", true, path, sizeof path)))
         rc = write_file(path, data, strlen(data));
     free(data);
-    *nfiles = rc ? 0 : 1;
     return rc;
 }
 
-/* Renames every temporary file still there onto its final name. A file
- * whose temporary name is gone was renamed before a crash. */
-static int rename_files(exporter *e, const char *base, const struct task_stat *ts)
+/* Renames every temporary file of `base` still there onto its final name,
+ * never replacing a file (one that appeared meanwhile keeps its place and
+ * the temporary file goes). A temporary name that is gone was renamed
+ * before a crash. */
+static int rename_files(exporter *e, const char *base)
 {
-    static const char *const succeeded[] = {".mp4", ".last_frame.png", NULL};
-    static const char *const other[] = {".failed", NULL};
-    const char *const *suffix = ts->status.code == STATUS_SUCCEEDED ? succeeded : other;
     char from[4096], to[4096];
     int rc = 0;
 
-    for (; *suffix && !rc; suffix++) {
-        if ((rc = file_path(e, base, *suffix, true, from, sizeof from)) ||
-            (rc = file_path(e, base, *suffix, false, to, sizeof to)))
+    for (int i = 0; suffixes[i] && !rc; i++) {
+        if ((rc = file_path(e, base, suffixes[i], true, from, sizeof from)) ||
+            (rc = file_path(e, base, suffixes[i], false, to, sizeof to)))
             break;
-        if (rename(from, to) && errno != ENOENT)
+        if (!renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) || errno == ENOENT)
+            continue;
+        if (errno != EEXIST) {
             rc = -errno;
+            break;
+        }
+        log_error("export %s: appeared meanwhile; not replaced", to);
+        unlink(from);
     }
     return rc ? rc : sync_dir(e->dir);
 }
 
-static void set_row(exporter *e, const char *id, const char *state)
+static int set_row(exporter *e, const char *id, const char *state, const char *base)
 {
+    int rc = store_export_put(e->store, id, state, base);
+
     pthread_mutex_lock(&e->lock);
-    strmap_put(e->rows, id, (void *)state);
+    if (!rc)
+        rc = set_row_locked(e, id, state, base);
     pthread_mutex_unlock(&e->lock);
+    return rc;
 }
 
-/* One task: 0 when it is handled (or nothing to do), else try again later. */
+/* One task: 0 when it is handled (or there is nothing to do), else try
+ * again later. */
 static int export_one(exporter *e, const char *id, bool wait_for_cache)
 {
-    char name[NAMES_MAX_KEY + 1], model[256];
-    struct file files[FILES_MAX];
+    char name[NAMES_MAX_KEY + 1], model[256], base[2 * NAMES_MAX_KEY + 2];
     struct task_stat ts;
-    const char *state, *base;
-    int nfiles, rc;
+    struct row *r;
+    const char *state;
+    int rc;
 
     pthread_mutex_lock(&e->lock);
-    state = strmap_get(e->rows, id);
+    r = strmap_get(e->rows, id);
+    state = r ? r->state : NULL;
+    snprintf(base, sizeof base, "%s", r && r->base ? r->base : "");
     pthread_mutex_unlock(&e->lock);
     if (state == ST_DONE || state == ST_BEFORE)
         return 0;
-    if (tasks_stat(e->tasks, id, &ts) || !status_final(&ts.status) ||
-        tasks_describe(e->tasks, id, name, model, sizeof name) || !name[0])
-        return 0;                   /* gone, not final, or not ours */
-    base = e->by_id ? id : name;
-    if (state != ST_RENAMING) {
-        if ((rc = write_files(e, id, base, &ts, wait_for_cache, files, &nfiles)))
-            return rc;
-        /* From here a restart renames what is left instead of writing again. */
-        if ((rc = store_export_put(e->store, id, ST_RENAMING, base)))
-            return rc;
-        set_row(e, id, ST_RENAMING);
+    if (tasks_stat(e->tasks, id, &ts) ||
+        tasks_describe(e->tasks, id, name, model, sizeof name) || !name[0]) {
+        if (state == ST_RENAMING) {     /* gone before its renames: nothing to show */
+            remove_tmp(e, base);
+            return set_row(e, id, ST_DONE, base);
+        }
+        return 0;                       /* gone, or not ours */
     }
-    if ((rc = rename_files(e, base, &ts)) || (rc = store_export_put(e->store, id, ST_DONE, base)))
+    if (!status_final(&ts.status))
+        return 0;
+    if (state != ST_RENAMING) {
+        if ((rc = choose_base(e, id, name, base, sizeof base)))
+            return rc;
+        if ((rc = write_files(e, id, base, &ts, wait_for_cache))) {
+            remove_tmp(e, base);
+            return rc;
+        }
+        /* The temporary names are durable; from here a restart renames
+         * what is left (under this base) instead of writing again. */
+        if ((rc = sync_dir(e->dir)) || (rc = set_row(e, id, ST_RENAMING, base)))
+            return rc;
+    }
+    if ((rc = rename_files(e, base)) || (rc = set_row(e, id, ST_DONE, base)))
         return rc;
-    set_row(e, id, ST_DONE);
     log_info("export %s: %s%s in %s", id, base,
-             ts.status.code == STATUS_SUCCEEDED ? ".mp4" : ".failed", e->dir);
+             ts.status.code == STATUS_SUCCEEDED && !ts.size[TASK_VIDEO_ERROR] ? ".mp4" : ".failed",
+             e->dir);
     return 0;
 }
 

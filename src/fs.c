@@ -177,9 +177,20 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     int rc = path ? 0 : -ENOENT;
 
     (void)fi;
-    /* chmod and chown succeed and change nothing (modes come from -o umask,
-     * uid, gid), as on rclone mounts: cp -p, install, rsync -a and Python's
-     * shutil.copy into requests/ would fail after their file was accepted. */
+    /* Modes and owners come from -o umask, uid, gid. A chmod that asks for
+     * no less than a file shows (shutil.copy, cp -p, install into
+     * requests/) succeeds and changes nothing; one that would make a file
+     * more private than it is, or a chown to anyone else, fails: nobody
+     * may believe a file hidden that is not. */
+    if (!rc && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+        struct stat now;
+        bool stable;
+        if (!(rc = tree_getattr(path, &now, &stable)) &&
+            (((to_set & FUSE_SET_ATTR_MODE) && (now.st_mode & ~attr->st_mode & 07777)) ||
+             ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != now.st_uid) ||
+             ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != now.st_gid)))
+            rc = -EPERM;
+    }
     if (!rc && (to_set & FUSE_SET_ATTR_SIZE))
         rc = tree_truncate(path, attr->st_size);
     if (!rc && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))

@@ -306,7 +306,8 @@ int main(int argc, char **argv)
         goto out;
     }
     if (cfg.export_dir &&
-        !(the_exporter = export_new(cfg.export_dir, cfg.export_by_id, fs.tasks, fs.stream, st))) {
+        !(the_exporter = export_new(cfg.export_dir, cfg.export_by_id, cfg.export_link,
+                                     fs.tasks, fs.stream, st))) {
         fprintf(stderr, "seedancefs: out of memory\n");
         goto out;
     }

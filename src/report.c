@@ -91,6 +91,17 @@ static void put_time(struct text *t, const char *key, time_t when)
         put(t, "%s: none\n", key);
 }
 
+/* A name as part of a key: '%', ':', blanks and control bytes as %XX, so
+ * that "key: value" splits at the first ": " whatever the name holds. */
+static void put_key(struct text *t, const char *name)
+{
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        if (*c == '%' || *c == ':' || *c <= ' ' || *c == 0x7f)
+            put(t, "%%%02X", *c);
+        else
+            put(t, "%c", *c);
+}
+
 struct names {
     char **name;
     size_t n, cap;
@@ -130,7 +141,9 @@ static void put_requests(report *r, struct text *t)
     put(t, "requests_rejected: %zu\n", rejected);
     for (size_t i = 0; i < l.n; i++) {
         if (shown < PENDING_SHOWN && !outbox_view(r->outbox, l.name[i], &v, NULL)) {
-            put(t, "pending.%s: %s: %s\n", l.name[i], v.state, v.reason);
+            put(t, "pending.");
+            put_key(t, l.name[i]);
+            put(t, ": %s: %s\n", v.state, v.reason);
             shown++;
         }
         free(l.name[i]);

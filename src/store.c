@@ -537,7 +537,8 @@ int store_export_put(store *s, const char *id, const char *state, const char *ba
     return rc;
 }
 
-int store_exports_put_many(store *s, char *const *ids, size_t n, const char *state)
+int store_exports_put_many(store *s, char *const *ids, size_t n, const char *state,
+                           const char *setting_key, const char *setting_value)
 {
     sqlite3_stmt *st;
     int rc;
@@ -551,6 +552,12 @@ int store_exports_put_many(store *s, char *const *ids, size_t n, const char *sta
         }
         rc = finish(s, st, "put exports");
     }
+    if (!rc && (st = prepare(s, "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)"))) {
+        bind_text(st, 1, setting_key);
+        bind_text(st, 2, setting_value);
+    }
+    if (!rc)
+        rc = finish(s, st, "put exports");
     if (!rc)
         rc = exec(s, "COMMIT", "put exports");
     if (rc)
@@ -595,21 +602,6 @@ int store_setting_get(store *s, const char *key, char **value)
         rc = -EIO;
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
-}
-
-int store_setting_put(store *s, const char *key, const char *value)
-{
-    sqlite3_stmt *st;
-    int rc;
-
-    pthread_mutex_lock(&s->lock);
-    if ((st = prepare(s, "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)"))) {
-        bind_text(st, 1, key);
-        bind_text(st, 2, value);
-    }
-    rc = finish(s, st, "put setting");
     pthread_mutex_unlock(&s->lock);
     return rc;
 }

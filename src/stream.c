@@ -366,8 +366,8 @@ void stream_set_complete_hook(stream *s, tasks_hook_fn fn, void *arg)
     s->on_complete_arg = arg;
 }
 
-int stream_export(stream *s, const char *id, const char *dest, bool wait_for_cache,
-                  const atomic_bool *cancel)
+int stream_export(stream *s, const char *id, const char *dest, bool link_ok,
+                  bool wait_for_cache, const atomic_bool *cancel)
 {
     size_t chunk = 1u << 20;
     char *buf = NULL;
@@ -379,14 +379,14 @@ int stream_export(stream *s, const char *id, const char *dest, bool wait_for_cac
         return rc;
     if (unlink(dest) && errno != ENOENT)
         return -errno;
-    if (!(rc = video_cache_link(s->cache, id, dest)))
-        return 1;
+    if ((rc = video_cache_export(s->cache, id, dest, link_ok)) > 0)
+        return rc;
     if (rc == -EAGAIN && wait_for_cache)
         return rc;                  /* the download will finish: link it then */
     rc = 0;
     if (!(v = video_get(s->cache, id, total)) || !(buf = malloc(chunk)))
         rc = -ENOMEM;
-    else if ((fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+    else if ((fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)) < 0)
         rc = -errno;
     while (!rc && off < total) {
         ssize_t n = stream_read(s, id, buf, chunk, off, cancel);

@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>         /* FICLONE */
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,20 +116,28 @@ static struct video *video_open(video_cache *c, const char *id, off_t size,
     if (!v->id || !v->have)
         goto fail;
     v->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    /* A file hard-linked into export_dir is never rewritten: a video whose
-     * size changed gets a new file, and the exported one stays as it was. */
-    if (v->fd >= 0 && !fstat(v->fd, &st) && st.st_nlink > 1 && st.st_size != size) {
-        close(v->fd);
-        v->fd = unlink(path) && errno != ENOENT ? -1
-                                                : open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    }
-    if (v->fd < 0 || fstat(v->fd, &st) || (st.st_size != size && ftruncate(v->fd, size))) {
+    if (v->fd < 0 || fstat(v->fd, &st) || (st.st_size != size && st.st_nlink == 1 &&
+                                            ftruncate(v->fd, size))) {
         log_error("cache %s: %s: %s", id, path, strerror(errno));
         goto fail;
     }
     /* A map is trusted only for a file of the right size. */
     if (sc && st.st_size == size)
         load_map(v, sc);
+    /* A file hard-linked into export_dir is never written again: unless it
+     * is complete as it is, the cache starts a new file and the exported
+     * one stays as it was. */
+    if (st.st_nlink > 1 && (st.st_size != size || v->present != v->ngranules)) {
+        close(v->fd);
+        memset(v->have, 0, bitmap_bytes(v->ngranules) + 1);
+        v->present = 0;
+        v->fd = unlink(path) && errno != ENOENT
+                    ? -1 : open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (v->fd < 0 || ftruncate(v->fd, size)) {
+            log_error("cache %s: %s: %s", id, path, strerror(errno));
+            goto fail;
+        }
+    }
     free(path);
     return v;
 fail:
@@ -213,21 +223,58 @@ bool video_cache_complete(video_cache *c, const char *id)
     return complete;
 }
 
-int video_cache_link(video_cache *c, const char *id, const char *dest)
+int video_cache_export(video_cache *c, const char *id, const char *dest, bool link_ok)
 {
     struct video *v;
     char *path = video_path(c, id);
-    int rc = -EAGAIN;
+    int src = -1, out = -1, rc = -EAGAIN;
 
     if (!path)
         return -ENOMEM;
-    /* Under the lock: a video in the map is not being removed, so its file
-     * is there; once linked, an eviction only takes the cache's name. */
+    /* A use keeps it from eviction; the copy or link itself runs unlocked
+     * (export_dir may be slow: reads must not wait for it). */
     pthread_mutex_lock(&c->lock);
     if ((v = strmap_get(c->videos, id)) && v->present == v->ngranules && !v->orphan)
-        rc = link(path, dest) ? -errno : 0;
+        v->users++;
+    else
+        v = NULL;
     pthread_mutex_unlock(&c->lock);
+    if (!v) {
+        free(path);
+        return -EAGAIN;
+    }
+    /* A reflink (btrfs, XFS) is an independent file sharing the blocks. */
+    if ((src = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+        (out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)) < 0)
+        rc = -errno;
+    else if (!ioctl(out, FICLONE, src))
+        rc = fsync(out) ? -errno : 1;
+    else {
+        close(out);
+        out = -1;
+        unlink(dest);
+        rc = -EXDEV;
+        /* Else a hard link: the same inode as the cache's, made read-only
+         * for everyone so that nothing edits it in place by accident. */
+        if (link_ok) {
+            if (link(path, dest))
+                rc = -errno;
+            else if (fchmod(src, 0444) || fsync(src))
+                rc = -errno;
+            else
+                rc = 2;
+            if (rc < 0)
+                unlink(dest);
+        }
+    }
+    if (out >= 0)
+        close(out);
+    if (src >= 0)
+        close(src);
+    if (rc < 0 && rc != -EXDEV && out >= 0)
+        unlink(dest);
     free(path);
+    video_put(c, v);
     return rc;
 }
 

@@ -168,7 +168,22 @@ def test_the_status_file_shows_the_mount_at_a_glance(busy_mount, sim):
     assert s["requests_pending"] == "1" and "503" in s["pending.later"]
     assert int(s["api_retried_last_hour"]) > 0 and "HTTP 503" in s["api_last_error"]
     assert s["api_last_error_at"].endswith("Z")
-    assert os.stat(m.path("STATUS")).st_size == len(open(m.path("STATUS")).read())
+    assert os.stat(m.path("STATUS")).st_size > 0
+    # A name is part of a key: what could split "key: value" is %-encoded.
+    assert m.submit("odd: name.json", {"prompt": "a colon in the name"}).returncode == 0
+    assert "503" in status_file(m)["pending.odd%3A%20name"]
+
+
+def test_chmod_that_asks_for_no_less_succeeds_and_one_that_hides_fails(mount, tmp_path):
+    src = tmp_path / "fox.json"
+    src.write_text('{"prompt": "copied with shutil.copy"}')
+    src.chmod(0o644)
+    shutil.copy(src, mount.path("requests", "fox.json"))      # copymode: 0644 on a 0444 file
+    assert os.stat(mount.path("requests", "fox.json")).st_mode & 0o777 == 0o444
+    with pytest.raises(PermissionError):
+        os.chmod(mount.path("requests", "fox.json"), 0o400)   # others could still read it
+    with pytest.raises(PermissionError):
+        os.chown(mount.path("requests", "fox.json"), 65534, -1)
 
 
 def tool(name):
