@@ -19,6 +19,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("SEEDANCEFS_BUILD", "build"))
 FIXTURE = os.path.join(BUILD, "fixture.mp4")
 KEY = "sk-test-" + "7f3a9c" * 4          # a key we can grep for
+# The daemon runs under a wrapper (make valgrind): tens of times slower than
+# the simulator, and its environment block is the wrapper's, not its own.
+WRAPPED = bool(os.environ.get("SEEDANCEFS_WRAPPER", "").split())
 
 
 def wait_until(predicate, timeout=20.0, interval=0.05, what="condition"):

@@ -2,7 +2,9 @@
 of the mount, the log, the state directory, argv or the environment block."""
 import os
 
-from conftest import KEY, wait_until
+import pytest
+
+from conftest import KEY, WRAPPED, wait_until
 
 
 def files_under(root):
@@ -48,10 +50,14 @@ def test_an_echoing_gateway_never_gets_the_key_into_a_file(start_sim, start_moun
     pid = mount.proc.pid
     leaks = holding_key(files_under(mount.mnt))
     leaks += holding_key(files_under(mount.state))
-    leaks += holding_key([mount.log_path, f"/proc/{pid}/environ", f"/proc/{pid}/cmdline"])
+    leaks += holding_key([mount.log_path, f"/proc/{pid}/cmdline"])
+    if not WRAPPED:                                 # valgrind keeps its own copy
+        leaks += holding_key([f"/proc/{pid}/environ"])
     assert leaks == []
 
 
+@pytest.mark.skipif(WRAPPED, reason="under valgrind /proc/PID/environ is valgrind's copy,"
+                    " which the daemon cannot reach")
 def test_the_key_leaves_the_environment_block(sim, start_mount):
     mount = start_mount(sim)                        # SEEDANCE_API_KEY in its environment
     with open(f"/proc/{mount.proc.pid}/environ", "rb") as f:

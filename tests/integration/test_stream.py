@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from conftest import FIXTURE, create_elsewhere, wait_until
+from conftest import FIXTURE, WRAPPED, create_elsewhere, wait_until
 
 
 def body_file(tmp_path, mib, seed=7):
@@ -94,7 +94,10 @@ def test_cold_sequential_read_goes_out_as_bounded_ranges(tmp_path, start_sim, st
         assert f.read() == data
     fetched, requests = fetched_since(sim, before)
     assert requests >= 8, "32 MiB in ranges of at most 4 MiB"
-    assert fetched <= len(data) * 1.05, f"{fetched} bytes fetched for {len(data)}"
+    # Under valgrind the socket buffers of a background fetch that ends early
+    # (a reader's own fetch overtook it) are full when it ends: allow them.
+    slack = 8 << 20 if WRAPPED else 0
+    assert fetched <= len(data) * 1.05 + slack, f"{fetched} bytes fetched for {len(data)}"
     # Complete now: a second read comes from the cache, not the server.
     with open(video, "rb") as f:
         assert f.read() == data
