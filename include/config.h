@@ -50,6 +50,9 @@ struct config {
     long timeout;           /* seconds for one API call */
     size_t max_request;     /* largest request file accepted, bytes */
     size_t cache_max;       /* video cache bound in bytes, 0 = none */
+    size_t cache_min_free;  /* free space the cache leaves under state_dir: bytes, */
+    unsigned cache_min_free_pct;    /* ... or a percentage of the file system */
+    size_t cache_min_free_cap;      /* ... at most this (0 = no cap) */
     size_t readahead;       /* kernel read-ahead of the mount, bytes (0 = leave it) */
     double submit_wait;     /* seconds close() waits for the API's first answer */
     double max_rps;         /* API calls per second, all threads together (0 = no limit) */

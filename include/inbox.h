@@ -17,6 +17,7 @@
  *            again
  *   EEXIST   NAME is already used by a task or request
  *   EACCES   the API refused the key
+ *   ENOSPC   the disk under state_dir is full: nothing accepted, the bytes stay
  *   EIO      the request could not be saved (state_dir): nothing accepted
  *
  * Locking: one mutex inside. It is taken before the outbox's (inbox_unlink

@@ -54,8 +54,12 @@ bool stream_complete(stream *s, const char *id);
 /* How many bytes of `id`'s video are cached here. */
 off_t stream_cached_bytes(stream *s, const char *id);
 
-/* What `df` shows of the cache: bytes cached, and the bound (0 = none). */
-void stream_cache_usage(stream *s, size_t *used, size_t *max);
+/* What `df` shows of the cache: bytes cached, the bound (0 = none), the
+ * free-space floor and what is free under state_dir. */
+void stream_cache_usage(stream *s, size_t *used, size_t *max, size_t *floor, size_t *avail);
+
+/* The free-space floor (video_cache_set_floor). Before stream_start. */
+void stream_set_cache_floor(stream *s, size_t bytes, unsigned pct, size_t cap);
 
 /* Queues a background download of the task's video (a tasks_hook_fn). */
 void stream_want(const char *id, void *stream_arg);

@@ -41,6 +41,16 @@ video_cache *video_cache_new(store *st, const char *state_dir, size_t cache_max,
                              void (*free_state)(void *state));
 void video_cache_free(video_cache *c);
 
+/* A free-space floor under state_dir: `bytes`, or (pct > 0) that many
+ * percent of the file system, at most `cap` bytes (0 = no cap). Below it,
+ * eviction takes unused videos even under cache_max, and video_write
+ * refuses (-ENOSPC): cached videos never fill the disk the store needs.
+ * Before any write. */
+void video_cache_set_floor(video_cache *c, size_t bytes, unsigned pct, size_t cap);
+
+/* The floor in bytes now, and in *avail what is free under state_dir. */
+size_t video_cache_floor(video_cache *c, size_t *avail);
+
 /* Loads the maps from the store. */
 int video_cache_restore(video_cache *c);
 
@@ -107,7 +117,8 @@ ssize_t video_read(video_cache *c, struct video *v, char *buf, size_t size, off_
 
 /* Writes bytes at `at` of the cache file, one writer per video at a time:
  * parallel pwrites of one file queue on its inode lock, where the kernel
- * spins (a whole core, on a 2-core machine) instead of sleeping. 0 or -EIO. */
+ * spins (a whole core, on a 2-core machine) instead of sleeping. 0, -EIO,
+ * or -ENOSPC (the disk is full, or free space is below the floor). */
 int video_write(struct video *v, const char *data, size_t len, off_t at);
 
 /* Marks granules [first, end) present (their bytes are written); queues a
@@ -119,7 +130,8 @@ void video_arrived(video_cache *c, struct video *v, size_t first, size_t end);
 void video_commit(video_cache *c, struct video *v);
 
 /* Evicts unused videos, least recently read first, while the cache is over
- * cache_max. Never the video `keep`. video_commit calls it. */
+ * cache_max or free space is below the floor. Never the video `keep`.
+ * video_commit calls it. */
 void video_cache_evict(video_cache *c, const char *keep);
 
 /* The task is gone (rmdir): its file and map are deleted now; readers

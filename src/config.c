@@ -23,7 +23,7 @@ enum opt {
     O_API_URL, O_DIALECT, O_KEY_FILE, O_STATE_DIR, O_MODEL, O_RESOLUTIONS, O_POLL_INTERVAL,
     O_TIMEOUT, O_MAX_REQUEST, O_CACHE_MAX, O_SUBMIT_WAIT, O_MAX_RPS, O_IMPORT,
     O_ASSETS_PROFILE, O_READAHEAD, O_UID, O_GID, O_UMASK, O_LOG, O_LOG_LEVEL, O_CONFIG,
-    O_EXPORT_DIR, O_EXPORT_BY, O_EXPORT_LINK, O_COUNT
+    O_EXPORT_DIR, O_EXPORT_BY, O_EXPORT_LINK, O_CACHE_MIN_FREE, O_COUNT
 };
 
 struct raw_options {
@@ -46,6 +46,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("log=%s", O_LOG),                 OPT("log_level=%s", O_LOG_LEVEL),
     OPT("config=%s", O_CONFIG),           OPT("export_dir=%s", O_EXPORT_DIR),
     OPT("export_by=%s", O_EXPORT_BY),     OPT("export_link=%s", O_EXPORT_LINK),
+    OPT("cache_min_free=%s", O_CACHE_MIN_FREE),
     FUSE_OPT_KEY("-h", KEY_HELP),       FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),    FUSE_OPT_KEY("--version", KEY_VERSION),
     FUSE_OPT_KEY("-f", KEY_FOREGROUND), FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -87,6 +88,8 @@ static const char usage_text[] =
 "  -o max_request=SIZE    largest request file (default 64M)\n"
 "  -o cache_max=SIZE      bound of the video cache in state_dir (default 10G,\n"
 "                         0 = no bound); df on the mount shows it\n"
+"  -o cache_min_free=SIZE|N%%  free space the cache leaves under state_dir, for\n"
+"                         the requests' store (default 5%%, at most 1G; 0 = none)\n"
 "  -o submit_wait=SECS    how long close() of a request waits for the API's\n"
 "                         answer before returning with the request queued (default 5)\n"
 "  -o max_rps=N           API calls per second, all together (default 10, 0 = no limit)\n"
@@ -523,6 +526,28 @@ static int convert_options(struct config *cfg, char **v, char **file_state_dir, 
     if (v[O_CACHE_MAX] && config_parse_size(v[O_CACHE_MAX], &cfg->cache_max)) {
         fprintf(err, "seedancefs: cache_max must be a size like 500M or 10G\n");
         return -1;
+    }
+    /* The floor: 5 % of the file system, at most 1 GiB, unless given. */
+    cfg->cache_min_free = 0;
+    cfg->cache_min_free_pct = 5;
+    cfg->cache_min_free_cap = 1u << 30;
+    if (v[O_CACHE_MIN_FREE]) {
+        size_t len = strlen(v[O_CACHE_MIN_FREE]);
+        cfg->cache_min_free_cap = 0;
+        if (len > 1 && v[O_CACHE_MIN_FREE][len - 1] == '%') {
+            unsigned long pct = strtoul(v[O_CACHE_MIN_FREE], &end, 10);
+            if (*end != '%' || pct > 90 || v[O_CACHE_MIN_FREE][0] < '0' ||
+                v[O_CACHE_MIN_FREE][0] > '9') {
+                fprintf(err, "seedancefs: cache_min_free must be a size or 0%%..90%%\n");
+                return -1;
+            }
+            cfg->cache_min_free_pct = (unsigned)pct;
+        } else if (config_parse_size(v[O_CACHE_MIN_FREE], &cfg->cache_min_free)) {
+            fprintf(err, "seedancefs: cache_min_free must be a size like 1G or a percentage like 5%%\n");
+            return -1;
+        } else {
+            cfg->cache_min_free_pct = 0;
+        }
     }
     cfg->readahead = 1u << 20;
     if (v[O_READAHEAD] && (config_parse_size(v[O_READAHEAD], &cfg->readahead) ||

@@ -393,10 +393,11 @@ static int submit_entry(inbox *in, struct entry *e)
         e->state = ACCEPTED;
         set_error(in, e, NULL);
     } else {
-        /* EINVAL, EACCES (the API refused), EEXIST: the bytes stay, editable. */
+        /* EINVAL, EACCES (the API refused), EEXIST, ENOSPC: the bytes
+         * stay, editable. */
         e->state = REJECTED;
         set_error(in, e, why);
-        if (rc != -EINVAL && rc != -EACCES && rc != -EEXIST)
+        if (rc != -EINVAL && rc != -EACCES && rc != -EEXIST && rc != -ENOSPC)
             rc = -EIO;
     }
     free(file); free(name); free(data); free(body);

@@ -305,6 +305,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "seedancefs: %s\n", why);
         goto out;
     }
+    stream_set_cache_floor(fs.stream, cfg.cache_min_free, cfg.cache_min_free_pct,
+                           cfg.cache_min_free_cap);
     if (cfg.export_dir &&
         !(the_exporter = export_new(cfg.export_dir, cfg.export_by_id, cfg.export_link,
                                      fs.tasks, fs.stream, st))) {

@@ -158,13 +158,13 @@ int report_text(report *r, char **text, size_t *len)
     struct text t = {malloc(2048), 0, 2048, 0};
     struct tasks_report tr;
     struct api_health h;
-    size_t used, max, total = 0;
+    size_t used, max, floor, avail, total = 0;
 
     if (!t.buf)
         return -ENOMEM;
     tasks_report(r->tasks, &tr);
     api_health(r->api, &h);
-    stream_cache_usage(r->stream, &used, &max);
+    stream_cache_usage(r->stream, &used, &max, &floor, &avail);
     put(&t, "# seedancefs STATUS: key: value lines (see README)\n");
     put(&t, "api_url: %s\n", r->api_url);
     put_time(&t, "mounted", r->mount_time);
@@ -176,6 +176,8 @@ int report_text(report *r, char **text, size_t *len)
     put_requests(r, &t);
     put(&t, "cache_used_bytes: %zu\n", used);
     put(&t, "cache_max_bytes: %zu\n", max);
+    put(&t, "cache_min_free_bytes: %zu\n", floor);
+    put(&t, "disk_free_bytes: %zu\n", avail);
     put(&t, "api_calls_last_hour: %u\n", h.calls);
     put(&t, "api_retried_last_hour: %u\n", h.failed);
     put(&t, "api_429_last_hour: %u\n", h.limited);

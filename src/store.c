@@ -58,10 +58,11 @@ static enum request_state state_from_name(const char *name)
     return REQ_REJECTED;
 }
 
+/* A full disk is told as such (close() of a request says ENOSPC). */
 static int fail(store *s, const char *op)
 {
     log_error("store %s: %s", op, sqlite3_errmsg(s->db));
-    return -EIO;
+    return sqlite3_errcode(s->db) == SQLITE_FULL ? -ENOSPC : -EIO;
 }
 
 static int exec(store *s, const char *sql, const char *op)

@@ -89,10 +89,16 @@ off_t stream_cached_bytes(stream *s, const char *id)
     return video_cache_cached(s->cache, id);
 }
 
-void stream_cache_usage(stream *s, size_t *used, size_t *max)
+void stream_cache_usage(stream *s, size_t *used, size_t *max, size_t *floor, size_t *avail)
 {
     *used = video_cache_used(s->cache);
     *max = video_cache_max(s->cache);
+    *floor = video_cache_floor(s->cache, avail);
+}
+
+void stream_set_cache_floor(stream *s, size_t bytes, unsigned pct, size_t cap)
+{
+    video_cache_set_floor(s->cache, bytes, pct, cap);
 }
 
 int stream_restore(stream *s)

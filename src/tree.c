@@ -350,18 +350,14 @@ int tree_getattr(const char *path, struct stat *st, bool *stable)
 int tree_statfs(struct statvfs *sv)
 {
     struct fs_context *c = tree_ctx();
-    struct statvfs disk;
-    size_t used, max;
-    unsigned long long size, block = 4096;
+    size_t used, max, floor, avail;
+    unsigned long long size, room, block = 4096;
 
-    stream_cache_usage(c->stream, &used, &max);
-    /* The cache's bound, or less when the disk under state_dir has less. */
-    size = max ? max : used;
-    if (!statvfs(c->cfg->state_dir, &disk)) {
-        unsigned long long room = used + (unsigned long long)disk.f_bavail * disk.f_frsize;
-        if (!max || room < size)
-            size = room;
-    }
+    stream_cache_usage(c->stream, &used, &max, &floor, &avail);
+    /* The cache's bound, or less when the disk under state_dir has less
+     * room above the free-space floor. */
+    room = used + (avail > floor ? avail - floor : 0);
+    size = max && max < room ? max : room;
     if (size < used)
         size = used;
     memset(sv, 0, sizeof *sv);

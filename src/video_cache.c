@@ -1,17 +1,20 @@
 /* video_cache.c — cache files and their maps; see video_cache.h. */
 #include "video_cache.h"
 #include "bitmap.h"
+#include "clock.h"
 #include "log.h"
 #include "strmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>         /* FICLONE */
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +35,7 @@ struct video {
     int saving;                     /* commits storing its map (removal waits) */
     void *state;                    /* the fetch side's (video_state) */
     pthread_mutex_t write_lock;     /* one writer at a time (video_write) */
+    struct video_cache *cache;
 };
 
 struct video_cache {
@@ -49,6 +53,13 @@ struct video_cache {
     size_t ncommits, commits_cap;
     pthread_t committer;
     bool committing;                /* the committer thread runs */
+    /* The free-space floor under dir (video_cache_set_floor): bytes, or a
+     * percentage of the file system capped at floor_cap; 0/0 = none. */
+    size_t floor_bytes, floor_cap;
+    unsigned floor_pct;
+    _Atomic double room_checked;    /* when room_ok was last learned */
+    atomic_bool room_ok;
+    _Atomic double full_logged;
 };
 
 static char *video_path(video_cache *c, const char *id)
@@ -108,6 +119,7 @@ static struct video *video_open(video_cache *c, const char *id, off_t size,
     if (!v || !path)
         goto fail;
     v->fd = -1;
+    v->cache = c;
     pthread_mutex_init(&v->write_lock, NULL);
     v->id = strdup(id);
     v->size = size;
@@ -468,16 +480,78 @@ ssize_t video_read(video_cache *c, struct video *v, char *buf, size_t size, off_
     return n < 0 ? -EIO : n;
 }
 
+void video_cache_set_floor(video_cache *c, size_t bytes, unsigned pct, size_t cap)
+{
+    c->floor_bytes = bytes;
+    c->floor_pct = pct;
+    c->floor_cap = cap;
+    atomic_store(&c->room_ok, true);
+}
+
+/* The floor in bytes for a file system, and what is free there. */
+static size_t floor_of(const video_cache *c, const struct statvfs *fs)
+{
+    size_t floor = c->floor_bytes;
+
+    if (c->floor_pct) {
+        floor = (size_t)((unsigned long long)fs->f_blocks * fs->f_frsize / 100 * c->floor_pct);
+        if (c->floor_cap && floor > c->floor_cap)
+            floor = c->floor_cap;
+    }
+    return floor;
+}
+
+size_t video_cache_floor(video_cache *c, size_t *avail)
+{
+    struct statvfs fs;
+
+    *avail = 0;
+    if (statvfs(c->dir, &fs))
+        return 0;
+    *avail = (size_t)((unsigned long long)fs.f_bavail * fs.f_frsize);
+    return floor_of(c, &fs);
+}
+
+/* Whether free space under the cache is above the floor; learned at most
+ * every 0.25 s unless `fresh` (a statvfs per 128 KiB write would show). */
+static bool room_left(video_cache *c, bool fresh)
+{
+    double now = clock_mono();
+    size_t avail, floor;
+
+    if (!c->floor_bytes && !c->floor_pct)
+        return true;
+    if (!fresh && now - atomic_load(&c->room_checked) < 0.25)
+        return atomic_load(&c->room_ok);
+    floor = video_cache_floor(c, &avail);
+    atomic_store(&c->room_ok, avail >= floor);
+    atomic_store(&c->room_checked, now);
+    return avail >= floor;
+}
+
 int video_write(struct video *v, const char *data, size_t len, off_t at)
 {
     int rc = 0;
 
+    /* Below the floor the cache takes no more, once eviction of the other
+     * unused videos made what room it could: submissions (the store) keep
+     * their room. */
+    if (!room_left(v->cache, false) && (video_cache_evict(v->cache, v->id),
+                                        !room_left(v->cache, true))) {
+        double now = clock_mono();
+        if (now - atomic_load(&v->cache->full_logged) > 10) {
+            atomic_store(&v->cache->full_logged, now);
+            log_error("cache %s: free space under %s is below the floor (cache_min_free);"
+                      " not caching more", v->id, v->cache->dir);
+        }
+        return -ENOSPC;
+    }
     pthread_mutex_lock(&v->write_lock);
     for (size_t done = 0; done < len; ) {
         ssize_t n = pwrite(v->fd, data + done, len - done, at + (off_t)done);
         if (n < 0) {
             log_error("cache %s: write: %s", v->id, strerror(errno));
-            rc = -EIO;
+            rc = errno == ENOSPC ? -ENOSPC : -EIO;
             break;
         }
         done += (size_t)n;
@@ -666,16 +740,21 @@ void video_cache_evict(video_cache *c, const char *keep)
 {
     for (;;) {
         struct lru l = {keep, NULL, 0};
+        bool over;
 
-        if (!c->cache_max)
+        if (!c->cache_max && !c->floor_bytes && !c->floor_pct)
             return;
         pthread_mutex_lock(&c->lock);
         strmap_each(c->videos, pick_victim, &l);
-        if (l.total <= c->cache_max || !l.victim) {
+        over = (c->cache_max && l.total > c->cache_max) || !room_left(c, true);
+        if (!over || !l.victim) {
             pthread_mutex_unlock(&c->lock);
             return;
         }
-        log_info("cache %s: evicted (cache over %zu bytes)", l.victim->id, c->cache_max);
+        if (c->cache_max && l.total > c->cache_max)
+            log_info("cache %s: evicted (cache over %zu bytes)", l.victim->id, c->cache_max);
+        else
+            log_info("cache %s: evicted (free space below the floor)", l.victim->id);
         video_remove(c, l.victim);
         pthread_mutex_unlock(&c->lock);
     }
