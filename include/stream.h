@@ -55,7 +55,8 @@ bool stream_complete(stream *s, const char *id);
 off_t stream_cached_bytes(stream *s, const char *id);
 
 /* What `df` shows of the cache: bytes cached, the bound (0 = none), the
- * free-space floor and what is free under state_dir. */
+ * free-space floor and what is free under state_dir (SIZE_MAX: unknown,
+ * statvfs failed). */
 void stream_cache_usage(stream *s, size_t *used, size_t *max, size_t *floor, size_t *avail);
 
 /* The free-space floor (video_cache_set_floor). Before stream_start. */

@@ -56,8 +56,9 @@ void tree_init(struct fs_context *c);
 int tree_getattr(const char *path, struct stat *st, bool *stable);
 
 /* What df shows: the video cache (size = cache_max, or less when the disk
- * under state_dir has less room; used = bytes cached) and, as files, the
- * tasks. */
+ * under state_dir has less room above the free-space floor,
+ * cache_min_free; used = bytes cached) and, as files, the tasks. When
+ * statvfs of state_dir fails, size = cache_max (or used, with no bound). */
 int tree_statfs(struct statvfs *sv);
 
 /* user.seedance.* attributes (tree_xattr.c), read-only. listxattr: the

@@ -48,7 +48,8 @@ void video_cache_free(video_cache *c);
  * Before any write. */
 void video_cache_set_floor(video_cache *c, size_t bytes, unsigned pct, size_t cap);
 
-/* The floor in bytes now, and in *avail what is free under state_dir. */
+/* The floor in bytes now, and in *avail what is free under state_dir
+ * (SIZE_MAX when statvfs fails; the floor is then 0). */
 size_t video_cache_floor(video_cache *c, size_t *avail);
 
 /* Loads the maps from the store. */
@@ -130,9 +131,10 @@ void video_arrived(video_cache *c, struct video *v, size_t first, size_t end);
 void video_commit(video_cache *c, struct video *v);
 
 /* Evicts unused videos, least recently read first, while the cache is over
- * cache_max or free space is below the floor. Never the video `keep`.
- * video_commit calls it. */
-void video_cache_evict(video_cache *c, const char *keep);
+ * cache_max or free space is short of `need` bytes above the floor (and
+ * evicting can make them). Never the video `keep`. video_commit (need 0)
+ * and video_write (the bytes it writes) call it. */
+void video_cache_evict(video_cache *c, const char *keep, size_t need);
 
 /* The task is gone (rmdir): its file and map are deleted now; readers
  * still holding it keep their bytes until they let go. */

@@ -88,8 +88,9 @@ static const char usage_text[] =
 "  -o max_request=SIZE    largest request file (default 64M)\n"
 "  -o cache_max=SIZE      bound of the video cache in state_dir (default 10G,\n"
 "                         0 = no bound); df on the mount shows it\n"
-"  -o cache_min_free=SIZE|N%%  free space the cache leaves under state_dir, for\n"
-"                         the requests' store (default 5%%, at most 1G; 0 = none)\n"
+"  -o cache_min_free=SIZE|N%  free space the cache leaves under state_dir, for\n"
+"                         the requests' store (default 5% but at most 1G; a given\n"
+"                         N% has no cap; 0 = none)\n"
 "  -o submit_wait=SECS    how long close() of a request waits for the API's\n"
 "                         answer before returning with the request queued (default 5)\n"
 "  -o max_rps=N           API calls per second, all together (default 10, 0 = no limit)\n"
@@ -536,8 +537,8 @@ static int convert_options(struct config *cfg, char **v, char **file_state_dir, 
         cfg->cache_min_free_cap = 0;
         if (len > 1 && v[O_CACHE_MIN_FREE][len - 1] == '%') {
             unsigned long pct = strtoul(v[O_CACHE_MIN_FREE], &end, 10);
-            if (*end != '%' || pct > 90 || v[O_CACHE_MIN_FREE][0] < '0' ||
-                v[O_CACHE_MIN_FREE][0] > '9') {
+            if (end != v[O_CACHE_MIN_FREE] + len - 1 || pct > 90 ||
+                v[O_CACHE_MIN_FREE][0] < '0' || v[O_CACHE_MIN_FREE][0] > '9') {
                 fprintf(err, "seedancefs: cache_min_free must be a size or 0%%..90%%\n");
                 return -1;
             }

@@ -177,7 +177,10 @@ int report_text(report *r, char **text, size_t *len)
     put(&t, "cache_used_bytes: %zu\n", used);
     put(&t, "cache_max_bytes: %zu\n", max);
     put(&t, "cache_min_free_bytes: %zu\n", floor);
-    put(&t, "disk_free_bytes: %zu\n", avail);
+    if (avail == SIZE_MAX)
+        put(&t, "disk_free_bytes: unknown\n");
+    else
+        put(&t, "disk_free_bytes: %zu\n", avail);
     put(&t, "api_calls_last_hour: %u\n", h.calls);
     put(&t, "api_retried_last_hour: %u\n", h.failed);
     put(&t, "api_429_last_hour: %u\n", h.limited);

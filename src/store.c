@@ -62,7 +62,8 @@ static enum request_state state_from_name(const char *name)
 static int fail(store *s, const char *op)
 {
     log_error("store %s: %s", op, sqlite3_errmsg(s->db));
-    return sqlite3_errcode(s->db) == SQLITE_FULL ? -ENOSPC : -EIO;
+    return sqlite3_errcode(s->db) == SQLITE_FULL || sqlite3_system_errno(s->db) == ENOSPC
+               ? -ENOSPC : -EIO;
 }
 
 static int exec(store *s, const char *sql, const char *op)

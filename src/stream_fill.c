@@ -90,14 +90,16 @@ static int fill_write(struct fill *f, const char *data, size_t len)
     struct video *v = f->vf->v;
     off_t at = f->written, end = at + (off_t)len;
     size_t first = (size_t)(at / G), done;
+    int rc;
 
     for (size_t g = first, last = (size_t)((end - 1) / G) + 1; at < end; ) {
         size_t run_end = owner_run_end(f, g, last);
         off_t piece_end = video_granule_end(v, run_end - 1);
         if (piece_end > end)
             piece_end = end;
-        if (owns(f, g) && video_write(v, data + (at - f->written), (size_t)(piece_end - at), at))
-            return f->error = -EIO;
+        if (owns(f, g) &&
+            (rc = video_write(v, data + (at - f->written), (size_t)(piece_end - at), at)))
+            return f->error = rc;               /* -EIO, or -ENOSPC: no room to cache */
         at = piece_end;
         g = run_end;
     }
@@ -183,18 +185,21 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
         len -= n;
         if (held == PAGE || f->pos >= size) {
             if (fill_write(f, f->tail, held))
-                return HTTP_SINK_CLOSE;
+                goto refused;
             held = 0;
         }
     }
     if ((n = f->pos >= size ? len : len / PAGE * PAGE) && !held) {
         if (fill_write(f, data, n))
-            return HTTP_SINK_CLOSE;
+            goto refused;
         data += n;
         len -= n;
     }
     memcpy(f->tail + held, data, len);          /* less than a page */
     return f->s->running ? 0 : HTTP_SINK_CLOSE;
+refused:
+    f->pos = f->written;        /* what is not written is not had: a resume starts there */
+    return HTTP_SINK_CLOSE;
 }
 
 void stream_backoff(stream *s, double seconds)
@@ -291,6 +296,10 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
         }
         if (f->error == -EAGAIN) {
             rc = 0;
+            break;
+        }
+        if (f->error == -ENOSPC) {              /* the cache takes no more: no retry helps */
+            rc = -EIO;
             break;
         }
         if (!rc)

@@ -355,8 +355,11 @@ int tree_statfs(struct statvfs *sv)
 
     stream_cache_usage(c->stream, &used, &max, &floor, &avail);
     /* The cache's bound, or less when the disk under state_dir has less
-     * room above the free-space floor. */
-    room = used + (avail > floor ? avail - floor : 0);
+     * room above the free-space floor (unknown: SIZE_MAX). */
+    if (avail == SIZE_MAX)
+        room = max ? max : used;
+    else
+        room = used + (avail > floor ? avail - floor : 0);
     size = max && max < room ? max : room;
     if (size < used)
         size = used;

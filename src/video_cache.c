@@ -35,6 +35,7 @@ struct video {
     int saving;                     /* commits storing its map (removal waits) */
     void *state;                    /* the fetch side's (video_state) */
     pthread_mutex_t write_lock;     /* one writer at a time (video_write) */
+    bool shared;                    /* its blocks are also export_dir's: evicting frees none */
     struct video_cache *cache;
 };
 
@@ -57,8 +58,9 @@ struct video_cache {
      * percentage of the file system capped at floor_cap; 0/0 = none. */
     size_t floor_bytes, floor_cap;
     unsigned floor_pct;
-    _Atomic double room_checked;    /* when room_ok was last learned */
-    atomic_bool room_ok;
+    _Atomic double room_checked;    /* when room above the floor was last learned */
+    _Atomic size_t room;            /* free bytes above the floor then */
+    _Atomic size_t written;         /* bytes written since (counted against room) */
     _Atomic double full_logged;
 };
 
@@ -136,6 +138,7 @@ static struct video *video_open(video_cache *c, const char *id, off_t size,
     /* A map is trusted only for a file of the right size. */
     if (sc && st.st_size == size)
         load_map(v, sc);
+    v->shared = st.st_nlink > 1;
     /* A file hard-linked into export_dir is never written again: unless it
      * is complete as it is, the cache starts a new file and the exported
      * one stays as it was. */
@@ -143,6 +146,7 @@ static struct video *video_open(video_cache *c, const char *id, off_t size,
         close(v->fd);
         memset(v->have, 0, bitmap_bytes(v->ngranules) + 1);
         v->present = 0;
+        v->shared = false;
         v->fd = unlink(path) && errno != ENOENT
                     ? -1 : open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (v->fd < 0 || ftruncate(v->fd, size)) {
@@ -286,6 +290,11 @@ int video_cache_export(video_cache *c, const char *id, const char *dest, bool li
     if (rc < 0 && rc != -EXDEV && out >= 0)
         unlink(dest);
     free(path);
+    if (rc > 0) {                       /* a reflink or a link: the blocks stay if evicted */
+        pthread_mutex_lock(&c->lock);
+        v->shared = true;
+        pthread_mutex_unlock(&c->lock);
+    }
     video_put(c, v);
     return rc;
 }
@@ -485,7 +494,7 @@ void video_cache_set_floor(video_cache *c, size_t bytes, unsigned pct, size_t ca
     c->floor_bytes = bytes;
     c->floor_pct = pct;
     c->floor_cap = cap;
-    atomic_store(&c->room_ok, true);
+    atomic_store(&c->room_checked, -1.0);
 }
 
 /* The floor in bytes for a file system, and what is free there. */
@@ -505,28 +514,35 @@ size_t video_cache_floor(video_cache *c, size_t *avail)
 {
     struct statvfs fs;
 
-    *avail = 0;
+    *avail = SIZE_MAX;
     if (statvfs(c->dir, &fs))
         return 0;
     *avail = (size_t)((unsigned long long)fs.f_bavail * fs.f_frsize);
     return floor_of(c, &fs);
 }
 
-/* Whether free space under the cache is above the floor; learned at most
- * every 0.25 s unless `fresh` (a statvfs per 128 KiB write would show). */
-static bool room_left(video_cache *c, bool fresh)
+/* Whether `len` more bytes fit above the floor. statvfs runs at most every
+ * 0.25 s (one per 128 KiB write would show); in between, the bytes written
+ * since are counted against the room it found, so the floor holds however
+ * fast the cache writes. Others' writes in those 0.25 s are not counted. */
+static bool room_left(video_cache *c, size_t len, bool fresh)
 {
     double now = clock_mono();
-    size_t avail, floor;
+    size_t avail, floor, written;
 
     if (!c->floor_bytes && !c->floor_pct)
         return true;
-    if (!fresh && now - atomic_load(&c->room_checked) < 0.25)
-        return atomic_load(&c->room_ok);
+    written = atomic_fetch_add(&c->written, len) + len;
+    if (!fresh && now - atomic_load(&c->room_checked) < 0.25 &&
+        written <= atomic_load(&c->room))
+        return true;
     floor = video_cache_floor(c, &avail);
-    atomic_store(&c->room_ok, avail >= floor);
+    if (avail == SIZE_MAX)                  /* statvfs failed: no floor to keep */
+        return true;
+    atomic_store(&c->room, avail > floor ? avail - floor : 0);
+    atomic_store(&c->written, len);
     atomic_store(&c->room_checked, now);
-    return avail >= floor;
+    return avail >= floor && len <= avail - floor;
 }
 
 int video_write(struct video *v, const char *data, size_t len, off_t at)
@@ -536,8 +552,8 @@ int video_write(struct video *v, const char *data, size_t len, off_t at)
     /* Below the floor the cache takes no more, once eviction of the other
      * unused videos made what room it could: submissions (the store) keep
      * their room. */
-    if (!room_left(v->cache, false) && (video_cache_evict(v->cache, v->id),
-                                        !room_left(v->cache, true))) {
+    if (!room_left(v->cache, len, false) && (video_cache_evict(v->cache, v->id, len),
+                                             !room_left(v->cache, len, true))) {
         double now = clock_mono();
         if (now - atomic_load(&v->cache->full_logged) > 10) {
             atomic_store(&v->cache->full_logged, now);
@@ -628,7 +644,7 @@ static void commit_map(video_cache *c, struct video *v)
 void video_commit(video_cache *c, struct video *v)
 {
     commit_map(c, v);
-    video_cache_evict(c, v->id);
+    video_cache_evict(c, v->id, 0);
 }
 
 /* Commits queued maps until stopped, then what is still queued. */
@@ -693,24 +709,57 @@ void video_cache_commit_all(video_cache *c)
     strmap_each(c->videos, commit_if_unsaved, c);
 }
 
-/* Picks the least recently read unused video other than `keep`, and sums
- * what is cached. */
+/* Picks the least recently read unused video other than `keep` (for
+ * cache_max), the same among those whose eviction frees blocks (for the
+ * floor), and sums what is cached and what eviction could free. */
 struct lru {
     const char *keep;
-    struct video *victim;
-    size_t total;
+    struct video *victim, *freeing;
+    size_t total, freeable;
 };
 
 static void pick_victim(const char *key, void *value, void *arg)
 {
     struct lru *l = arg;
     struct video *v = value;
+    size_t bytes = v->present * (size_t)G;
     (void)key;
 
-    l->total += v->present * (size_t)G;
-    if (!v->users && strcmp(v->id, l->keep) &&
-        (!l->victim || v->last_read < l->victim->last_read))
+    l->total += bytes;
+    if (v->users || !strcmp(v->id, l->keep))
+        return;
+    if (!l->victim || v->last_read < l->victim->last_read)
         l->victim = v;
+    if (!v->shared) {
+        l->freeable += bytes;
+        if (!l->freeing || v->last_read < l->freeing->last_read)
+            l->freeing = v;
+    }
+}
+
+/* What eviction should take now: for cache_max, else for `need` bytes
+ * above the floor if evicting everything it could would make them (else
+ * nothing: emptying the cache for room it cannot make helps nobody).
+ * Lock held. */
+static struct video *victim_for(video_cache *c, const struct lru *l, size_t need,
+                                const char **why)
+{
+    size_t avail, floor;
+
+    if (c->cache_max && l->total > c->cache_max) {
+        *why = "cache over cache_max";
+        return l->victim;
+    }
+    if (!c->floor_bytes && !c->floor_pct)
+        return NULL;
+    floor = video_cache_floor(c, &avail);
+    if (avail == SIZE_MAX || floor > SIZE_MAX - need)
+        return NULL;
+    floor += need;
+    if (avail >= floor || avail + l->freeable < floor)
+        return NULL;
+    *why = "free space below the floor";
+    return l->freeing;
 }
 
 static void add_present(const char *key, void *value, void *arg)
@@ -736,26 +785,23 @@ size_t video_cache_max(const video_cache *c)
     return c->cache_max;
 }
 
-void video_cache_evict(video_cache *c, const char *keep)
+void video_cache_evict(video_cache *c, const char *keep, size_t need)
 {
     for (;;) {
-        struct lru l = {keep, NULL, 0};
-        bool over;
+        struct lru l = {keep, NULL, NULL, 0, 0};
+        struct video *victim;
+        const char *why = NULL;
 
         if (!c->cache_max && !c->floor_bytes && !c->floor_pct)
             return;
         pthread_mutex_lock(&c->lock);
         strmap_each(c->videos, pick_victim, &l);
-        over = (c->cache_max && l.total > c->cache_max) || !room_left(c, true);
-        if (!over || !l.victim) {
+        if (!(victim = victim_for(c, &l, need, &why))) {
             pthread_mutex_unlock(&c->lock);
             return;
         }
-        if (c->cache_max && l.total > c->cache_max)
-            log_info("cache %s: evicted (cache over %zu bytes)", l.victim->id, c->cache_max);
-        else
-            log_info("cache %s: evicted (free space below the floor)", l.victim->id);
-        video_remove(c, l.victim);
+        log_info("cache %s: evicted (%s)", victim->id, why);
+        video_remove(c, victim);
         pthread_mutex_unlock(&c->lock);
     }
 }

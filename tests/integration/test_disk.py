@@ -65,6 +65,29 @@ def test_the_cache_leaves_its_floor_and_a_full_disk_fails_close_with_enospc(sim,
         for name in [f"v{i}" for i in range(12)] + ["full"]:
             assert m.status(name) == "succeeded\n", name
         sv = os.statvfs(m.mnt)              # df: what is left above the floor
-        assert sv.f_bavail * sv.f_frsize <= free_bytes(small_disk) - (8 << 20) + 4096
+        assert sv.f_bavail * sv.f_frsize <= max(0, free_bytes(small_disk) - (8 << 20)) + 4096
     finally:
         m.stop()
+    assert m.returncode == 0
+
+
+def test_below_the_floor_a_read_fails_with_eio_and_submissions_still_work(sim, start_mount,
+                                                                         small_disk):
+    # A floor above the whole disk: the cache may never write.
+    m = start_mount(sim, "cache_min_free=30M", state=str(small_disk / "state"))
+    try:
+        assert m.submit("a.json", {"prompt": "no room to cache"}).returncode == 0
+        assert m.wait_status("a") == "succeeded\n"
+        with pytest.raises(OSError) as e:
+            with open(os.path.join(m.task_dir("a"), "video.mp4"), "rb") as f:
+                f.read()
+        assert e.value.errno == errno.EIO
+        assert "below the floor" in m.read_log()
+        sv = os.statvfs(m.mnt)
+        assert sv.f_bavail == 0             # df: nothing left above the floor
+        assert m.submit("b.json", {"prompt": "still accepted"}).returncode == 0
+        assert m.wait_status("b") == "succeeded\n"
+    finally:
+        m.stop()
+    assert m.returncode == 0               # the refused write did not crash the daemon
+

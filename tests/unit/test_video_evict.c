@@ -25,7 +25,7 @@ static void *evictor(void *arg)
 {
     (void)arg;
     for (unsigned n = 0; !atomic_load(&done); n++) {
-        video_cache_evict(cache, "cgt-other");
+        video_cache_evict(cache, "cgt-other", 0);
         if (n % 64 == 0)
             sched_yield();          /* valgrind runs one thread at a time */
     }
