@@ -8,6 +8,8 @@
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make tsan       the integration suite under ThreadSanitizer
 #   make valgrind   the integration suite with the daemon under valgrind
+#   make fuzz       each libFuzzer target (clang) for FUZZ_SECONDS (default 120);
+#                   make check replays their corpus (tests/fuzz/corpus/)
 #   make install    the daemon, seedancefs(1), the systemd unit and docs under
 #                   $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); make uninstall
 #   make deb        build/seedancefs_VERSION_ARCH.deb from the same install
@@ -44,15 +46,21 @@ LDLIBS       := $(PKG_LIBS) -lpthread -lm
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 UNIT    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# Each fuzz target with a plain main (tests/fuzz/replay.c), for make check.
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(B)/fuzz/%)
+FUZZ_SECONDS ?= 120
 # What the tests and the demo run besides the daemon (ffmpeg, libmicrohttpd).
 TESTBIN := $(B)/seedance-sim $(B)/fixture.mp4 $(B)/bench-memfs
 
 # The sanitizer builds: each in its own directory, warnings as errors.
 SAN_ASAN := B=build-asan WERROR=-Werror CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer"
 SAN_TSAN := B=build-tsan WERROR=-Werror CFLAGS="-O1 -g -fsanitize=thread"
+SAN_FUZZ := B=build-fuzz CC=clang WERROR=-Werror \
+            CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 
 .PHONY: all testbin check unit integration layering crash crash-quick demo bench asan tsan \
-        valgrind deps pkgcheck clean install uninstall deb
+        valgrind deps pkgcheck clean install uninstall deb fuzz fuzz-replay fuzz-targets
 all: $(B)/seedancefs
 
 # A missing -dev package is named, instead of a wall of missing headers.
@@ -80,6 +88,14 @@ $(B)/seedance-sim: $(wildcard tests/sim/*.c tests/sim/*.h) | $(B)
 $(B)/bench-memfs: tests/bench/memfs.c | $(B) pkgcheck
 	@echo "  LINK    $@"
 	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(B)/libseedancefs.a | $(B)/fuzz
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ \
+	    $(filter %.c,$^) $(B)/libseedancefs.a $(LDLIBS)
+$(B)/libfuzzer/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(B)/libseedancefs.a | $(B)/libfuzzer
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $(LDFLAGS) -o $@ \
+	    $< $(B)/libseedancefs.a $(LDLIBS)
 $(B)/unit/%: tests/unit/%.c $(B)/libseedancefs.a | $(B)/unit
 	@echo "  LINK    $@"
 	@$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itests/unit -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< \
@@ -89,7 +105,7 @@ $(B)/fixture.mp4: | $(B)
 	ffmpeg -loglevel error -y -f lavfi -i testsrc2=duration=6:size=640x360:rate=24 \
 	    -f lavfi -i sine=frequency=440:duration=6 -c:v libx264 -preset veryfast \
 	    -b:v 3M -c:a aac -shortest $@
-$(B) $(B)/obj $(B)/unit:
+$(B) $(B)/obj $(B)/unit $(B)/fuzz $(B)/libfuzzer:
 	mkdir -p $@
 
 -include $(LIB_OBJ:.o=.d) $(B)/obj/main.d $(UNIT:=.d)
@@ -97,8 +113,21 @@ $(B) $(B)/obj $(B)/unit:
 deps:
 	scripts/install-deps.sh
 
-unit: $(UNIT)
+unit: $(UNIT) fuzz-replay
 	@for t in $(UNIT); do $$t || exit 1; done
+
+# The seed corpus and every crash fuzzing found, through each target.
+fuzz-replay: $(FUZZ_REPLAY)
+	@for t in $(FUZZ_NAMES); do $(B)/fuzz/$$t tests/fuzz/corpus/$$t || exit 1; done
+
+fuzz-targets: $(FUZZ_NAMES:%=$(B)/libfuzzer/%)
+
+# Bounded: FUZZ_SECONDS per target. A crash is saved under build-fuzz/crashes/
+# and fails the run; copy it into tests/fuzz/corpus/TARGET/ with the fix.
+fuzz: deps
+	command -v clang >/dev/null || { apt-get update -qq && apt-get install -y -qq clang; }
+	$(MAKE) $(SAN_FUZZ) fuzz-targets
+	scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 integration: all testbin
 	$(PYTEST) -q tests/integration
@@ -189,4 +218,4 @@ deb: all
 	dpkg-deb --root-owner-group --build $(DEB_ROOT) $(B)/seedancefs_$(VERSION)_$(DEB_ARCH).deb
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

@@ -48,6 +48,13 @@ int api_parse_task(const char *json, struct task_info *out, char *why, size_t wh
  * not JSON or carries no valid id (a 2xx like that is NOT an accepted task). */
 int api_parse_create_reply(long status, const char *body, char **id, char *why, size_t why_len);
 
+/* Parses a list reply {"items": [task, ...]}. Returns 0 with *items (free
+ * with api_task_list_free) and *count; -EPROTO with `why` when the reply has
+ * no items array or any item lacks a usable id or status (such a list is not
+ * trusted at all); -ENOMEM. */
+int api_parse_list(const char *body, struct task_info **items, int *count, char *why,
+                   size_t why_len);
+
 /* Describes an error reply in one line: "API 400 InvalidParameter: ... (param duration)". */
 void api_describe_error(long status, const char *body, char *why, size_t why_len);
 

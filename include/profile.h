@@ -26,8 +26,15 @@ typedef struct profile profile;
 /* What a status word means. */
 enum asset_phase { PHASE_PENDING, PHASE_VERIFYING, PHASE_ACTIVE, PHASE_FAILED, PHASE_UNKNOWN };
 
-/* Loads and checks a profile. NULL with a one-line reason in `why`. */
+#define PROFILE_MAX_BYTES (1u << 20)
+
+/* Loads and checks a profile (at most PROFILE_MAX_BYTES). NULL with a
+ * one-line reason in `why`. */
 profile *profile_load(const char *path, char *why, size_t why_len);
+
+/* The same from text in memory; `origin` names it in reasons. */
+profile *profile_parse(const char *text, size_t len, const char *origin, char *why,
+                       size_t why_len);
 void profile_free(profile *p);
 
 /* Kind names in file order; NULL past the end. */

@@ -3,6 +3,7 @@
 #include "secret.h"
 #include "clock.h"
 #include "names.h"
+#include "text.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -248,7 +249,10 @@ static char *dup_string_field(const cJSON *obj, const char *name)
 static long long time_field(const cJSON *obj, const char *name)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsNumber(item) && item->valuedouble > 0 ? (long long)item->valuedouble : 0;
+    /* Seconds of a plausible date (before year 5000): a larger number is
+     * a broken reply, and would not even convert. */
+    return cJSON_IsNumber(item) && item->valuedouble > 0 && item->valuedouble < 1e11
+               ? (long long)item->valuedouble : 0;
 }
 
 /* "code: message" from {"error": {"code", "message"}} (or a bare string). */
@@ -257,8 +261,11 @@ static char *error_line(const cJSON *error)
     const cJSON *code, *message;
     char *line = NULL;
 
-    if (cJSON_IsString(error))
-        return strdup(error->valuestring);
+    if (cJSON_IsString(error)) {
+        if ((line = strdup(error->valuestring)))
+            text_one_line(line, TEXT_MAX_LINE);
+        return line;
+    }
     if (!cJSON_IsObject(error))
         return NULL;
     code = cJSON_GetObjectItemCaseSensitive(error, "code");
@@ -266,10 +273,7 @@ static char *error_line(const cJSON *error)
     if (asprintf(&line, "%s: %s", cJSON_IsString(code) ? code->valuestring : "error",
                  cJSON_IsString(message) ? message->valuestring : "(no message)") < 0)
         return NULL;
-    /* One line, whatever the server put in the message. */
-    for (char *p = line; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+    text_one_line(line, TEXT_MAX_LINE);     /* whatever the server put in the message */
     return line;
 }
 
@@ -351,6 +355,8 @@ void api_describe_error(long status, const char *body, char *why, size_t why_len
         snprintf(why, why_len, "API %ld %s", status, line);
     else
         snprintf(why, why_len, "API %ld", status);
+    if (why_len >= 4)
+        text_one_line(why, why_len - 1);    /* the param name is the server's too */
     free(line);
     cJSON_Delete(root);
 }
@@ -628,43 +634,23 @@ int api_video_source(api *a, const char *id, const char *video_url, char **url, 
     return *url ? 0 : -ENOMEM;
 }
 
-/* GET tasks_path?query and parse {"items": [...]}. */
-static int list_query(api *a, const char *query, struct task_info **items, int *count,
-                      struct api_result *res)
+int api_parse_list(const char *body, struct task_info **items, int *count, char *why,
+                   size_t why_len)
 {
-    char *why = res->msg;
-    size_t why_len = sizeof res->msg;
-    char *url = NULL;
-    struct http_reply reply;
-    cJSON *root = NULL;
-    const cJSON *list, *item;
-    int rc, n = 0;
+    cJSON *root = parse_reply(body);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "items"), *item;
+    int rc = 0, n = 0;
 
     *items = NULL;
     *count = 0;
-    result_init(res);
-    if (asprintf(&url, "%s?%s", a->tasks_path, query) < 0)
-        return -ENOMEM;
-    rc = api_call(a, "GET", url, NULL, true, API_WAIT, &reply, res);
-    free(url);
-    if (rc)
-        return rc;
-    if (reply.status != 200) {
-        api_describe_error(reply.status, reply.body, why, why_len);
-        rc = reply.status == 404 ? -EPROTO : status_errno(reply.status);
-        goto out;
-    }
-    root = parse_reply(reply.body);
-    list = cJSON_GetObjectItemCaseSensitive(root, "items");
     if (!cJSON_IsArray(list)) {
         snprintf(why, why_len, "list reply has no items (the list endpoint does not work here)");
-        rc = -EPROTO;
-        goto out;
+        cJSON_Delete(root);
+        return -EPROTO;
     }
-    *items = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof **items);
-    if (!*items) {
-        rc = -ENOMEM;
-        goto out;
+    if (!(*items = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof **items))) {
+        cJSON_Delete(root);
+        return -ENOMEM;
     }
     cJSON_ArrayForEach(item, list) {
         if (parse_task_object(item, &(*items)[n], why, why_len)) {
@@ -680,8 +666,33 @@ static int list_query(api *a, const char *query, struct task_info **items, int *
         *items = NULL;
         *count = 0;
     }
-out:
     cJSON_Delete(root);
+    return rc;
+}
+
+/* GET tasks_path?query and parse {"items": [...]}. */
+static int list_query(api *a, const char *query, struct task_info **items, int *count,
+                      struct api_result *res)
+{
+    char *url = NULL;
+    struct http_reply reply;
+    int rc;
+
+    *items = NULL;
+    *count = 0;
+    result_init(res);
+    if (asprintf(&url, "%s?%s", a->tasks_path, query) < 0)
+        return -ENOMEM;
+    rc = api_call(a, "GET", url, NULL, true, API_WAIT, &reply, res);
+    free(url);
+    if (rc)
+        return rc;
+    if (reply.status != 200) {
+        api_describe_error(reply.status, reply.body, res->msg, sizeof res->msg);
+        rc = reply.status == 404 ? -EPROTO : status_errno(reply.status);
+    } else {
+        rc = api_parse_list(reply.body, items, count, res->msg, sizeof res->msg);
+    }
     http_reply_free(&reply);
     return rc;
 }

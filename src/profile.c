@@ -3,6 +3,9 @@
  * it knows no endpoint path or field name of any asset API. */
 #include "profile.h"
 
+#include "names.h"
+#include "text.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,33 +37,19 @@ static int check_operation(const cJSON *op, const char *kind, const char *name, 
     return 0;
 }
 
-profile *profile_load(const char *path, char *why, size_t why_len)
+profile *profile_parse(const char *text, size_t len, const char *origin, char *why,
+                       size_t why_len)
 {
-    FILE *f = fopen(path, "r");
-    char *text = NULL;
-    size_t len = 0, cap = 0, n;
-    profile *p = NULL;
+    profile *p = calloc(1, sizeof *p);
     const cJSON *kind;
-    char buf[4096];
 
-    if (!f) {
-        snprintf(why, why_len, "assets_profile %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && len + n < (1u << 20)) {
-        if (len + n + 1 > cap && !(text = realloc(text, cap = (len + n + 1) * 2)))
-            break;
-        memcpy(text + len, buf, n);
-        len += n;
-    }
-    fclose(f);
-    if (!text || !(p = calloc(1, sizeof *p)) || !(p->root = cJSON_ParseWithLength(text, len))) {
-        snprintf(why, why_len, "assets_profile %s: not valid JSON", path);
+    if (!p || !(p->root = cJSON_ParseWithLength(text, len))) {
+        snprintf(why, why_len, "assets_profile %s: not valid JSON", origin);
         goto fail;
     }
     p->kinds = cJSON_GetObjectItemCaseSensitive(p->root, "kinds");
     if (!cJSON_IsObject(p->kinds) || !p->kinds->child) {
-        snprintf(why, why_len, "assets_profile %s: no \"kinds\"", path);
+        snprintf(why, why_len, "assets_profile %s: no \"kinds\"", origin);
         goto fail;
     }
     cJSON_ArrayForEach(kind, p->kinds) {
@@ -68,23 +57,52 @@ profile *profile_load(const char *path, char *why, size_t why_len)
         const cJSON *words = cJSON_GetObjectItemCaseSensitive(kind, "status_words");
         const cJSON *ref = cJSON_GetObjectItemCaseSensitive(kind, "reference");
         const cJSON *create = cJSON_GetObjectItemCaseSensitive(kind, "create");
-        if (strchr(kind->string, '/') || !strcmp(kind->string, ".") || !kind->string[0] ||
-            check_operation(get, kind->string, "get", why, why_len) ||
+        /* A kind is a directory of assets/: the names rules of a task id. */
+        if (!names_task_id_ok(kind->string) || kind->string[0] == '.') {
+            snprintf(why, why_len, "assets_profile %s: a kind name must be a plain file name "
+                     "(no '/', no control bytes, not starting with '.')", origin);
+            goto fail;
+        }
+        if (check_operation(get, kind->string, "get", why, why_len) ||
             (create && check_operation(create, kind->string, "create", why, why_len)))
-            goto fail_quiet;
+            goto fail;
         if (!cJSON_IsObject(words) || !cJSON_IsObject(ref)) {
             snprintf(why, why_len, "assets_profile: kinds.%s needs \"status_words\" and "
                      "\"reference\"", kind->string);
             goto fail;
         }
     }
-    free(text);
     return p;
 fail:
-fail_quiet:
-    free(text);
     profile_free(p);
     return NULL;
+}
+
+profile *profile_load(const char *path, char *why, size_t why_len)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0;
+    profile *p = NULL;
+
+    if (!f) {
+        snprintf(why, why_len, "assets_profile %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    /* One byte more than the bound tells a file that is too big. */
+    if (!(text = malloc(PROFILE_MAX_BYTES + 1))) {
+        snprintf(why, why_len, "assets_profile %s: out of memory", path);
+    } else if ((len = fread(text, 1, PROFILE_MAX_BYTES + 1, f)) > PROFILE_MAX_BYTES) {
+        snprintf(why, why_len, "assets_profile %s: larger than %u bytes", path,
+                 PROFILE_MAX_BYTES);
+    } else if (ferror(f)) {
+        snprintf(why, why_len, "assets_profile %s: %s", path, strerror(errno));
+    } else {
+        p = profile_parse(text, len, path, why, why_len);
+    }
+    fclose(f);
+    free(text);
+    return p;
 }
 
 void profile_free(profile *p)
@@ -232,6 +250,8 @@ void profile_read_reply(const profile *p, const char *kind, const char *operatio
     *id = string_at(op, "id", reply);
     *status = string_at(op, "status", reply);
     *reason = string_at(op, "reason", reply);
+    if (*reason)
+        text_one_line(*reason, TEXT_MAX_LINE);  /* shown in the asset's files */
 }
 
 enum asset_phase profile_phase(const profile *p, const char *kind, const char *status)

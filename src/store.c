@@ -38,9 +38,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "ALTER TABLE cache ADD COLUMN block_size INTEGER NOT NULL DEFAULT 1048576;",
     /* 3 -> 4: why a video cannot be had (gone at the provider) */
     "ALTER TABLE tasks ADD COLUMN video_error TEXT;",
-    /* 4 -> 5: export_dir */
-    "CREATE TABLE exports (id TEXT PRIMARY KEY, state TEXT NOT NULL, base TEXT);"
-    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 4 -> 5: export_dir (one step of two statements) */
+    ("CREATE TABLE exports (id TEXT PRIMARY KEY, state TEXT NOT NULL, base TEXT);"
+     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"),
 };
 
 static const char *const state_names[] = {"accepted", "sending", "submitted", "rejected"};
