@@ -54,7 +54,8 @@ FUZZ_SECONDS ?= 120
 TESTBIN := $(B)/seedance-sim $(B)/fixture.mp4 $(B)/bench-memfs
 
 # The sanitizer builds: each in its own directory, warnings as errors.
-SAN_ASAN := B=build-asan WERROR=-Werror CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer"
+SAN_ASAN := B=build-asan WERROR=-Werror \
+            CFLAGS="-O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer"
 SAN_TSAN := B=build-tsan WERROR=-Werror CFLAGS="-O1 -g -fsanitize=thread"
 SAN_FUZZ := B=build-fuzz CC=clang WERROR=-Werror \
             CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
@@ -118,7 +119,8 @@ unit: $(UNIT) fuzz-replay
 
 # The seed corpus and every crash fuzzing found, through each target.
 fuzz-replay: $(FUZZ_REPLAY)
-	@for t in $(FUZZ_NAMES); do $(B)/fuzz/$$t tests/fuzz/corpus/$$t || exit 1; done
+	@for t in $(FUZZ_NAMES); do \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(B)/fuzz/$$t tests/fuzz/corpus/$$t || exit 1; done
 
 fuzz-targets: $(FUZZ_NAMES:%=$(B)/libfuzzer/%)
 

@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.." || exit 1
 build=$1 seconds=$2
 shift 2
 status=0
-mkdir -p "$build/crashes"
+mkdir -p "$build/crashes/old"
 for t in "$@"; do
+    # Crashes of earlier runs are kept apart: only this run's count.
+    mv "$build/crashes/$t-"* "$build/crashes/old/" 2>/dev/null
     mkdir -p "$build/corpus/$t"
     log="$build/crashes/$t.log"
     "$build/libfuzzer/$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 \

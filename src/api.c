@@ -355,7 +355,7 @@ void api_describe_error(long status, const char *body, char *why, size_t why_len
         snprintf(why, why_len, "API %ld %s", status, line);
     else
         snprintf(why, why_len, "API %ld", status);
-    if (why_len >= 4)
+    if (why_len > 4)
         text_one_line(why, why_len - 1);    /* the param name is the server's too */
     free(line);
     cJSON_Delete(root);

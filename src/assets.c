@@ -7,6 +7,7 @@
 #include "names.h"
 #include "log.h"
 #include "strmap.h"
+#include "text.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -277,6 +278,7 @@ int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
         root = cJSON_Parse(reply.body);
         if (reply.status < 200 || reply.status > 299 || !root) {
             snprintf(why, why_len, "API %ld: %.200s", reply.status, reply.body);
+            text_one_line(why, why_len - 1);    /* the server's bytes, as one line */
             rc = reply.status >= 500 || !root ? -EIO : -EINVAL;
         } else {
             profile_read_reply(a->p, v.kind, "create", root, &id, &word, &reason);
