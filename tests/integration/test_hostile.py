@@ -41,3 +41,24 @@ def test_a_retry_after_of_a_day_does_not_stop_the_mount_for_a_day(sim, start_mou
     assert retry_in <= 300 * 1.25, text                # capped, jitter included
     assert "Retry-After 86400 s; waiting 300 s at most" in mount.read_log()
     assert len(os.listdir(mount.path("tasks"))) == 0     # and ls answers meanwhile
+
+
+def one_clean_line(text):
+    """What a file or log line may hold of a server's words: one line of
+    valid UTF-8 without control characters, bounded."""
+    return ("\n" not in text.rstrip("\n") and not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text)
+            and len(text.encode()) <= 1100)
+
+
+def test_escapes_forged_lines_and_megabytes_in_an_error_message_reach_no_file(sim, start_mount):
+    sim.control(hostile_text=True)
+    mount = start_mount(sim)
+    assert mount.submit("owl.json", {"prompt": "an owl #fail"}).returncode == 0
+    assert mount.wait_status("owl") == "failed\n"
+    with open(os.path.join(mount.task_dir("owl"), "error"), "rb") as f:
+        error = f.read().decode("utf-8")                # valid UTF-8, or this raises
+    assert error.startswith("OutputVideoSensitiveContentDetected"), error
+    assert one_clean_line(error) and "FAKE: forged line" in error, repr(error)
+    assert error.rstrip("\n").endswith("..."), error    # 6 KB cut to about 1 KB
+    log = mount.read_log()
+    assert "\x1b" not in log and not re.search(r"^FAKE", log, re.M)

@@ -41,7 +41,8 @@
  * "content_gone": bool (content and CDN answer 404: the provider dropped the video),
  * "html_404": bool (every API call but content answers 404 with an HTML page,
  * as a proxy in front of a moved API does), "content_html": bool (content answers 200 with an HTML page, as a proxy's
- * error page does), "echo_key": bool (every JSON reply and error message repeats the caller's key,
+ * error page does), "hostile_text": bool (every error message gains terminal escapes, a
+ * forged second line, invalid UTF-8 and 6000 more bytes), "echo_key": bool (every JSON reply and error message repeats the caller's key,
  * as a careless or hostile gateway might), "key": "..." (the only key accepted from now on: a rotation), "content_hold": bool (content requests wait, at most 30 s, until it is false
  * again; "content_held" in the stats counts the waiting ones),
  * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
@@ -101,6 +102,7 @@ static struct {
     int port;
     int public_port;                /* the port in the URLs it hands out (a proxy's), 0 = port */
     bool api_down, content_off, content_gone, content_hold, echo_key, content_html, html_404;
+    bool hostile_text;             /* error messages carry escapes, newlines, bad UTF-8, 6 KB */
     int content_held;               /* content requests waiting for content_hold */
     pthread_cond_t released;        /* content_hold turned false */
     long create_delay_ms;       /* the task exists, the reply waits (a lost answer) */
@@ -171,6 +173,18 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, cJSON 
             char line[512];
             snprintf(line, sizeof line, "%s (key %s)", cJSON_IsString(m) ? m->valuestring : "",
                      sim.key);
+            cJSON_ReplaceItemInObjectCaseSensitive(err, "message", cJSON_CreateString(line));
+        }
+    }
+    if (sim.hostile_text && cJSON_IsObject(obj)) {
+        cJSON *err = cJSON_GetObjectItemCaseSensitive(obj, "error");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
+        if (cJSON_IsString(m)) {
+            char line[8192];
+            int n = snprintf(line, sizeof line, "%s\x1b]0;title\x07\x1b[2J\r\nFAKE: forged line\t"
+                             "\xff\xc0 ", m->valuestring);
+            memset(line + n, 'x', 6000);
+            line[n + 6000] = '\0';
             cJSON_ReplaceItemInObjectCaseSensitive(err, "message", cJSON_CreateString(line));
         }
     }
@@ -853,6 +867,8 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.content_html = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "echo_key")))
         sim.echo_key = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "hostile_text")))
+        sim.hostile_text = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "key")) && cJSON_IsString(v) && *v->valuestring)
         sim.key = strdup(v->valuestring);
     pthread_mutex_lock(&sim.lock);
