@@ -30,6 +30,11 @@ bool names_request_name_ok(const char *name);
  * too long (such a path cannot name anything in the tree). */
 int names_split_path(const char *path, char (*parts)[NAMES_MAX_PART], int max);
 
+/* Length (1..4) of the valid UTF-8 sequence at `at`, which has `left` bytes
+ * readable, or 0 when it is not one (truncated, overlong, a surrogate, past
+ * U+10FFFF). NUL counts as a 1-byte character here. */
+size_t names_utf8_char(const char *at, size_t left);
+
 /* True when `data[0..len)` is valid UTF-8 without NUL bytes. */
 bool names_utf8_ok(const char *data, size_t len);
 

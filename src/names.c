@@ -26,38 +26,33 @@ bool names_request_name_ok(const char *name)
     return names_plain_name_ok(name, NAMES_MAX_NAME) && name[0] != '.';
 }
 
+size_t names_utf8_char(const char *at, size_t left)
+{
+    const unsigned char *p = (const unsigned char *)at;
+    size_t n;
+
+    if (left == 0)
+        return 0;
+    n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
+      : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (!n || n > left || (n == 2 && p[0] < 0xc2) || (n == 4 && p[0] > 0xf4))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] > 0x9f) ||
+        (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] > 0x8f))
+        return 0;                       /* overlong, surrogate, past U+10FFFF */
+    return n;
+}
+
 bool names_utf8_ok(const char *data, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)data, *end = p + len;
-
-    while (p < end) {
-        unsigned char c = *p;
-        size_t extra;
-        unsigned long cp;
-
-        if (c == 0)
+    for (size_t at = 0; at < len;) {
+        size_t n = names_utf8_char(data + at, len - at);
+        if (!n || data[at] == 0)
             return false;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if ((c & 0xe0) == 0xc0) { extra = 1; cp = c & 0x1f; }
-        else if ((c & 0xf0) == 0xe0) { extra = 2; cp = c & 0x0f; }
-        else if ((c & 0xf8) == 0xf0) { extra = 3; cp = c & 0x07; }
-        else return false;
-        if ((size_t)(end - p) <= extra)
-            return false;
-        for (size_t i = 1; i <= extra; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        /* Reject overlong forms, surrogates and values past U+10FFFF. */
-        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-            (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += extra + 1;
+        at += n;
     }
     return true;
 }
