@@ -21,8 +21,8 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WERROR  ?=
-PKGS    := fuse3 libcurl libcjson sqlite3
-SIMPKGS := libmicrohttpd libcjson
+PKGS    := fuse3 libcurl libcjson sqlite3 libcrypto
+SIMPKGS := libmicrohttpd libcjson libcrypto
 B       := build
 PYTEST  ?= pytest-3
 PYTHON  ?= /usr/bin/python3
@@ -68,7 +68,7 @@ all: $(B)/seedancefs
 pkgcheck:
 	@pkg-config --exists $(PKGS) || { \
 	    echo "seedancefs needs the development files of: $(PKGS)"; \
-	    echo "on Debian: apt-get install libfuse3-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev pkg-config"; \
+	    echo "on Debian: apt-get install libfuse3-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev libssl-dev pkg-config"; \
 	    echo "(or run make deps)"; exit 1; }
 
 $(B)/obj/%.o: src/%.c | $(B)/obj pkgcheck

@@ -33,9 +33,18 @@
 typedef struct assets assets;
 typedef void (*assets_add_fn)(const char *name, mode_t type, void *arg);
 
-/* `p` (may be NULL: not launched) is taken over; every call to the
- * provider goes through `api` (its budget and 429 pause). NULL on ENOMEM. */
-assets *assets_new(profile *p, store *st, api *api, const char *api_url, const char *state_dir,
+/* The credentials of the asset API (profile.h's auth): a key (bearer,
+ * header) or an access key and secret key (hmac-sha256); unused ones NULL. */
+struct assets_credentials {
+    char *key, *access_key, *secret_key;
+};
+
+/* `p` (may be NULL: not launched) is taken over; `base_url` is where asset
+ * calls go (assets_url, else the profile's, else api_url); `creds` are
+ * copied. Every call goes through `api` (its budget and 429 pause). NULL
+ * on ENOMEM. */
+assets *assets_new(profile *p, store *st, api *api, const char *base_url,
+                   const struct assets_credentials *creds, const char *state_dir,
                    double poll_interval);
 void assets_free(assets *a);
 

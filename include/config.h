@@ -58,6 +58,8 @@ struct config {
     double max_rps;         /* API calls per second, all threads together (0 = no limit) */
     int import;             /* show tasks created elsewhere */
     char *assets_profile;   /* asset profile file, NULL = assets not launched */
+    char *assets_url;       /* asset calls' base URL over the profile's, or NULL */
+    char *assets_key_file;  /* the asset API's credentials, or NULL (the environment) */
     char *export_dir;       /* finished videos go there (export.h), NULL = none */
     int export_by_id;       /* named <id>.mp4 rather than NAME.mp4 */
     int export_link;        /* hard links from the cache allowed (default) */
@@ -90,6 +92,11 @@ int config_parse_size(const char *text, size_t *out);
  * such a private key. Returns 0 or -errno with the reason in `why`
  * (never the key). */
 int config_read_key_file(const char *path, char **key, char *why, size_t why_len);
+
+/* The value of environment variable `name` (malloc'd; NULL when unset or
+ * empty), which is removed from the environment and wiped where
+ * /proc/PID/environ shows it. */
+char *config_take_env(const char *name);
 
 /* Reads a config file into `args` as "-o LINE" pairs, commas in values
  * escaped for fuse_opt. Returns 0, or -errno with "FILE:LINE: reason" in

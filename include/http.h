@@ -43,12 +43,16 @@ void http_free(http *h);
  * unmount, where stop means abort. Thread-safe; cannot be undone. */
 void http_abort(http *h);
 
-/* Sends `method url` with an optional JSON body. `auth` adds the Bearer key.
- * Returns 0 when a reply arrived (any status; caller frees with
+/* The Content-Type of every JSON body http_call sends (signers sign it). */
+#define HTTP_JSON_TYPE "application/json"
+
+/* Sends `method url` with an optional JSON body. `auth` adds the Bearer key;
+ * `headers` (NULL-terminated "Name: value" lines, or NULL) are added as
+ * they are (another scheme's credentials: assets). Returns 0 when a reply arrived (any status; caller frees with
  * http_reply_free), -ETIMEDOUT, -ECONNREFUSED or -EIO when none did, -EMSGSIZE
  * when the reply exceeds 16 MiB. */
 int http_call(http *h, const char *method, const char *url, const char *json_body,
-              bool auth, struct http_reply *out);
+              bool auth, const char *const *headers, struct http_reply *out);
 void http_reply_free(struct http_reply *r);
 
 /* Reads up to `len` bytes at `off` of `url` into `buf`, following redirects.

@@ -27,7 +27,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 enum request_state { REQ_ACCEPTED, REQ_SENDING, REQ_SUBMITTED, REQ_REJECTED };
 
@@ -72,6 +72,7 @@ struct stored_cache {
 /* One asset row. */
 struct stored_asset {
     const char *kind, *name, *state, *asset_id, *authorization, *reason;
+    const char *flow;               /* JSON: where its steps stand (assets_flow.c), or NULL */
     long long created_at;
 };
 

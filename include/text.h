@@ -8,6 +8,7 @@
 #ifndef SEEDANCEFS_TEXT_H
 #define SEEDANCEFS_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Longest server message kept (bytes); longer ones end in "...". */
@@ -18,5 +19,10 @@
  * bytes (max >= 4) on a character boundary, ending in "..." when cut.
  * Returns the new length. */
 size_t text_one_line(char *s, size_t max);
+
+/* `s` percent-encoded per RFC 3986: unreserved characters (A-Z a-z 0-9
+ * - _ . ~) kept, and '/' when `keep_slash`; every other byte as %XX
+ * (upper case). malloc'd; NULL on ENOMEM. */
+char *text_percent_encode(const char *s, bool keep_slash);
 
 #endif

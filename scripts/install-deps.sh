@@ -3,7 +3,7 @@
 # only when one is missing (apt-get update first, as a fresh machine needs).
 # --bench adds the peers make bench compares with (httpdirfs, rclone).
 set -e
-PKGS="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libcjson-dev
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libcjson-dev libssl-dev
       libmicrohttpd-dev libsqlite3-dev ffmpeg python3-pytest curl inotify-tools man-db rsync attr"
 # Media tools the tests read the videos with; without their recommends
 # (mpv would pull in a desktop's worth).

@@ -181,9 +181,9 @@ static int result_done(struct api_result *res, int rc)
  * reply's status and Retry-After go into `res`, and when no reply came,
  * why. `max_wait` as in throttle: background threads wait, FUSE threads
  * not long. `auth`: with the key (the API), or not (a signed CDN URL). */
-static int api_call(api *a, const char *method, const char *url, const char *body,
-                    bool auth, double max_wait, struct http_reply *reply,
-                    struct api_result *res)
+static int api_call_with(api *a, const char *method, const char *url, const char *body,
+                         bool auth, const char *const *headers, double max_wait,
+                         struct http_reply *reply, struct api_result *res)
 {
     int rc;
 
@@ -191,7 +191,7 @@ static int api_call(api *a, const char *method, const char *url, const char *bod
     result_init(res);
     if (!(rc = throttle(a, max_wait))) {
         res->sent = true;
-        rc = http_call(a->http, method, url, body, auth, reply);
+        rc = http_call(a->http, method, url, body, auth, headers, reply);
     }
     if (rc == -EAGAIN)
         snprintf(res->msg, sizeof res->msg,
@@ -210,6 +210,13 @@ static int api_call(api *a, const char *method, const char *url, const char *bod
     if (res->sent)
         note_health(a, rc, reply->status, method, url, res->msg);
     return rc;
+}
+
+static int api_call(api *a, const char *method, const char *url, const char *body,
+                    bool auth, double max_wait, struct http_reply *reply,
+                    struct api_result *res)
+{
+    return api_call_with(a, method, url, body, auth, NULL, max_wait, reply, res);
 }
 
 
@@ -517,10 +524,11 @@ int api_fetch(api *a, const char *url, size_t max, char **data, size_t *len,
     return result_done(res, rc);
 }
 
-int api_request(api *a, const char *method, const char *url, const char *body,
-                struct http_reply *reply, struct api_result *res)
+int api_request(api *a, const char *method, const char *url, const char *body, bool video_key,
+                const char *const *headers, struct http_reply *reply, struct api_result *res)
 {
-    return result_done(res, api_call(a, method, url, body, true, API_WAIT, reply, res));
+    return result_done(res, api_call_with(a, method, url, body, video_key, headers, API_WAIT,
+                                          reply, res));
 }
 
 static char *task_url(api *a, const char *id)

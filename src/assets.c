@@ -30,13 +30,32 @@ void assets_set_str(char **field, const char *value)
 void assets_free_record(struct asset *r)
 {
     free(r->kind); free(r->name); free(r->state); free(r->asset_id); free(r->authorization);
-    free(r->reason); free(r->error); free(r->auth_draft); free(r->select_draft);
+    free(r->reason); free(r->error); free(r->auth.data); free(r->select.data);
+    free(r->callback.data); free(r->reuse.data); free(r->op); free(r->link);
+    cJSON_Delete(r->vars);
     free(r);
 }
 
-assets *assets_new(profile *p, store *st, api *api, const char *api_url, const char *state_dir,
+static char *dup_secret(const char *s, bool *failed)
+{
+    char *copy = s ? strdup(s) : NULL;
+    if (s && !copy)
+        *failed = true;
+    return copy;
+}
+
+static void free_secret(char *s)
+{
+    if (s)
+        explicit_bzero(s, strlen(s));
+    free(s);
+}
+
+assets *assets_new(profile *p, store *st, api *api, const char *base_url,
+                   const struct assets_credentials *creds, const char *state_dir,
                    double poll_interval)
 {
+    bool failed = false;
     assets *a = calloc(1, sizeof *a);
 
     if (!a)
@@ -45,12 +64,17 @@ assets *assets_new(profile *p, store *st, api *api, const char *api_url, const c
     a->store = st;
     a->api = api;
     a->poll_interval = poll_interval;
-    a->api_url = strdup(api_url);
+    a->base_url = strdup(base_url);
+    a->creds.key = dup_secret(creds ? creds->key : NULL, &failed);
+    a->creds.access_key = dup_secret(creds ? creds->access_key : NULL, &failed);
+    a->creds.secret_key = dup_secret(creds ? creds->secret_key : NULL, &failed);
     if (asprintf(&a->dir, "%s/assets", state_dir) < 0)
         a->dir = NULL;
     a->by_key = strmap_new();
-    if (!a->api_url || !a->dir || !a->by_key) {
-        free(a->api_url); free(a->dir); strmap_free(a->by_key); free(a);
+    if (!a->base_url || !a->dir || !a->by_key || failed) {
+        free(a->base_url); free(a->dir); strmap_free(a->by_key);
+        free_secret(a->creds.key); free_secret(a->creds.access_key);
+        free_secret(a->creds.secret_key); free(a);
         return NULL;
     }
     pthread_mutex_init(&a->lock, NULL);
@@ -72,7 +96,10 @@ void assets_free(assets *a)
     strmap_each(a->by_key, free_cb, NULL);
     strmap_free(a->by_key);
     profile_free(a->p);
-    free(a->api_url);
+    free(a->base_url);
+    free_secret(a->creds.key);
+    free_secret(a->creds.access_key);
+    free_secret(a->creds.secret_key);
     free(a->dir);
     pthread_cond_destroy(&a->wake);
     pthread_mutex_destroy(&a->lock);
@@ -85,13 +112,62 @@ void assets_set_ready_hook(assets *a, void (*fn)(void *arg), void *arg)
     a->on_ready_arg = arg;
 }
 
+/* Where the steps stand, as JSON for the store (malloc'd), or NULL. */
+static char *flow_text(const struct asset *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text;
+
+    if (!o)
+        return NULL;
+    if (r->op)
+        cJSON_AddStringToObject(o, "op", r->op);
+    cJSON_AddNumberToObject(o, "step", r->step);
+    if (r->vars)
+        cJSON_AddItemToObject(o, "vars", cJSON_Duplicate(r->vars, 1));
+    if (r->link)
+        cJSON_AddStringToObject(o, "link", r->link);
+    cJSON_AddNumberToObject(o, "link_expires", (double)r->link_expires);
+    text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+static void restore_flow(struct asset *r, const char *text)
+{
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(o, "op");
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
+    const cJSON *vars = cJSON_GetObjectItemCaseSensitive(o, "vars");
+    const cJSON *link = cJSON_GetObjectItemCaseSensitive(o, "link");
+    const cJSON *expires = cJSON_GetObjectItemCaseSensitive(o, "link_expires");
+
+    assets_set_str(&r->op, cJSON_IsString(op) ? op->valuestring : NULL);
+    r->step = cJSON_IsNumber(step) && step->valuedouble >= 0 && step->valuedouble < 1000
+              ? (int)step->valuedouble : 0;
+    r->vars = cJSON_IsObject(vars) ? cJSON_Duplicate(vars, 1) : NULL;
+    assets_set_str(&r->link, cJSON_IsString(link) ? link->valuestring : NULL);
+    r->link_expires = cJSON_IsNumber(expires) && expires->valuedouble > 0 &&
+                      expires->valuedouble < 1e11 ? (long long)expires->valuedouble : 0;
+    cJSON_Delete(o);
+}
+
 /* Saves a record. Lock held (the row is copied by SQLite). */
 void assets_save(assets *a, const struct asset *r)
 {
+    char *flow = flow_text(r);
     struct stored_asset s = {r->kind, r->name, r->state, r->asset_id, r->authorization,
-                             r->reason, r->created_at};
+                             r->reason, flow, r->created_at};
     if (store_asset_put(a->store, &s))
         log_error("asset %s/%s: cannot save its state", r->kind, r->name);
+    free(flow);
+}
+
+void assets_set_state(assets *a, struct asset *r, const char *state, const char *reason)
+{
+    assets_set_str(&r->state, state);
+    assets_set_str(&r->reason, reason);
+    assets_save(a, r);
 }
 
 struct asset *assets_add_record(assets *a, const char *kind, const char *name)
@@ -126,6 +202,7 @@ static void restore_one(const struct stored_asset *s, void *arg)
     assets_set_str(&r->asset_id, s->asset_id);
     assets_set_str(&r->authorization, s->authorization);
     assets_set_str(&r->reason, s->reason);
+    restore_flow(r, s->flow);
     r->created_at = s->created_at;
 }
 
@@ -134,8 +211,7 @@ int assets_restore(assets *a)
     return store_assets_load(a->store, restore_one, a);
 }
 
-/* The file at `path` as a data: URL (malloc'd), or NULL. */
-static char *file_data_url(const char *path)
+char *assets_data_url(const char *path)
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const char *ext = strrchr(path, '.'), *mime = "application/octet-stream";
@@ -190,128 +266,6 @@ static bool each_source(const char *dir, bool (*fn)(const char *path, void *arg)
     return stop;
 }
 
-static bool add_source(const char *path, void *arg)
-{
-    char *url = file_data_url(path);
-
-    if (url)
-        cJSON_AddItemToArray(arg, cJSON_CreateString(url));
-    free(url);
-    return false;
-}
-
-/* The files in `dir` as data: URLs. Reads and encodes up to tens of MiB:
- * called without the lock. */
-static cJSON *load_sources(const char *dir)
-{
-    cJSON *list = cJSON_CreateArray();
-
-    if (list)
-        each_source(dir, add_source, list);
-    return list;
-}
-
-/* Applies a status word from a reply. Lock held. Returns true when it just became active. */
-static bool apply_status(assets *a, struct asset *r, const char *word, const char *reason)
-{
-    static const char *const names[] = {"pending", "verifying", "active", "failed"};
-    enum asset_phase phase = profile_phase(a->p, r->kind, word);
-    bool ready;
-
-    if (phase == PHASE_UNKNOWN || !strcmp(r->state, names[phase]))
-        return false;
-    ready = phase == PHASE_ACTIVE;
-    log_info("asset %s/%s: %s -> %s%s%s", r->kind, r->name, r->state, names[phase],
-             reason ? ": " : "", reason ? reason : "");
-    assets_set_str(&r->state, names[phase]);
-    assets_set_str(&r->reason, phase == PHASE_FAILED ? (reason ? reason : word) : NULL);
-    assets_save(a, r);
-    return ready;
-}
-
-/* Step 4 (create): sends material and authorization. Called without the lock. */
-int assets_send_create(assets *a, const char *key, char *why, size_t why_len)
-{
-    struct profile_vars v = {0};
-    struct asset *r;
-    struct http_reply reply;
-    struct api_result res;
-    const char *method;
-    char *path = NULL, *body = NULL, *url = NULL, *id = NULL, *word = NULL, *reason = NULL;
-    char *kind, *name, *auth_text, *dir;
-    cJSON *auth, *sources, *root;
-    int rc;
-
-    pthread_mutex_lock(&a->lock);
-    r = strmap_get(a->by_key, key);
-    if (!r || strcmp(r->state, "draft") || r->sending) {
-        /* Sent already: `touch create` again changes nothing. */
-        rc = r && r->asset_id ? 0 : r && r->sending ? -EBUSY : -EPERM;
-        pthread_mutex_unlock(&a->lock);
-        return rc;
-    }
-    r->sending = true;              /* one create at a time, without the lock */
-    /* Copied out: the material is read and encoded without the lock. */
-    kind = strdup(r->kind);
-    name = strdup(r->name);
-    auth_text = r->authorization ? strdup(r->authorization) : NULL;
-    dir = assets_source_dir(a, r);
-    pthread_mutex_unlock(&a->lock);
-    auth = auth_text ? cJSON_Parse(auth_text) : NULL;
-    sources = load_sources(dir);
-    if (!kind || !name || !dir) {
-        snprintf(why, why_len, "out of memory");
-        rc = -ENOMEM;
-    } else if (!auth) {
-        snprintf(why, why_len, "write authorization.json first");
-        rc = -EINVAL;
-    } else if (profile_kind_takes_source(a->p, kind) && cJSON_GetArraySize(sources) == 0) {
-        snprintf(why, why_len, "put the material into source/ first");
-        rc = -EINVAL;
-    } else {
-        v = (struct profile_vars){kind, name, NULL, auth, sources};
-        rc = profile_request(a->p, kind, "create", &v, &method, &path, &body);
-    }
-    if (!rc && asprintf(&url, "%s%s", a->api_url, path) < 0)
-        rc = -ENOMEM;
-    if (!rc && (rc = api_request(a->api, method, url, body, &reply, &res)) == 0) {
-        root = cJSON_Parse(reply.body);
-        if (reply.status < 200 || reply.status > 299 || !root) {
-            snprintf(why, why_len, "API %ld: %.200s", reply.status, reply.body);
-            text_one_line(why, why_len - 1);    /* the server's bytes, as one line */
-            rc = reply.status >= 500 || !root ? -EIO : -EINVAL;
-        } else {
-            profile_read_reply(a->p, v.kind, "create", root, &id, &word, &reason);
-            if (!id || !names_task_id_ok(id)) {
-                snprintf(why, why_len, "the reply names no usable asset id");
-                rc = -EIO;
-            }
-        }
-        cJSON_Delete(root);
-        http_reply_free(&reply);
-    } else if (rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == -EIO) {
-        snprintf(why, why_len, "API unreachable: %s", strerror(-rc));
-        rc = -EIO;
-    }
-    pthread_mutex_lock(&a->lock);
-    if ((r = strmap_get(a->by_key, key)))
-        r->sending = false;
-    if (!rc && r) {
-        assets_set_str(&r->asset_id, id);
-        assets_set_str(&r->state, "pending");
-        if (!apply_status(a, r, word, reason))
-            assets_save(a, r);
-        log_info("asset %s: sent, id %s", key, id);
-        pthread_cond_signal(&a->wake);
-    }
-    pthread_mutex_unlock(&a->lock);
-    cJSON_Delete(auth);
-    cJSON_Delete(sources);
-    free(path); free(body); free(url); free(id); free(word); free(reason);
-    free(kind); free(name); free(auth_text); free(dir);
-    return rc;
-}
-
 char *assets_source_dir(assets *a, const struct asset *r)
 {
     char *path = NULL;
@@ -339,52 +293,9 @@ static void collect_waiting(const char *key, void *value, void *arg)
     struct due *d = arg;
     struct asset *r = value;
 
-    if (r->asset_id && (!strcmp(r->state, "pending") || !strcmp(r->state, "verifying")) &&
+    if ((r->asset_id || r->op) && (!strcmp(r->state, "pending") || !strcmp(r->state, "verifying")) &&
         d->n < d->cap && (d->keys[d->n] = strdup(key)))
         d->n++;
-}
-
-static void poll_asset(assets *a, const char *key)
-{
-    struct profile_vars v = {0};
-    struct asset *r;
-    struct http_reply reply;
-    struct api_result res;
-    const char *method;
-    char *path = NULL, *body = NULL, *url = NULL, *id, *word = NULL, *reason = NULL;
-    bool ready = false;
-    cJSON *root;
-
-    pthread_mutex_lock(&a->lock);
-    if ((r = strmap_get(a->by_key, key))) {
-        v = (struct profile_vars){r->kind, r->name, r->asset_id, NULL, NULL};
-        if (profile_request(a->p, r->kind, "get", &v, &method, &path, &body) ||
-            asprintf(&url, "%s%s", a->api_url, path) < 0)
-            url = NULL;
-    }
-    pthread_mutex_unlock(&a->lock);
-    if (!url || api_request(a->api, method, url, body, &reply, &res)) {
-        free(path); free(body); free(url);
-        return;
-    }
-    root = cJSON_Parse(reply.body);
-    pthread_mutex_lock(&a->lock);
-    if ((r = strmap_get(a->by_key, key))) {
-        if (reply.status == 404)
-            ready = apply_status(a, r, NULL, NULL), assets_set_str(&r->state, "failed"),
-            assets_set_str(&r->reason, "the API does not know this asset id"), assets_save(a, r);
-        else if (reply.status == 200 && root) {
-            profile_read_reply(a->p, r->kind, "get", root, &id, &word, &reason);
-            ready = apply_status(a, r, word, reason);
-            free(id);
-        }
-    }
-    pthread_mutex_unlock(&a->lock);
-    if (ready && a->on_ready)
-        a->on_ready(a->on_ready_arg);
-    cJSON_Delete(root);
-    http_reply_free(&reply);
-    free(path); free(body); free(url); free(word); free(reason);
 }
 
 static void *poller_main(void *arg)
@@ -401,8 +312,8 @@ static void *poller_main(void *arg)
             strmap_each(a->by_key, collect_waiting, &d);
         pthread_mutex_unlock(&a->lock);
         for (size_t i = 0; i < d.n; i++) {
-            if (a->running)
-                poll_asset(a, d.keys[i]);
+            if (a->running && assets_flow_poll(a, d.keys[i]) && a->on_ready)
+                a->on_ready(a->on_ready_arg);
             free(d.keys[i]);
         }
         free(d.keys);
@@ -475,7 +386,7 @@ static void collect_source_dir(const char *key, void *value, void *arg)
     const struct asset *r = value;
     (void)key;
 
-    if (!profile_kind_takes_source(d->a->p, r->kind))
+    if (profile_kind_material(d->a->p, r->kind) == MATERIAL_NONE)
         return;
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 8;
@@ -509,7 +420,7 @@ static bool same_bytes(const char *path, void *arg)
 
     if (stat(path, &st) || st.st_size != p->bytes)
         return false;               /* only a file of that size can match: read no other */
-    url = file_data_url(path);
+    url = assets_data_url(path);
     same = url && (comma = strchr(url, ',')) && !strcmp(comma + 1, p->payload);
     free(url);
     return same;
@@ -562,7 +473,7 @@ static int check_raw_material(assets *a, const cJSON *content, char *why, size_t
         for (int i = 0; a->p && profile_kind(a->p, i); i++) {
             const char *kind = profile_kind(a->p, i);
             char marker[300];
-            if (!profile_kind_takes_source(a->p, kind))
+            if (profile_kind_material(a->p, kind) == MATERIAL_NONE)
                 continue;
             snprintf(marker, sizeof marker, "/assets/%s/", kind);
             if (strstr(url->valuestring, marker)) {
@@ -576,6 +487,31 @@ static int check_raw_material(assets *a, const cJSON *content, char *why, size_t
             return -EINVAL;
     }
     return 0;
+}
+
+/* The content[] item of an active asset: its kind's reference template
+ * with the profile's values, what its steps captured and its id. Lock held. */
+static cJSON *reference_of(assets *a, const struct asset *r, char *why, size_t why_len)
+{
+    cJSON *values = cJSON_Duplicate(profile_vars(a->p), 1), *v, *ref = NULL;
+    const cJSON *media = cJSON_GetObjectItemCaseSensitive(r->vars, "media");
+
+    if (!values)
+        return NULL;
+    cJSON_ArrayForEach(v, r->vars)
+        if (cJSON_IsString(v) && !cJSON_GetObjectItemCaseSensitive(values, v->string))
+            cJSON_AddStringToObject(values, v->string, v->valuestring);
+        else if (cJSON_IsString(v))
+            cJSON_ReplaceItemInObjectCaseSensitive(values, v->string,
+                                                   cJSON_CreateString(v->valuestring));
+    cJSON_DeleteItemFromObjectCaseSensitive(values, "id");
+    cJSON_AddStringToObject(values, "id", r->asset_id);
+    cJSON_AddStringToObject(values, "name", r->name);
+    cJSON_AddStringToObject(values, "kind", r->kind);
+    ref = profile_reference(a->p, r->kind, cJSON_IsString(media) ? media->valuestring : "image",
+                            values, why, why_len);
+    cJSON_Delete(values);
+    return ref;
 }
 
 static int gate(assets *a, const char *body, char **out, char *why, size_t why_len, bool resolve)
@@ -614,7 +550,11 @@ static int gate(assets *a, const char *body, char **out, char *why, size_t why_l
             snprintf(why, why_len, "waiting for asset %s/%s (%s)", r->kind, r->name, r->state);
             rc = -EAGAIN;
         } else if (resolve) {
-            cJSON_AddItemToArray(content, profile_reference(a->p, r->kind, r->asset_id));
+            cJSON *ref = reference_of(a, r, why, why_len);
+            if (ref)
+                cJSON_AddItemToArray(content, ref);
+            else
+                rc = -EINVAL;
         }
         if (rc)
             break;

@@ -12,21 +12,35 @@
 #define MAX_SOURCE (30u << 20)      /* one source file */
 #define MAX_SMALL (64u << 10)       /* authorization.json, select */
 
+/* A small file being written (authorization.json, select, callback, reuse):
+ * its bytes, and whether a close() is to act on them. */
+struct draft {
+    char *data;
+    size_t len;
+    bool armed;
+};
+
 struct asset {
-    char *kind, *name, *state;      /* draft pending verifying active failed */
+    char *kind, *name, *state;      /* draft pending verifying active failed expired */
     char *asset_id, *authorization, *reason, *error;
-    char *auth_draft, *select_draft;
-    size_t auth_len, select_len;
-    bool auth_dirty, select_armed, create_armed;
-    bool sending;                   /* assets_send_create is at work (a second: EBUSY) */
+    struct draft auth, select, callback, reuse;
+    bool create_armed;
+    bool sending;                   /* a step runs, without the lock (a second run waits) */
     long long created_at;
+    /* Where the steps stand (saved with the record: a restart resumes): */
+    char *op;                       /* "create" or "select" while its steps run, else NULL */
+    int step;                       /* the next step of op */
+    cJSON *vars;                    /* values captured so far, and handed on by reuse */
+    char *link;                     /* what a person must open, while it is shown */
+    long long link_expires;         /* Unix seconds, 0 = no expiry */
 };
 
 struct assets {
     profile *p;
     store *store;
     api *api;                   /* every call goes through its budget */
-    char *api_url, *dir;
+    char *base_url, *dir;           /* the asset API's base URL; STATE_DIR/assets */
+    struct assets_credentials creds;    /* copies, wiped at free */
     double poll_interval;
     void (*on_ready)(void *arg);
     void *on_ready_arg;
@@ -54,8 +68,36 @@ struct asset *assets_add_record(assets *a, const char *kind, const char *name);
 char *assets_source_dir(assets *a, const struct asset *r);
 char *assets_source_file(assets *a, const struct asset *r, const char *file);
 
-/* Step 4 (create): sends material and authorization of `key` ("KIND/NAME").
- * Called without the lock. 0, or -EINVAL / -EIO with `why`. */
-int assets_send_create(assets *a, const char *key, char *why, size_t why_len);
+/* The file at `path` as a data: URL (malloc'd), or NULL. */
+char *assets_data_url(const char *path);
+
+/* Moves a record to `state` with `reason` (NULL clears) and saves it. Lock held. */
+void assets_set_state(assets *a, struct asset *r, const char *state, const char *reason);
+
+/* ---- assets_flow.c: the profile's steps ---- */
+
+/* Step 4: starts operation `op` ("create") of the draft `key` and runs its
+ * steps until one must wait (a person, a poll) or all are done. Called
+ * without the lock. 0 (sent, or waiting); -EINVAL when the provider refused
+ * the first call or the draft is not ready (`why`), -EIO when it could not
+ * be reached (the draft stays a draft), -EBUSY while steps run, -EPERM
+ * when it was sent already and is not expired. */
+int assets_flow_start(assets *a, const char *key, const char *op, char *why, size_t why_len);
+
+/* The poller's turn for `key`: the next steps of its operation, or one
+ * status call once they are done. Without the lock. True when it just
+ * turned active. */
+bool assets_flow_poll(assets *a, const char *key);
+
+/* The URL a browser landed on after a human step, written into `callback`:
+ * its query parameters are captured as the profile says. Lock held.
+ * -EINVAL (`why`) when no link waits for one or the URL says the check did
+ * not succeed (then the asset failed). */
+int assets_flow_callback(assets *a, struct asset *r, const char *url, char *why,
+                         size_t why_len);
+
+/* `reuse`: takes over the values the profile lets a verified asset hand on
+ * (its group) from asset `from` of the same kind. Lock held. -EINVAL. */
+int assets_flow_reuse(assets *a, struct asset *r, const char *from, char *why, size_t why_len);
 
 #endif

@@ -12,6 +12,8 @@
 #include "names.h"
 #include "log.h"
 
+#include <time.h>
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -77,38 +79,65 @@ static int mkdirs(const char *path)
     return copy ? rc : -ENOMEM;
 }
 
-/* The bytes of a small file of `r`: status, id, error, authorization.json. */
+/* The buffer of a file written in small pieces and acted on at close(). */
+static struct draft *draft_of(struct asset *r, const char *file)
+{
+    return !strcmp(file, "authorization.json") ? &r->auth : !strcmp(file, "select") ? &r->select
+         : !strcmp(file, "callback") ? &r->callback : !strcmp(file, "reuse") ? &r->reuse : NULL;
+}
+
+/* What `status` says: the state word first, then why or what is awaited. */
+static int status_text(const struct asset *r, char **data)
+{
+    if (r->reason && (!strcmp(r->state, "failed") || !strcmp(r->state, "expired")))
+        return asprintf(data, "%s: %s\n", r->state, r->reason);
+    if (r->link && r->link_expires) {
+        char when[32];
+        time_t t = (time_t)r->link_expires;
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+        return asprintf(data, "%s: a person must open the link in `link` before %s\n",
+                        r->state, when);
+    }
+    if (r->link)
+        return asprintf(data, "%s: a person must open the link in `link`\n", r->state);
+    return asprintf(data, "%s\n", r->state);
+}
+
+/* The bytes of a small file of `r`: status, id, error, link, authorization.json, select. */
 static int small_file(const struct asset *r, const char *file, char **data, size_t *len)
 {
     *data = NULL;
     if (!strcmp(file, "status")) {
-        if (!strcmp(r->state, "failed") && r->reason)
-            *len = (size_t)asprintf(data, "failed: %s\n", r->reason);
-        else
-            *len = (size_t)asprintf(data, "%s\n", r->state);
+        *len = (size_t)status_text(r, data);
     } else if (!strcmp(file, "id") && r->asset_id) {
         *len = (size_t)asprintf(data, "%s\n", r->asset_id);
     } else if (!strcmp(file, "error") && r->error) {
         *len = (size_t)asprintf(data, "%s\n", r->error);
-    } else if (!strcmp(file, "authorization.json") && (r->authorization || r->auth_draft)) {
-        const char *src = r->authorization ? r->authorization : r->auth_draft;
-        *len = r->authorization ? strlen(src) : r->auth_len;
+    } else if (!strcmp(file, "link") && r->link) {
+        *len = (size_t)asprintf(data, "%s\n", r->link);
+    } else if (!strcmp(file, "authorization.json") && (r->authorization || r->auth.data)) {
+        const char *src = r->authorization ? r->authorization : r->auth.data;
+        *len = r->authorization ? strlen(src) : r->auth.len;
         if ((*data = malloc(*len + 1)))
             memcpy(*data, src, *len);
-    } else if (!strcmp(file, "select") && r->select_draft) {
-        *len = r->select_len;
+    } else if (!strcmp(file, "select") && r->select.data) {
+        *len = r->select.len;
         if ((*data = malloc(*len + 1)))
-            memcpy(*data, r->select_draft, *len);
+            memcpy(*data, r->select.data, *len);
     } else {
         return -ENOENT;
     }
     return *data ? 0 : -ENOMEM;
 }
 
+/* Files that act when written: create, select, and (while they mean
+ * something) callback and reuse. */
 static bool is_trigger(const assets *a, const struct asset *r, const char *file)
 {
     return (!strcmp(file, "create") && profile_kind_has(a->p, r->kind, "create")) ||
-           (!strcmp(file, "select") && profile_kind_has(a->p, r->kind, "select"));
+           (!strcmp(file, "select") && profile_kind_has(a->p, r->kind, "select")) ||
+           (!strcmp(file, "callback") && r->link && profile_kind_has_callback(a->p, r->kind)) ||
+           (!strcmp(file, "reuse") && profile_reuse(a->p, r->kind) && !strcmp(r->state, "draft"));
 }
 
 static void fill(struct stat *st, mode_t mode, off_t size, time_t t)
@@ -141,7 +170,7 @@ int assets_getattr(assets *a, const char *rel, struct stat *st)
         rc = profile_has_kind(a->p, w.part[0]) ? (fill(st, S_IFDIR | 0777, 0, 0), 0) : -ENOENT;
     else if (w.n == 2)
         fill(st, S_IFDIR | 0777, 0, (time_t)w.r->created_at);
-    else if (!strcmp(w.part[2], "source") && profile_kind_takes_source(a->p, w.r->kind)) {
+    else if (!strcmp(w.part[2], "source") && (profile_kind_material(a->p, w.r->kind) != MATERIAL_NONE)) {
         if (w.n == 3)
             fill(st, S_IFDIR | 0777, 0, (time_t)w.r->created_at);
         else if (!(path = assets_source_file(a, w.r, w.part[3])))
@@ -185,7 +214,9 @@ static void list_names(const char *key, void *value, void *arg)
 
 int assets_readdir(assets *a, const char *rel, assets_add_fn add, void *arg)
 {
-    static const char *const files[] = {"status", "id", "error", "authorization.json", NULL};
+    static const char *const files[] = {"status", "id", "error", "link", "authorization.json",
+                                        NULL};
+    static const char *const triggers[] = {"create", "select", "callback", "reuse", NULL};
     struct where w;
     int rc;
 
@@ -210,12 +241,11 @@ int assets_readdir(assets *a, const char *rel, assets_add_fn add, void *arg)
                 free(data);
             }
         }
-        if (profile_kind_takes_source(a->p, w.r->kind))
+        if (profile_kind_material(a->p, w.r->kind) != MATERIAL_NONE)
             add("source", S_IFDIR, arg);
-        if (profile_kind_has(a->p, w.r->kind, "create"))
-            add("create", S_IFREG, arg);
-        if (profile_kind_has(a->p, w.r->kind, "select"))
-            add("select", S_IFREG, arg);
+        for (int i = 0; triggers[i]; i++)
+            if (is_trigger(a, w.r, triggers[i]))
+                add(triggers[i], S_IFREG, arg);
     } else if (w.n == 3 && !strcmp(w.part[2], "source")) {
         char *dir = assets_source_dir(a, w.r);
         DIR *d = dir ? opendir(dir) : NULL;
@@ -285,7 +315,7 @@ static int writable(assets *a, const char *rel, struct where *w)
     if (w->n == 4 || !strcmp(w->part[2], "authorization.json")) {
         if (strcmp(w->r->state, "draft"))
             return -EPERM;          /* sent: material and consent are fixed */
-        if (w->n == 4 && (!profile_kind_takes_source(a->p, w->r->kind) ||
+        if (w->n == 4 && (profile_kind_material(a->p, w->r->kind) == MATERIAL_NONE ||
                           strcmp(w->part[2], "source")))
             return -ENOENT;
         return 0;
@@ -295,20 +325,17 @@ static int writable(assets *a, const char *rel, struct where *w)
 
 static void reset_buffer(struct asset *r, const char *file)
 {
-    /* An empty buffer, not none: the file exists from its creation on. */
-    if (!strcmp(file, "authorization.json")) {
-        if (!r->auth_draft)
-            r->auth_draft = calloc(1, 1);
-        r->auth_len = 0;
-        r->auth_dirty = true;
-    } else if (!strcmp(file, "select")) {
-        if (!r->select_draft)
-            r->select_draft = calloc(1, 1);
-        r->select_len = 0;
-        r->select_armed = true;
-    } else {
+    struct draft *d = draft_of(r, file);
+
+    if (!d) {
         r->create_armed = true;
+        return;
     }
+    /* An empty buffer, not none: the file exists from its creation on. */
+    if (!d->data)
+        d->data = calloc(1, 1);
+    d->len = 0;
+    d->armed = true;
 }
 
 int assets_open(assets *a, const char *rel, bool write, bool truncate)
@@ -323,11 +350,17 @@ int assets_open(assets *a, const char *rel, bool write, bool truncate)
     if (!rc && w.n == 3 && (truncate || strcmp(w.part[2], "authorization.json")))
         reset_buffer(w.r, w.part[2]);
     else if (!rc && w.n == 3)
-        w.r->auth_dirty = true;
+        w.r->auth.armed = true;
     pthread_mutex_unlock(&a->lock);
     if (!rc && w.n == 4 && truncate)
         rc = assets_truncate(a, rel, 0);
     return rc;
+}
+
+static bool url_file(const char *name)
+{
+    size_t len = strlen(name);
+    return len > 4 && !strcmp(name + len - 4, ".url");
 }
 
 int assets_create(assets *a, const char *rel)
@@ -340,7 +373,12 @@ int assets_create(assets *a, const char *rel)
     rc = writable(a, rel, &w);
     if (!rc && w.n == 3)
         reset_buffer(w.r, w.part[2]);
-    if (!rc && w.n == 4) {
+    if (!rc && w.n == 4 && profile_kind_material(a->p, w.r->kind) == MATERIAL_URL &&
+        !url_file(w.part[3])) {
+        assets_set_str(&w.r->error, "this provider takes material only as public URLs: write "
+                                    "the URL into source/NAME.url");
+        rc = -EPERM;
+    } else if (!rc && w.n == 4) {
         dir = assets_source_dir(a, w.r);
         path = assets_source_file(a, w.r, w.part[3]);
     }
@@ -384,12 +422,10 @@ int assets_write(assets *a, const char *rel, const char *buf, size_t size, off_t
     rc = writable(a, rel, &w);
     if (!rc && w.n == 4)
         path = assets_source_file(a, w.r, w.part[3]);
-    else if (!rc && !strcmp(w.part[2], "authorization.json")) {
-        rc = grow_write(&w.r->auth_draft, &w.r->auth_len, buf, size, off);
-        w.r->auth_dirty = true;
-    } else if (!rc && !strcmp(w.part[2], "select")) {
-        rc = grow_write(&w.r->select_draft, &w.r->select_len, buf, size, off);
-        w.r->select_armed = true;
+    else if (!rc && draft_of(w.r, w.part[2])) {
+        struct draft *d = draft_of(w.r, w.part[2]);
+        rc = grow_write(&d->data, &d->len, buf, size, off);
+        d->armed = true;
     } else if (!rc) {
         w.r->create_armed = true;
         rc = (int)size;             /* what is written to `create` does not matter */
@@ -435,10 +471,10 @@ int assets_truncate(assets *a, const char *rel, off_t size)
 static int accept_authorization(assets *a, struct asset *r)
 {
     static const char *const required[] = {"subject", "authorized_by", "usage", NULL};
-    cJSON *root = r->auth_draft ? cJSON_ParseWithLength(r->auth_draft, r->auth_len) : NULL;
+    cJSON *root = r->auth.data ? cJSON_ParseWithLength(r->auth.data, r->auth.len) : NULL;
     int rc = 0;
 
-    r->auth_dirty = false;
+    r->auth.armed = false;
     assets_set_str(&r->error, NULL);
     if (!cJSON_IsObject(root)) {
         assets_set_str(&r->error, "authorization.json: not a JSON object");
@@ -464,7 +500,18 @@ static int accept_authorization(assets *a, struct asset *r)
     return rc;
 }
 
-/* The source files as data: URLs. */
+/* The first line of a draft's bytes, disarmed: what select, callback and reuse act on. */
+static void text_of(struct draft *d, char *out, size_t size)
+{
+    size_t n = d->len < size - 1 ? d->len : size - 1;
+
+    d->armed = false;
+    memcpy(out, d->data ? d->data : "", n);
+    out[n] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    out[strcspn(out, " \t")] = '\0';
+}
+
 int assets_flush(assets *a, const char *rel)
 {
     struct where w;
@@ -478,34 +525,43 @@ int assets_flush(assets *a, const char *rel)
         return 0;
     }
     snprintf(key, sizeof key, "%s/%s", w.part[0], w.part[1]);
-    if (!strcmp(w.part[2], "authorization.json") && w.r->auth_dirty) {
+    if (!strcmp(w.part[2], "authorization.json") && w.r->auth.armed) {
         rc = accept_authorization(a, w.r);
-    } else if (!strcmp(w.part[2], "select") && w.r->select_armed) {
+    } else if (!strcmp(w.part[2], "select") && w.r->select.armed) {
         /* Step 4 (select): an existing library asset by its id. */
-        char id[NAMES_MAX_TASK_ID + 1] = "";
-        size_t n = w.r->select_len < sizeof id - 1 ? w.r->select_len : sizeof id - 1;
-        w.r->select_armed = false;
-        memcpy(id, w.r->select_draft ? w.r->select_draft : "", n);
-        id[n] = '\0';
-        id[strcspn(id, " \t\r\n")] = '\0';
+        char id[NAMES_MAX_TASK_ID + 1];
+        text_of(&w.r->select, id, sizeof id);
         if (!w.r->authorization)
             rc = -EINVAL, snprintf(why, sizeof why, "write authorization.json first");
         else if (!names_task_id_ok(id))
             rc = -EINVAL, snprintf(why, sizeof why, "select: not a usable asset id");
+        else if (w.r->sending || w.r->op)
+            rc = -EBUSY;
         else {
-            assets_set_str(&w.r->asset_id, id);
-            assets_set_str(&w.r->state, "pending");
-            assets_set_str(&w.r->reason, NULL);
-            assets_save(a, w.r);
+            if (!w.r->vars)
+                w.r->vars = cJSON_CreateObject();
+            cJSON_DeleteItemFromObjectCaseSensitive(w.r->vars, "id");
+            cJSON_AddStringToObject(w.r->vars, "id", id);
+            assets_set_str(&w.r->op, "select");
+            w.r->step = 0;
+            assets_set_state(a, w.r, "pending", NULL);
             pthread_cond_signal(&a->wake);
         }
+    } else if (!strcmp(w.part[2], "callback") && w.r->callback.armed) {
+        char url[4097];
+        text_of(&w.r->callback, url, sizeof url);
+        rc = assets_flow_callback(a, w.r, url, why, sizeof why);
+    } else if (!strcmp(w.part[2], "reuse") && w.r->reuse.armed) {
+        char from[NAMES_MAX_NAME + 1];
+        text_of(&w.r->reuse, from, sizeof from);
+        rc = assets_flow_reuse(a, w.r, from, why, sizeof why);
     } else if (!strcmp(w.part[2], "create") && w.r->create_armed) {
         w.r->create_armed = false;
         create = true;
     }
     pthread_mutex_unlock(&a->lock);
     if (create)
-        rc = assets_send_create(a, key, why, sizeof why);
+        rc = assets_flow_start(a, key, "create", why, sizeof why);
     if (why[0]) {
         log_info("asset %s: %s", key, why);
         pthread_mutex_lock(&a->lock);

@@ -23,7 +23,8 @@ enum opt {
     O_API_URL, O_DIALECT, O_KEY_FILE, O_STATE_DIR, O_MODEL, O_RESOLUTIONS, O_POLL_INTERVAL,
     O_TIMEOUT, O_MAX_REQUEST, O_CACHE_MAX, O_SUBMIT_WAIT, O_MAX_RPS, O_IMPORT,
     O_ASSETS_PROFILE, O_READAHEAD, O_UID, O_GID, O_UMASK, O_LOG, O_LOG_LEVEL, O_CONFIG,
-    O_EXPORT_DIR, O_EXPORT_BY, O_EXPORT_LINK, O_CACHE_MIN_FREE, O_COUNT
+    O_EXPORT_DIR, O_EXPORT_BY, O_EXPORT_LINK, O_CACHE_MIN_FREE, O_ASSETS_URL,
+    O_ASSETS_KEY_FILE, O_COUNT
 };
 
 struct raw_options {
@@ -46,6 +47,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("log=%s", O_LOG),                 OPT("log_level=%s", O_LOG_LEVEL),
     OPT("config=%s", O_CONFIG),           OPT("export_dir=%s", O_EXPORT_DIR),
     OPT("export_by=%s", O_EXPORT_BY),     OPT("export_link=%s", O_EXPORT_LINK),
+    OPT("assets_url=%s", O_ASSETS_URL),   OPT("assets_key_file=%s", O_ASSETS_KEY_FILE),
     OPT("cache_min_free=%s", O_CACHE_MIN_FREE),
     FUSE_OPT_KEY("-h", KEY_HELP),       FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),    FUSE_OPT_KEY("--version", KEY_VERSION),
@@ -99,6 +101,11 @@ static const char usage_text[] =
 "                         kernel's own is 128K); set in /sys/class/bdi, needs root\n"
 "  -o assets_profile=FILE the asset API profile (JSON); without it assets/ says\n"
 "                         the capability is not launched\n"
+"  -o assets_url=URL      where asset calls go, instead of the profile's base_url\n"
+"                         (a region, a test server)\n"
+"  -o assets_key_file=FILE  the asset API's credentials (mode 600): its key, or\n"
+"                         \"ACCESS_KEY SECRET_KEY\" on one line for hmac-sha256;\n"
+"                         else the environment variables the profile names\n"
 "  -o export_dir=DIR      finished videos appear in DIR as NAME.mp4 (renamed into\n"
 "                         place: one inotify IN_MOVED_TO each), failures as NAME.failed\n"
 "  -o export_by=name|id   file names in export_dir: NAME (default) or the task id\n"
@@ -234,6 +241,15 @@ static void wipe_env(const char *name)
     if (value)
         explicit_bzero(value, strlen(value));
     unsetenv(name);
+}
+
+char *config_take_env(const char *name)
+{
+    const char *value = getenv(name);
+    char *copy = value && *value ? strdup(value) : NULL;
+
+    wipe_env(name);
+    return copy;
 }
 
 /* systemd's LoadCredential=seedance_api_key:... (malloc'd path), or NULL. */
@@ -476,6 +492,7 @@ static int convert_options(struct config *cfg, char **v, char **file_state_dir, 
     if (make_absolute(&v[O_STATE_DIR], "state_dir", err) ||
         make_absolute(file_state_dir, "state_dir", err) ||
         make_absolute(&v[O_ASSETS_PROFILE], "assets_profile", err) ||
+        make_absolute(&v[O_ASSETS_KEY_FILE], "assets_key_file", err) ||
         make_absolute(&v[O_EXPORT_DIR], "export_dir", err))
         return -1;
 
@@ -596,6 +613,15 @@ static int convert_options(struct config *cfg, char **v, char **file_state_dir, 
     v[O_EXPORT_DIR] = NULL;
     cfg->assets_profile = v[O_ASSETS_PROFILE];
     v[O_ASSETS_PROFILE] = NULL;
+    if (v[O_ASSETS_URL] && strncmp(v[O_ASSETS_URL], "http://", 7) &&
+        strncmp(v[O_ASSETS_URL], "https://", 8)) {
+        fprintf(err, "seedancefs: assets_url must be an http:// or https:// URL\n");
+        return -1;
+    }
+    cfg->assets_url = v[O_ASSETS_URL];
+    v[O_ASSETS_URL] = NULL;
+    cfg->assets_key_file = v[O_ASSETS_KEY_FILE];
+    v[O_ASSETS_KEY_FILE] = NULL;
     cfg->model = v[O_MODEL] ? v[O_MODEL] : strdup(CONFIG_DEFAULT_MODEL);
     v[O_MODEL] = NULL;
     cfg->resolutions = v[O_RESOLUTIONS] ? v[O_RESOLUTIONS] : strdup("480p:720p:1080p");
@@ -808,6 +834,7 @@ void config_free(struct config *cfg, int fuse_argc, char **fuse_argv)
     }
     free(cfg->mountpoint); free(cfg->fsname); free(cfg->api_url); free(cfg->state_dir);
     free(cfg->model); free(cfg->resolutions); free(cfg->assets_profile);
+    free(cfg->assets_url); free(cfg->assets_key_file);
     free(cfg->key_file); free(cfg->config_file); free(cfg->log_file); free(cfg->export_dir);
     memset(cfg, 0, sizeof *cfg);
 }

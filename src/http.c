@@ -344,7 +344,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 }
 
 int http_call(http *h, const char *method, const char *url, const char *json_body,
-              bool auth, struct http_reply *out)
+              bool auth, const char *const *extra, struct http_reply *out)
 {
     CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h, HTTP_FOREGROUND);
     struct curl_slist *headers = NULL;
@@ -357,10 +357,12 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
     if (!c)
         return atomic_load(&h->aborted) ? -ECANCELED : -ENOMEM;
     set_common(h, c, url, auth, &rh);
-    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Content-Type: " HTTP_JSON_TYPE);
     headers = curl_slist_append(headers, "Accept: application/json");
     headers = curl_slist_append(headers, "Accept-Encoding: identity");
     headers = curl_slist_append(headers, "Expect:");
+    for (int i = 0; extra && extra[i]; i++)
+        headers = curl_slist_append(headers, extra[i]);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (json_body)

@@ -243,8 +243,71 @@ static int restore_state(struct fs_context *fs)
     return 0;
 }
 
+/* The asset API's credentials as the profile's auth says: from
+ * assets_key_file when given (a key; or "ACCESS_KEY SECRET_KEY"), else from
+ * the environment variables the profile names (then wiped). Each is hidden
+ * like the video key (secret.h). -1 with `why` when one is missing. */
+static int asset_credentials(const profile *p, const char *file, struct assets_credentials *c,
+                             char *why, size_t why_len)
+{
+    struct profile_auth auth;
+    char *text = NULL, *space;
+    bool pair;
+
+    profile_auth(p, &auth);
+    pair = auth.scheme == AUTH_HMAC_SHA256;
+    if (auth.scheme == AUTH_VIDEO_KEY)
+        return 0;
+    if (file) {
+        if (config_read_key_file(file, &text, why, why_len))
+            return -1;
+        if (pair && (space = strpbrk(text, " \t"))) {
+            *space = '\0';
+            c->access_key = strdup(text);
+            c->secret_key = strdup(space + 1 + strspn(space + 1, " \t"));
+        } else if (!pair) {
+            c->key = strdup(text);
+        }
+        explicit_bzero(text, strlen(text));
+        free(text);
+    } else if (pair) {
+        c->access_key = auth.access_key_env ? config_take_env(auth.access_key_env) : NULL;
+        c->secret_key = auth.secret_key_env ? config_take_env(auth.secret_key_env) : NULL;
+    } else {
+        c->key = auth.key_env ? config_take_env(auth.key_env) : NULL;
+    }
+    if (pair ? !c->access_key || !c->secret_key || !c->secret_key[0] : !c->key) {
+        snprintf(why, why_len, "the asset profile signs its calls: give %s with "
+                 "-o assets_key_file=FILE%s%s%s%s", pair ? "an access key and a secret key" :
+                 "its key", pair && auth.access_key_env ? " or set " : "",
+                 pair && auth.access_key_env ? auth.access_key_env : !pair && auth.key_env ?
+                 " or set " : "", pair && auth.secret_key_env ? " and " : !pair && auth.key_env ?
+                 auth.key_env : "", pair && auth.secret_key_env ? auth.secret_key_env : "");
+        return -1;
+    }
+    if (c->key)
+        secret_set(c->key);
+    if (c->access_key)
+        secret_set(c->access_key);
+    if (c->secret_key)
+        secret_set(c->secret_key);
+    return 0;
+}
+
+static void free_credentials(struct assets_credentials *c)
+{
+    char *all[] = {c->key, c->access_key, c->secret_key};
+
+    for (int i = 0; i < 3; i++) {
+        if (all[i])
+            explicit_bzero(all[i], strlen(all[i]));
+        free(all[i]);
+    }
+}
+
 int main(int argc, char **argv)
 {
+    struct assets_credentials creds = {0};
     struct config cfg;
     struct fs_context fs = {0};
     struct task_body_rules rules;
@@ -317,7 +380,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "seedancefs: out of memory\n");
         goto out;
     }
-    if (!(fs.assets = assets_new(prof, st, a, cfg.api_url, cfg.state_dir, cfg.poll_interval))) {
+    if (prof && asset_credentials(prof, cfg.assets_key_file, &creds, why, sizeof why)) {
+        profile_free(prof);
+        fprintf(stderr, "seedancefs: %s\n", why);
+        goto out;
+    }
+    if (!(fs.assets = assets_new(prof, st, a, cfg.assets_url ? cfg.assets_url :
+                                 prof && profile_base_url(prof) ? profile_base_url(prof) :
+                                 cfg.api_url, &creds, cfg.state_dir, cfg.poll_interval))) {
         profile_free(prof);
         fprintf(stderr, "seedancefs: out of memory\n");
         goto out;
@@ -347,6 +417,7 @@ out_config:
         close(lock_fd);
     hup_unwatch();
     log_close();
+    free_credentials(&creds);
     secret_clear();
     config_free(&cfg, fuse_argc, fuse_argv);
     return status;

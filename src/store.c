@@ -41,6 +41,8 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     /* 4 -> 5: export_dir (one step of two statements) */
     ("CREATE TABLE exports (id TEXT PRIMARY KEY, state TEXT NOT NULL, base TEXT);"
      "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"),
+    /* 5 -> 6: where an asset's steps stand (operation, step, captured values, link) */
+    "ALTER TABLE assets ADD COLUMN flow TEXT;",
 };
 
 static const char *const state_names[] = {"accepted", "sending", "submitted", "rejected"};
@@ -469,7 +471,7 @@ int store_asset_put(store *s, const struct stored_asset *a)
 
     pthread_mutex_lock(&s->lock);
     if ((st = prepare(s, "INSERT OR REPLACE INTO assets (kind, name, state, asset_id,"
-                         " authorization, reason, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7)"))) {
+                         " authorization, reason, created_at, flow) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"))) {
         bind_text(st, 1, a->kind);
         bind_text(st, 2, a->name);
         bind_text(st, 3, a->state);
@@ -477,6 +479,7 @@ int store_asset_put(store *s, const struct stored_asset *a)
         bind_text(st, 5, a->authorization);
         bind_text(st, 6, a->reason);
         sqlite3_bind_int64(st, 7, a->created_at);
+        bind_text(st, 8, a->flow);
     }
     rc = finish(s, st, "put asset");
     pthread_mutex_unlock(&s->lock);
@@ -504,13 +507,14 @@ int store_assets_load(store *s, void (*fn)(const struct stored_asset *a, void *a
     int rc = 0, step;
 
     pthread_mutex_lock(&s->lock);
-    st = prepare(s, "SELECT kind, name, state, asset_id, authorization, reason, created_at"
-                    " FROM assets ORDER BY created_at, rowid");
+    st = prepare(s, "SELECT kind, name, state, asset_id, authorization, reason, created_at,"
+                    " flow FROM assets ORDER BY created_at, rowid");
     while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
         struct stored_asset a = {
             .kind = column_text(st, 0), .name = column_text(st, 1), .state = column_text(st, 2),
             .asset_id = column_text(st, 3), .authorization = column_text(st, 4),
             .reason = column_text(st, 5), .created_at = sqlite3_column_int64(st, 6),
+            .flow = column_text(st, 7),
         };
         fn(&a, arg);
     }

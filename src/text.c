@@ -3,6 +3,7 @@
 
 #include "names.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 size_t text_one_line(char *s, size_t max)
@@ -28,4 +29,24 @@ size_t text_one_line(char *s, size_t max)
         }
     }
     return len;
+}
+
+char *text_percent_encode(const char *s, bool keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = malloc(strlen(s) * 3 + 1), *o = out;
+
+    for (const unsigned char *p = (const unsigned char *)s; out && *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~' || (keep_slash && *p == '/')) {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    if (out)
+        *o = '\0';
+    return out;
 }
