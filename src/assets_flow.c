@@ -25,8 +25,9 @@
 #define MAX_VALUE 4096              /* longest value captured from a reply */
 #define MAX_SOURCES 64
 
-/* What one step came to. */
-enum outcome { STEP_DONE, STEP_WAIT, STEP_RETRY, STEP_FAILED };
+/* What one step came to. STEP_LOCAL: it could not be built from what the
+ * user gave (material, a value): nothing was sent, the user can fix it. */
+enum outcome { STEP_DONE, STEP_WAIT, STEP_RETRY, STEP_FAILED, STEP_LOCAL };
 
 static const cJSON *member(const cJSON *o, const char *name)
 {
@@ -462,11 +463,11 @@ static enum outcome call_step(assets *a, const struct snapshot *s, const cJSON *
 
     memset(h, 0, sizeof *h);
     if (!values)
-        return STEP_FAILED;
+        return STEP_LOCAL;
     rc = build_call(a, step, values, &c, why, why_len);
     cJSON_Delete(values);
     if (rc)
-        return STEP_FAILED;         /* a template names a value nothing gave */
+        return STEP_LOCAL;          /* a template names a value nothing gave */
     if ((rc = auth_headers(a, c.method, c.url, c.path, c.query, c.body, headers, &video_key))) {
         snprintf(why, why_len, "out of memory");
         call_free(&c);
@@ -674,13 +675,14 @@ static int run_steps(assets *a, const char *key, bool foreground, char *why, siz
             assets_save(a, r);
         } else if (out == STEP_WAIT) {
             assets_save(a, r);
-        } else if (foreground && done == 0 && r->step == 0) {
-            /* Nothing reached the provider's books: the draft stays a draft. */
+        } else if (foreground && ((done == 0 && r->step == 0) || out == STEP_LOCAL)) {
+            /* Nothing of this asset reached the provider's books (or what did,
+             * such as a group, is kept for the next try): it stays a draft. */
             free(r->op);
             r->op = NULL;
             assets_set_state(a, r, "draft", NULL);
             rc = out == STEP_RETRY ? -EIO : -EINVAL;
-        } else if (out == STEP_FAILED) {
+        } else if (out == STEP_FAILED || out == STEP_LOCAL) {
             free(r->op);
             r->op = NULL;
             free(r->link);
@@ -773,7 +775,7 @@ static bool poll_status(assets *a, const char *key)
     if ((r = record(a, key))) {
         if (out == STEP_DONE && h.word)
             ready = apply_word(a, r, h.word, h.reason);
-        else if (out == STEP_FAILED)
+        else if (out == STEP_FAILED || out == STEP_LOCAL)
             assets_set_state(a, r, "failed", why);
         else if (out == STEP_RETRY)
             log_info("asset %s: %s", key, why);

@@ -25,7 +25,9 @@
  * containing "#reject" fails it. Library virtual humans vh-lib-0001,
  * vh-lib-0002 (alt: lib-host-01) are active. A task whose content[]
  * references an asset (asset://ID or character:ID) that is not active is
- * refused with 400.
+ * refused with 400. --assets-dialect volcengine, byteplus and easyrouter are
+ * the providers' own asset APIs (sim-providers.h), checked against --ak/--sk
+ * (signatures) or --key; POST /sim/liveness completes a liveness check.
  *
  * Bench hooks: --latency-ms N and --rate R emulate a wide-area link for every
  * response but /sim/ (sim-link.h); --public-port N puts port N (a link
@@ -67,6 +69,7 @@
 #include <unistd.h>
 
 #include "sim-link.h"
+#include "sim-providers.h"
 
 #define MAX_BODY (80u << 20)
 #define MAX_TASKS 100000
@@ -194,6 +197,11 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, cJSON 
     free(text);
     cJSON_Delete(obj);
     return ret;
+}
+
+enum MHD_Result sim_send_json(struct MHD_Connection *c, unsigned code, cJSON *obj)
+{
+    return send_json(c, code, obj);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *ecode,
@@ -424,6 +432,7 @@ static const char *validate(cJSON *body, const char **param)
         pthread_mutex_lock(&sim.lock);
         active = asset_active(ref);
         pthread_mutex_unlock(&sim.lock);
+        active = active || providers_asset_active(ref);
         if (!active)
             return *param = "content.url", "a referenced asset is not active";
     }
@@ -816,6 +825,12 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
     cJSON_AddNumberToObject(o, "video_size", (double)sim.video_len);
     cJSON_AddNumberToObject(o, "asset_creates", (double)sim.asset_creates);
+    long long calls, signed_ok, signed_bad, sessions;
+    providers_stats(&calls, &signed_ok, &signed_bad, &sessions);
+    cJSON_AddNumberToObject(o, "liveness_sessions", (double)sessions);
+    cJSON_AddNumberToObject(o, "provider_calls", (double)calls);
+    cJSON_AddNumberToObject(o, "signatures_ok", (double)signed_ok);
+    cJSON_AddNumberToObject(o, "signatures_bad", (double)signed_bad);
     pthread_mutex_unlock(&sim.lock);
     return send_json(c, 200, o);
 }
@@ -941,8 +956,13 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
         return all_tasks(c);
     if (!strcmp(url, "/sim/control") && !strcmp(method, "POST"))
         return control(c, up->data, up->len);
+    if (!strcmp(url, "/sim/liveness") && !strcmp(method, "POST"))
+        return providers_liveness(c, up->data, up->len);
     if (strncmp(url, "/sim/", 5))
         link_delay();
+    enum MHD_Result served;
+    if (!up->too_big && providers_serve(c, method, url, up->data, up->len, &served))
+        return served;
     if (!strncmp(url, "/cdn/", 5))
         return cdn(c, url + 5);
     if (!strcmp(url, "/files"))             /* httpdirfs drops the trailing '/' */
@@ -1069,7 +1089,8 @@ static void usage(FILE *out)
 {
     fputs("usage: seedance-sim [--port N] [--video FILE] [--key KEY]\n"
           "         [--content-mode range|full|redirect] [--queue-ms N] [--run-ms N]\n"
-          "         [--url-ttl SECS] [--assets-dialect sim|alt] [--verify-ms N]\n"
+          "         [--url-ttl SECS] [--verify-ms N] [--assets-dialect sim|alt|volcengine|\n"
+"          byteplus|easyrouter] [--ak AK] [--sk SK] [--link-ttl-ms N]\n"
           "         [--latency-ms N] [--rate 200mbit|25MB|BYTES] [--public-port N]\n"
           "Listens on 127.0.0.1 (port 0 = any free port) and prints the URL.\n"
           "The key defaults to $SEEDANCE_SIM_KEY, else 'sim-key'.\n", out);
@@ -1081,7 +1102,9 @@ int main(int argc, char **argv)
         {"port", 1, 0, 'p'}, {"video", 1, 0, 'v'}, {"key", 1, 0, 'k'},
         {"content-mode", 1, 0, 'm'}, {"queue-ms", 1, 0, 'q'}, {"run-ms", 1, 0, 'r'},
         {"url-ttl", 1, 0, 't'}, {"assets-dialect", 1, 0, 'a'}, {"verify-ms", 1, 0, 'V'},
-        {"latency-ms", 1, 0, 'L'}, {"rate", 1, 0, 'R'}, {"public-port", 1, 0, 'P'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}
+        {"latency-ms", 1, 0, 'L'}, {"rate", 1, 0, 'R'}, {"public-port", 1, 0, 'P'},
+        {"ak", 1, 0, 'A'}, {"sk", 1, 0, 'S'}, {"link-ttl-ms", 1, 0, 'T'},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0}
     };
     const char *video = "build/fixture.mp4";
     struct sockaddr_in addr = { .sin_family = AF_INET };
@@ -1089,8 +1112,9 @@ int main(int argc, char **argv)
     const union MHD_DaemonInfo *info;
     sigset_t stop;
     int opt, sig;
-    long latency_ms = 0;
+    long latency_ms = 0, link_ttl_ms = 120000;
     double rate = 0;
+    const char *ak = "AKSIM-0001", *sk = "sk-sim-secret-0001";
 
     if (getenv("SEEDANCE_SIM_KEY"))
         sim.key = getenv("SEEDANCE_SIM_KEY");
@@ -1109,7 +1133,16 @@ int main(int argc, char **argv)
         case 'q': sim.queue_ms = atol(optarg); break;
         case 'r': sim.run_ms = atol(optarg); break;
         case 't': sim.url_ttl = atol(optarg); break;
-        case 'a': sim.assets_alt = !strcmp(optarg, "alt"); break;
+        case 'a':
+            if (!providers_select(optarg) && strcmp(optarg, "sim") && strcmp(optarg, "alt")) {
+                fprintf(stderr, "seedance-sim: unknown assets dialect %s\n", optarg);
+                return 1;
+            }
+            sim.assets_alt = !strcmp(optarg, "alt");
+            break;
+        case 'A': ak = optarg; break;
+        case 'S': sk = optarg; break;
+        case 'T': link_ttl_ms = atol(optarg); break;
         case 'V': sim.verify_ms = atol(optarg); break;
         case 'L': latency_ms = atol(optarg); break;
         case 'R':
@@ -1123,6 +1156,7 @@ int main(int argc, char **argv)
         }
     }
     link_configure(latency_ms, rate);
+    providers_configure(ak, sk, sim.key, sim.verify_ms, link_ttl_ms);
     if (load_video(video) || !(sim.tasks = calloc(MAX_TASKS, sizeof *sim.tasks)))
         return 1;
     addr.sin_port = htons((uint16_t)sim.port);

@@ -1,0 +1,178 @@
+"""The shipped provider profiles (Volcengine, BytePlus, EasyRouter) against
+the simulator's reading of each provider's asset API: the same shell steps
+for every provider, with only assets_profile and assets_url changed."""
+import json
+import os
+import subprocess
+import urllib.request
+
+import pytest
+
+from conftest import KEY, ROOT, wait_until
+
+AK, SK = "AKSIM-0001", "sk-sim-secret-0001"
+CONSENT = {"subject": "Alice Example", "authorized_by": "Alice Example",
+           "usage": "advertising videos, 2027"}
+# provider: (simulator dialect, profile, environment with its credentials)
+PROVIDERS = {
+    "volcengine": ("volcengine", {"VOLC_ACCESSKEY": AK, "VOLC_SECRETKEY": SK}),
+    "byteplus": ("byteplus", {"BYTEPLUS_ACCESSKEY": AK, "BYTEPLUS_SECRETKEY": SK}),
+    "easyrouter": ("easyrouter", {"EASYROUTER_API_KEY": KEY}),
+}
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def sh(cmd):
+    return subprocess.run(["sh", "-c", cmd], capture_output=True, text=True)
+
+
+def profile_of(provider, tmp_path, **changes):
+    """The shipped profile, or a copy with its human steps' expiry changed."""
+    path = os.path.join(ROOT, "profiles", provider + ".json")
+    if not changes:
+        return path
+    prof = json.loads(read(path))
+    for kind in prof["kinds"].values():
+        for step in kind.get("create", []):
+            if "human" in step:
+                step["human"].update(changes)
+    out = tmp_path / (provider + ".json")
+    out.write_text(json.dumps(prof))
+    return str(out)
+
+
+def liveness(sim, token, passed=True):
+    req = urllib.request.Request(sim.url + "/sim/liveness", method="POST",
+                                 data=json.dumps({"token": token, "pass": passed}).encode())
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.load(r)
+
+
+def start(start_sim, start_mount, provider, tmp_path, **changes):
+    dialect, env = PROVIDERS[provider]
+    sim = start_sim("--assets-dialect", dialect, "--verify-ms", "600")
+    mount = start_mount(sim, f"assets_profile={profile_of(provider, tmp_path, **changes)}",
+                        f"assets_url={sim.url}", env=env)
+    return sim, mount
+
+
+def draft(mount, kind, name, url):
+    base = mount.path("assets", kind, name)
+    os.mkdir(base)
+    write(os.path.join(base, "authorization.json"), json.dumps(CONSENT))
+    write(os.path.join(base, "source", "face.url"), url + "\n")
+    return base
+
+
+def token_of(link):
+    return link.strip().split("token=")[1]
+
+
+def verify_person(sim, base, callback=True, passed=True):
+    """A person opens the link; the browser's address goes into `callback`."""
+    wait_until(lambda: os.path.exists(os.path.join(base, "link")), what="link")
+    assert read(os.path.join(base, "status")).startswith("verifying: a person must open")
+    answer = liveness(sim, token_of(read(os.path.join(base, "link"))), passed)
+    if callback:
+        r = sh(f"echo '{answer['callback']}' > '{base}/callback'")
+        return r
+    return None
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_virtual_human_and_real_person_in_one_task(start_sim, start_mount, provider, tmp_path):
+    sim, mount = start(start_sim, start_mount, provider, tmp_path)
+    host = draft(mount, "virtual-human", "host", "https://cdn.example.com/host.png")
+    assert sh(f"touch '{host}/create'").returncode == 0
+    alice = draft(mount, "real-person", "alice", "https://cdn.example.com/alice.jpg")
+    assert sh(f"touch '{alice}/create'").returncode == 0
+    r = verify_person(sim, alice)
+    assert r.returncode == 0, r.stderr
+    assert mount.submit("duo.json", {"prompt": "Image 1 meets Image 2",
+                                     "assets": ["alice", "host"]}).returncode == 0
+    wait_until(lambda: read(os.path.join(alice, "status")) == "active\n", what="alice active")
+    wait_until(lambda: read(os.path.join(host, "status")) == "active\n", what="host active")
+    assert not os.path.exists(os.path.join(alice, "link"))
+    assert mount.wait_status("duo") == "succeeded\n"
+    sent = json.loads(read(mount.path("by-name", "duo", "request.json")))
+    urls = [c["image_url"]["url"] for c in sent["content"] if c["type"] == "image_url"]
+    ids = [read(os.path.join(p, "id")).strip() for p in (alice, host)]
+    assert urls == ["asset://" + i for i in ids]
+    with open(mount.path("by-name", "duo", "video.mp4"), "rb") as f:
+        assert f.read(12)[4:8] == b"ftyp"
+    # A second asset of the verified person: no second liveness check.
+    sessions = sim.stats()["liveness_sessions"]
+    again = draft(mount, "real-person", "alice-2", "https://cdn.example.com/alice-2.jpg")
+    write(os.path.join(again, "reuse"), "alice\n")
+    assert sh(f"touch '{again}/create'").returncode == 0
+    wait_until(lambda: read(os.path.join(again, "status")) == "active\n", what="reuse active")
+    assert not os.path.exists(os.path.join(again, "link"))
+    assert sim.stats()["liveness_sessions"] == sessions
+    stats = sim.stats()
+    if provider != "easyrouter":
+        assert stats["signatures_ok"] > 0 and stats["signatures_bad"] == 0
+    # The credentials show up nowhere a user or another process can read.
+    blob = sh(f"cat '{mount.log_path}'; cat /proc/{mount.proc.pid}/cmdline "
+              f"/proc/{mount.proc.pid}/environ; grep -r . '{mount.mnt}/assets' "
+              f"'{mount.state}' 2>/dev/null; strings '{mount.state}/state.db'").stdout
+    for secret in (AK, SK) if provider != "easyrouter" else (KEY,):
+        assert secret not in blob
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_face_mismatch_ends_failed(start_sim, start_mount, provider, tmp_path):
+    sim, mount = start(start_sim, start_mount, provider, tmp_path)
+    bob = draft(mount, "real-person", "bob", "https://cdn.example.com/mismatch.jpg")
+    assert sh(f"touch '{bob}/create'").returncode == 0
+    verify_person(sim, bob)
+    wait_until(lambda: read(os.path.join(bob, "status")).startswith("failed: "), what="failed")
+    assert "does not match" in read(os.path.join(bob, "status"))
+    r = mount.submit("late.json", {"prompt": "x", "assets": ["bob"]})
+    assert r.returncode != 0 and "failed" in read(mount.path("requests", "late.error"))
+
+
+@pytest.mark.parametrize("provider", ["volcengine", "easyrouter"])
+def test_expired_link_says_so_and_touch_create_starts_again(start_sim, start_mount, provider,
+                                                             tmp_path):
+    sim, mount = start(start_sim, start_mount, provider, tmp_path, expires_in=1)
+    carol = draft(mount, "real-person", "carol", "https://cdn.example.com/carol.jpg")
+    assert sh(f"touch '{carol}/create'").returncode == 0
+    first = read(os.path.join(carol, "link"))
+    wait_until(lambda: read(os.path.join(carol, "status")).startswith("expired: "),
+               what="expired")
+    assert "touch create" in read(os.path.join(carol, "status"))
+    assert not os.path.exists(os.path.join(carol, "link"))
+    assert sh(f"touch '{carol}/create'").returncode == 0
+    assert read(os.path.join(carol, "link")) != first
+
+
+def test_local_files_refused_where_the_provider_takes_urls(start_sim, start_mount, tmp_path):
+    sim, mount = start(start_sim, start_mount, "volcengine", tmp_path)
+    base = mount.path("assets", "virtual-human", "pic")
+    os.mkdir(base)
+    r = sh(f"echo x > '{base}/source/face.jpg'")
+    assert r.returncode != 0
+    assert "source/NAME.url" in read(os.path.join(base, "error"))
+    write(os.path.join(base, "source", "face.url"), "not a url\n")
+    write(os.path.join(base, "authorization.json"), json.dumps(CONSENT))
+    r = sh(f"touch '{base}/create'")
+    assert r.returncode != 0 and "one http:// or https:// URL" in read(os.path.join(base, "error"))
+    assert read(os.path.join(base, "status")) == "draft\n"
+
+
+def test_missing_credentials_stop_the_mount_with_a_reason(start_sim, tmp_path):
+    from conftest import Mount
+    sim = start_sim("--assets-dialect", "volcengine")
+    with pytest.raises(RuntimeError) as e:
+        Mount(sim, [f"assets_profile={profile_of('volcengine', tmp_path)}"],
+              env={"VOLC_ACCESSKEY": None, "VOLC_SECRETKEY": None})
+    assert "VOLC_ACCESSKEY" in str(e.value)
