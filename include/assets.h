@@ -10,7 +10,14 @@
  *   $ echo vh-lib-0001 > mnt/assets/virtual-human/host/select  # a library asset
  *   $ echo '{"prompt": "...", "assets": ["alice", "host"]}' > mnt/requests/duo.json
  *
- * Every endpoint, field and status word comes from the profile (profile.h).
+ * With a provider's profile (profiles/volcengine.json ...), material is
+ * source/NAME.url (one public URL), a real person's create shows a `link`
+ * for the liveness check (status says until when), the browser's landing
+ * URL may be written into `callback`, an expired link ends `expired`
+ * (touch create again), and `reuse` joins a verified asset's group.
+ *
+ * Every endpoint, field and status word comes from the profile (profile.h);
+ * assets_flow.c runs its steps.
  * Without one, assets/ holds only a README saying the capability is not
  * launched, and every write is refused. Asset state is in the store, so a
  * restart in the middle of verification resumes polling.

@@ -2,9 +2,9 @@
  * out of JSON replies at paths. The generic half of asset profiles
  * (profile.h): no field name of any API is known here.
  *
- *   values {"id": "a-1", "group_id": "g-7", "sources": ["https://..."]}
- *   "asset://{id}"              -> "asset://a-1"
- *   {"GroupId": "{group_id}"}   -> {"GroupId": "g-7"}
+ *   values {"id": "a-1", "group": "g-7", "sources": ["https://..."]}
+ *   "ref:{id}"                  -> "ref:a-1"
+ *   {"Group": "{group}"}        -> {"Group": "g-7"}
  *   "{sources}"                 -> ["https://..."]  (a whole string naming a non-string)
  *   "{not a name}"              -> kept as it is (names are [A-Za-z0-9_.-])
  *   path "Result.Items[0].Id" (or "Result.Items.0.Id") in a reply

@@ -142,7 +142,10 @@ static void restore_flow(struct asset *r, const char *text)
     const cJSON *link = cJSON_GetObjectItemCaseSensitive(o, "link");
     const cJSON *expires = cJSON_GetObjectItemCaseSensitive(o, "link_expires");
 
-    assets_set_str(&r->op, cJSON_IsString(op) ? op->valuestring : NULL);
+    /* Only an operation whose steps run; anything else in the row is ignored. */
+    assets_set_str(&r->op, cJSON_IsString(op) && (!strcmp(op->valuestring, "create") ||
+                                                  !strcmp(op->valuestring, "select"))
+                           ? op->valuestring : NULL);
     r->step = cJSON_IsNumber(step) && step->valuedouble >= 0 && step->valuedouble < 1000
               ? (int)step->valuedouble : 0;
     r->vars = cJSON_IsObject(vars) ? cJSON_Duplicate(vars, 1) : NULL;

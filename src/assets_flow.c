@@ -610,8 +610,11 @@ static int run_steps(assets *a, const char *key, bool foreground, char *why, siz
             continue;
         }
         if (member(step, "human")) {
-            if ((rc = show_link(a, r, member(step, "human"), why, why_len)))
+            if ((rc = show_link(a, r, member(step, "human"), why, why_len))) {
+                free(r->op);
+                r->op = NULL;
                 assets_set_state(a, r, "failed", why);
+            }
             else
                 r->step++, done++, assets_save(a, r);
             pthread_mutex_unlock(&a->lock);
@@ -633,8 +636,13 @@ static int run_steps(assets *a, const char *key, bool foreground, char *why, siz
         }
         if (member(step, "wait")) {
             bool go = all_set(r->vars, member(step, "wait"));
-            if (go)
-                r->step++, assets_save(a, r);
+            if (go) {
+                free(r->link);          /* the person did their part in time */
+                r->link = NULL;
+                r->link_expires = 0;
+                r->step++;
+                assets_save(a, r);
+            }
             pthread_mutex_unlock(&a->lock);
             if (!go)
                 break;
@@ -649,7 +657,8 @@ static int run_steps(assets *a, const char *key, bool foreground, char *why, siz
         out = call_step(a, &s, step, &h, why, why_len);
         snapshot_free(&s);
         pthread_mutex_lock(&a->lock);
-        if (!(r = record(a, key))) {
+        if (!(r = record(a, key)) || !r->op) {
+            /* Gone, or ended meanwhile (a callback said the check failed). */
             pthread_mutex_unlock(&a->lock);
             heard_free(&h);
             break;
@@ -666,7 +675,10 @@ static int run_steps(assets *a, const char *key, bool foreground, char *why, siz
                 r->link = NULL;
                 r->link_expires = 0;
             }
-            if (h.word && apply_word(a, r, h.word, h.reason) && ready)
+            /* Active only once every step is done (finish, then the status). */
+            if (h.word && (profile_phase(a->p, r->kind, h.word) != PHASE_ACTIVE ||
+                           r->step >= cJSON_GetArraySize(steps)) &&
+                apply_word(a, r, h.word, h.reason) && ready)
                 *ready = true;
             if (!strcmp(r->state, "failed")) {
                 free(r->op);
@@ -675,11 +687,14 @@ static int run_steps(assets *a, const char *key, bool foreground, char *why, siz
             assets_save(a, r);
         } else if (out == STEP_WAIT) {
             assets_save(a, r);
-        } else if (foreground && ((done == 0 && r->step == 0) || out == STEP_LOCAL)) {
+        } else if (foreground && (done == 0 || out == STEP_LOCAL)) {
             /* Nothing of this asset reached the provider's books (or what did,
              * such as a group, is kept for the next try): it stays a draft. */
             free(r->op);
             r->op = NULL;
+            free(r->link);
+            r->link = NULL;
+            r->link_expires = 0;
             assets_set_state(a, r, "draft", NULL);
             rc = out == STEP_RETRY ? -EIO : -EINVAL;
         } else if (out == STEP_FAILED || out == STEP_LOCAL) {
@@ -698,6 +713,30 @@ static int run_steps(assets *a, const char *key, bool foreground, char *why, siz
             break;
     }
     return rc;
+}
+
+/* A new run starts from nothing but what a verified asset handed on. Lock held. */
+static void keep_handed_on(assets *a, struct asset *r)
+{
+    const cJSON *names = profile_reuse(a->p, r->kind), *n;
+    cJSON *kept = cJSON_CreateObject();
+    const cJSON *list = cJSON_IsArray(names) ? names : NULL;
+
+    if (!kept)
+        return;
+    cJSON_ArrayForEach(n, list) {
+        const cJSON *v = cJSON_IsString(n) ? member(r->vars, n->valuestring) : NULL;
+        if (cJSON_IsString(v))
+            cJSON_AddStringToObject(kept, n->valuestring, v->valuestring);
+    }
+    if (cJSON_IsString(names) && cJSON_IsString(member(r->vars, names->valuestring)))
+        cJSON_AddStringToObject(kept, names->valuestring,
+                                member(r->vars, names->valuestring)->valuestring);
+    cJSON_Delete(r->vars);
+    r->vars = kept;
+    free(r->link);
+    r->link = NULL;
+    r->link_expires = 0;
 }
 
 int assets_flow_start(assets *a, const char *key, const char *op, char *why, size_t why_len)
@@ -719,8 +758,10 @@ int assets_flow_start(assets *a, const char *key, const char *op, char *why, siz
     } else if (!r->authorization) {
         snprintf(why, why_len, "write authorization.json first");
         rc = -EINVAL;
+    } else if (assets_set_str(&r->op, op), !r->op) {
+        rc = -ENOMEM;
     } else {
-        assets_set_str(&r->op, op);
+        keep_handed_on(a, r);
         r->step = 0;
         r->sending = true;
         dir = assets_source_dir(a, r);
@@ -870,6 +911,9 @@ int assets_flow_callback(assets *a, struct asset *r, const char *url, char *why,
     if (!r->link || !callback) {
         snprintf(why, why_len, "callback: no link is waiting for the person");
         rc = -EINVAL;
+    } else if (r->link_expires && time(NULL) >= r->link_expires) {
+        snprintf(why, why_len, "callback: the link expired; touch create for a new one");
+        rc = -EINVAL;
     }
     const cJSON *params = rc ? NULL : member(callback, "capture");
     cJSON_ArrayForEach(c, params) {
@@ -926,7 +970,7 @@ int assets_flow_reuse(assets *a, struct asset *r, const char *from, char *why, s
         snprintf(why, why_len, "reuse: the profile lets no %s hand anything on", r->kind);
         return -EINVAL;
     }
-    if (!src || !all_set(src->vars, names)) {
+    if (!src || strcmp(src->state, "active") || !all_set(src->vars, names)) {
         snprintf(why, why_len, "reuse: %s is no verified %s of this mount", from, r->kind);
         return -EINVAL;
     }

@@ -31,10 +31,14 @@ static const char readme_on[] =
     "Steps, each one file operation:\n"
     "  mkdir KIND/NAME                       a local draft\n"
     "  cp face.jpg KIND/NAME/source/         material (kinds that take it)\n"
+    "  echo URL > KIND/NAME/source/face.url  material by public URL\n"
     "  cp consent.json KIND/NAME/authorization.json   {\"subject\", \"authorized_by\", \"usage\"}\n"
     "  touch KIND/NAME/create                send it for verification\n"
     "  echo LIBRARY_ID > KIND/NAME/select    or use an existing library asset\n"
-    "  cat KIND/NAME/status                  draft pending verifying active failed\n"
+    "  cat KIND/NAME/link                    a link a person must open (liveness)\n"
+    "  echo URL > KIND/NAME/callback         where the browser landed afterwards\n"
+    "  echo OTHER > KIND/NAME/reuse          join a verified asset's group (drafts)\n"
+    "  cat KIND/NAME/status                  draft pending verifying active failed expired\n"
     "Requests name assets with \"assets\": [\"NAME\", ...]; they wait until all are active.\n";
 
 /* ---- paths ---- */
@@ -628,9 +632,10 @@ int assets_rmdir(assets *a, const char *rel)
     rc = split(a, rel, &w);
     if (!rc && (w.n != 2 || !a->p))
         rc = -EPERM;
-    else if (!rc && strcmp(w.r->state, "draft") && strcmp(w.r->state, "failed") &&
-             strcmp(w.r->state, "active"))
-        rc = -EBUSY;                /* being verified */
+    else if (!rc && ((strcmp(w.r->state, "draft") && strcmp(w.r->state, "failed") &&
+                      strcmp(w.r->state, "active") && strcmp(w.r->state, "expired")) ||
+                     w.r->sending))
+        rc = -EBUSY;                /* being verified, or a step is at work */
     if (!rc) {
         snprintf(key, sizeof key, "%s/%s", w.part[0], w.part[1]);
         dir = assets_source_dir(a, w.r);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define MASK "[key]"
-#define SECRETS_MAX 8               /* the key, and those it replaced */
+#define SECRETS_MAX 16              /* the keys (video, assets), and those they replaced */
 
 static pthread_mutex_t secret_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *hidden[SECRETS_MAX];   /* oldest first; secret_lock */

@@ -176,3 +176,12 @@ def test_missing_credentials_stop_the_mount_with_a_reason(start_sim, tmp_path):
         Mount(sim, [f"assets_profile={profile_of('volcengine', tmp_path)}"],
               env={"VOLC_ACCESSKEY": None, "VOLC_SECRETKEY": None})
     assert "VOLC_ACCESSKEY" in str(e.value)
+
+
+def test_no_provider_knowledge_in_the_code():
+    """Endpoint paths, actions and field names live in profiles only."""
+    r = subprocess.run(["grep", "-rnE", "Action=|CreateAsset|GroupId|BytedToken|H5Link|"
+                        "verification_url|asset://|real-persons|visual-validate",
+                        os.path.join(ROOT, "src"), os.path.join(ROOT, "include")],
+                       capture_output=True, text=True)
+    assert r.stdout == ""
