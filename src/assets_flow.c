@@ -86,12 +86,14 @@ static int by_name(const void *x, const void *y)
 /* One public URL from a NAME.url file: one http(s) line. */
 static char *read_url_file(const char *path)
 {
-    char buf[4097];
+    char buf[4098];
     FILE *f = fopen(path, "r");
     size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
 
     if (f)
         fclose(f);
+    if (n > 4096)
+        return NULL;                /* cut short, it would be another URL */
     buf[n] = '\0';
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
         buf[--n] = '\0';
@@ -245,7 +247,7 @@ static cJSON *values_for(assets *a, const struct snapshot *s, const cJSON *step,
             set_var(values, v->string, v->valuestring);
     if (s->authorization)
         cJSON_AddItemToObject(values, "authorization", cJSON_Parse(s->authorization));
-    if ((strstr(text, "{source") || strstr(text, "{sources}")) &&
+    if (s->dir && (strstr(text, "{source") || strstr(text, "{sources}")) &&
         add_sources(a, s->kind, s->dir, values, why, why_len)) {
         cJSON_Delete(values);
         values = NULL;
@@ -526,15 +528,15 @@ static struct asset *record(assets *a, const char *key)
 /* The human step: shows the link. Lock held. */
 static int show_link(assets *a, struct asset *r, const cJSON *human, char *why, size_t why_len)
 {
-    struct snapshot s = {.kind = r->kind, .name = r->name, .vars = r->vars};
+    /* The values every step sees, but no material: a link names none. */
+    struct snapshot s = {.kind = r->kind, .name = r->name, .authorization = r->authorization,
+                         .vars = r->vars};
     const cJSON *ttl = member(human, "expires_in");
-    cJSON *values = cJSON_Duplicate(profile_vars(a->p), 1), *v;
+    cJSON *values = values_for(a, &s, human, why, why_len);
     char *link;
 
-    cJSON_ArrayForEach(v, s.vars)
-        if (cJSON_IsString(v))
-            set_var(values, v->string, v->valuestring);
-    link = template_string(member(human, "link")->valuestring, values, why, why_len);
+    link = values ? template_string(member(human, "link")->valuestring, values, why, why_len)
+                  : NULL;
     cJSON_Delete(values);
     if (!link)
         return -EINVAL;
@@ -871,8 +873,12 @@ static char *query_param(const char *url, const char *name)
         if (n > len && !strncmp(q, name, len) && q[len] == '=') {
             char *out = malloc(n), *o = out;
             for (const char *p = q + len + 1; out && p < q + n; p++) {
-                if (*p == '%' && p + 2 < q + n + 1 && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
-                    *o++ = (char)(hex_value(p[1]) * 16 + hex_value(p[2]));
+                if (*p == '%' && p + 2 < q + n && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
+                    *o = (char)(hex_value(p[1]) * 16 + hex_value(p[2]));
+                    if (!*o++) {        /* %00 would cut the value short */
+                        free(out);
+                        return NULL;
+                    }
                     p += 2;
                 } else {
                     *o++ = *p == '+' ? ' ' : *p;

@@ -81,6 +81,21 @@ static bool names_value(const cJSON *v)
     return true;
 }
 
+/* "success": every value it names is captured, with a word or a list of words. */
+static bool success_ok(const cJSON *success, const cJSON *capture)
+{
+    const cJSON *v;
+
+    if (!success)
+        return true;
+    if (!cJSON_IsObject(success))
+        return false;
+    cJSON_ArrayForEach(v, success)
+        if (!get(capture, v->string) || !names_value(v))
+            return false;
+    return true;
+}
+
 static int check_errors(struct checker *c, const char *where, const cJSON *errors)
 {
     if (errors && (!strings_object(errors) || !str(errors, "code")))
@@ -103,9 +118,10 @@ static int check_step(struct checker *c, const char *where, const cJSON *step, b
             return bad(c, where, "a human step needs \"link\" (and is no status step)");
         if (ttl && (!cJSON_IsNumber(ttl) || ttl->valuedouble <= 0 || ttl->valuedouble > 86400 * 30))
             return bad(c, where, "\"expires_in\" is seconds, 1 .. 30 days");
-        if (cb && (!cJSON_IsObject(cb) || !strings_object(get(cb, "capture"))))
+        if (cb && (!cJSON_IsObject(cb) || !strings_object(get(cb, "capture")) ||
+                   !success_ok(get(cb, "success"), get(cb, "capture"))))
             return bad(c, where, "\"callback\" is {\"capture\": {VALUE: QUERY_PARAMETER}, "
-                                 "\"success\": {VALUE: [WORDS]}}");
+                                 "\"success\": {VALUE: [WORDS]}} (each VALUE captured)");
         return 0;
     }
     if (get(step, "wait"))

@@ -25,7 +25,7 @@
  * containing "#reject" fails it. Library virtual humans vh-lib-0001,
  * vh-lib-0002 (alt: lib-host-01) are active. A task whose content[]
  * references an asset (asset://ID or character:ID) that is not active is
- * refused with 400. --assets-dialect volcengine, byteplus and easyrouter are
+ * refused with 400. --assets-dialect volcengine, byteplus, easyrouter, yingtu are
  * the providers' own asset APIs (sim-providers.h), checked against --ak/--sk
  * (signatures) or --key; POST /sim/liveness completes a liveness check.
  *
@@ -1090,7 +1090,7 @@ static void usage(FILE *out)
     fputs("usage: seedance-sim [--port N] [--video FILE] [--key KEY]\n"
           "         [--content-mode range|full|redirect] [--queue-ms N] [--run-ms N]\n"
           "         [--url-ttl SECS] [--verify-ms N] [--assets-dialect sim|alt|volcengine|\n"
-"          byteplus|easyrouter] [--ak AK] [--sk SK] [--link-ttl-ms N]\n"
+"          byteplus|easyrouter|yingtu] [--ak AK] [--sk SK] [--link-ttl-ms N]\n"
           "         [--latency-ms N] [--rate 200mbit|25MB|BYTES] [--public-port N]\n"
           "Listens on 127.0.0.1 (port 0 = any free port) and prints the URL.\n"
           "The key defaults to $SEEDANCE_SIM_KEY, else 'sim-key'.\n", out);

@@ -14,12 +14,13 @@
 
 #define MAX_ITEMS 512
 #define ER_PREFIX "/api/resource-channel/byteplus/visual-validate"
+#define YT_PREFIX "/api/seedance-assets"
 
-enum shape { NONE, VOLC, ER };
+enum shape { NONE, VOLC, ER, YT };
 
 struct group { char id[40]; bool liveness; };
 struct session { char token[40], id[40], callback[512]; double created; int state; /* 0 waiting 1 passed 2 failed */ char group[40]; };
-struct item { char id[40], group[40]; double created; bool mismatch; };
+struct item { char id[40], alias[40], group[40]; double created; bool mismatch; };
 
 static struct {
     enum shape shape;
@@ -48,6 +49,8 @@ bool providers_select(const char *name)
         P.shape = VOLC, P.region = "ap-southeast-1";
     else if (!strcmp(name, "easyrouter"))
         P.shape = ER;
+    else if (!strcmp(name, "yingtu"))
+        P.shape = YT;
     else
         return false;
     return true;
@@ -185,7 +188,7 @@ static struct session *find_session(const char *token_or_id)
 static struct item *find_item(const char *id)
 {
     for (int i = 0; i < P.nitems; i++)
-        if (!strcmp(P.items[i].id, id))
+        if (!strcmp(P.items[i].id, id) || !strcmp(P.items[i].alias, id))
             return &P.items[i];
     return NULL;
 }
@@ -259,6 +262,7 @@ static struct answer create_item(const char *group, const char *url, const char 
     }
     struct item *it = &P.items[P.nitems++];
     snprintf(it->id, sizeof it->id, "asset-20261203-%05d", P.nitems);
+    snprintf(it->alias, sizeof it->alias, "yt_%05d", P.nitems);   /* YingTu's own id */
     snprintf(it->group, sizeof it->group, "%s", g->id);
     it->created = now();
     it->mismatch = g->liveness && strstr(url, "mismatch");
@@ -451,6 +455,91 @@ static enum MHD_Result er_call(struct MHD_Connection *c, const char *method, con
     return er_reply(c, (struct answer){NULL, "not_found", "no such path", 404}, false);
 }
 
+/* YingTu (LaoZhang): {id, uri, status} replies; the uri is what a task uses. */
+static cJSON *yt_asset(const struct item *it)
+{
+    const char *code, *why, *status = item_status(it, &code, &why);
+    cJSON *o = cJSON_CreateObject();
+    char uri[64];
+
+    snprintf(uri, sizeof uri, "asset://%s", it->id);
+    cJSON_AddStringToObject(o, "id", it->alias);
+    cJSON_AddStringToObject(o, "uri", uri);
+    cJSON_AddStringToObject(o, "status", status);
+    if (why)
+        cJSON_AddStringToObject(o, "fail_reason", why);
+    return o;
+}
+
+static enum MHD_Result yt_error(struct MHD_Connection *c, unsigned http, const char *code,
+                                const char *message)
+{
+    cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(e, "code", code);
+    cJSON_AddStringToObject(e, "message", message);
+    return sim_send_json(c, http, root);
+}
+
+static enum MHD_Result yt_call(struct MHD_Connection *c, const char *method, const char *rest,
+                               const cJSON *body)
+{
+    struct answer a;
+    struct item *it;
+
+    if (!strcmp(rest, "/real-persons/verifications") && !strcmp(method, "POST")) {
+        const char *cb = text(body, "callback_url");
+        if (!cb || strncmp(cb, "https://", 8))
+            return yt_error(c, 400, "invalid_callback_url", "callback_url must be https");
+        a = new_session(cb);
+        if (!a.result)
+            return yt_error(c, a.http, a.code, a.message);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "verification_url", text(a.result, "link"));
+        cJSON_AddNumberToObject(o, "expires_in", 1800);
+        cJSON_Delete(a.result);
+        return sim_send_json(c, 200, o);
+    }
+    if (!strncmp(rest, "/real-persons/verifications/", 28) && !strcmp(method, "GET")) {
+        struct session *s = find_session(rest + 28);
+        cJSON *o;
+        if (!s)
+            return yt_error(c, 404, "not_found", "no such verification");
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "verification_id", s->id);
+        cJSON_AddStringToObject(o, "status", expired(s) ? "expired" : s->state == 1 ? "verified"
+                                            : s->state == 2 ? "failed" : "pending");
+        return sim_send_json(c, 200, o);
+    }
+    if ((!strcmp(rest, "/real-persons") || !strcmp(rest, "/virtual-humans")) &&
+        !strcmp(method, "POST")) {
+        const char *group = NULL;
+        if (rest[1] == 'r') {
+            struct session *s = text(body, "verification_id") ?
+                                find_session(text(body, "verification_id")) : NULL;
+            if (!s || s->state != 1)
+                return yt_error(c, 400, "not_verified", "the verification is not complete");
+            group = s->group;
+        }
+        const char *url = text(body, "image_url");
+        if (!url || strncmp(url, "https://", 8))
+            return yt_error(c, 400, "invalid_image_url", "one public, unauthenticated HTTPS image");
+        a = create_item(group, url, "image");
+        if (!a.result)
+            return yt_error(c, a.http, a.code, a.message);
+        it = find_item(text(a.result, "Id"));
+        cJSON_Delete(a.result);
+        return sim_send_json(c, 200, yt_asset(it));
+    }
+    if ((!strncmp(rest, "/real-persons/", 14) || !strncmp(rest, "/virtual-humans/", 16)) &&
+        !strcmp(method, "GET")) {
+        it = find_item(strrchr(rest, '/') + 1);
+        if (!it)
+            return yt_error(c, 404, "not_found", "no such asset");
+        return sim_send_json(c, 200, yt_asset(it));
+    }
+    return yt_error(c, 404, "not_found", "no such path");
+}
+
 bool providers_serve(struct MHD_Connection *c, const char *method, const char *url,
                      const char *body, size_t len, enum MHD_Result *ret)
 {
@@ -479,7 +568,8 @@ bool providers_serve(struct MHD_Connection *c, const char *method, const char *u
         *ret = volc_reply(c, action, a);
         return true;
     }
-    if (P.shape == ER && !strncmp(url, ER_PREFIX, strlen(ER_PREFIX))) {
+    if ((P.shape == ER && !strncmp(url, ER_PREFIX, strlen(ER_PREFIX))) ||
+        (P.shape == YT && !strncmp(url, YT_PREFIX, strlen(YT_PREFIX)))) {
         const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         if (!h || strncmp(h, "Bearer ", 7) || strcmp(h + 7, P.key)) {
             *ret = er_reply(c, (struct answer){NULL, "unauthorized", "bad key", 401}, false);
@@ -488,7 +578,8 @@ bool providers_serve(struct MHD_Connection *c, const char *method, const char *u
         json = cJSON_ParseWithLength(body ? body : "", len);
         pthread_mutex_lock(&P.lock);
         P.calls++;
-        *ret = er_call(c, method, url + strlen(ER_PREFIX), json);
+        *ret = P.shape == ER ? er_call(c, method, url + strlen(ER_PREFIX), json)
+                             : yt_call(c, method, url + strlen(YT_PREFIX), json);
         pthread_mutex_unlock(&P.lock);
         cJSON_Delete(json);
         return true;
@@ -509,8 +600,14 @@ enum MHD_Result providers_liveness(struct MHD_Connection *c, const char *body, s
         s->state = cJSON_IsFalse(pass) ? 2 : 1;
         if (s->state == 1)
             create_group(true, s->group);
-        snprintf(url, sizeof url, "%s%sbytedToken=%s&resultCode=%s", s->callback,
-                 strchr(s->callback, '?') ? "&" : "?", s->token, s->state == 1 ? "10000" : "40001");
+        if (P.shape == YT)          /* the verification comes back on the callback */
+            snprintf(url, sizeof url, "%s%sverification_id=%s&status=%s", s->callback,
+                     strchr(s->callback, '?') ? "&" : "?", s->id,
+                     s->state == 1 ? "success" : "failed");
+        else
+            snprintf(url, sizeof url, "%s%sbytedToken=%s&resultCode=%s", s->callback,
+                     strchr(s->callback, '?') ? "&" : "?", s->token,
+                     s->state == 1 ? "10000" : "40001");
         cJSON_AddStringToObject(root, "callback", url);
     } else {
         cJSON_AddStringToObject(root, "error", s ? "the session is over" : "no such session");

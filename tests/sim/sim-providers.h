@@ -10,6 +10,10 @@
  *   easyrouter            Bearer key; /api/resource-channel/byteplus/visual-validate
  *                         /sessions, /sessions/{id}, /assets, /assets/{id};
  *                         replies {"data": {...}}, errors {"error": {...}}.
+ *   yingtu                (LaoZhang) Bearer key; /api/seedance-assets/virtual-humans,
+ *                         /real-persons/verifications (the verification_id comes
+ *                         back on the callback only), /real-persons; asset
+ *                         replies {id, uri, status}: a task must use the uri.
  *
  * Both: virtual humans are assets in an AIGC group (URL material only);
  * real persons need a liveness session (link + token), completed through
@@ -27,7 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* "volcengine", "byteplus" or "easyrouter": true when it is one. */
+/* "volcengine", "byteplus", "easyrouter" or "yingtu": true when it is one. */
 bool providers_select(const char *name);
 void providers_configure(const char *ak, const char *sk, const char *key, long verify_ms,
                          long link_ttl_ms);
