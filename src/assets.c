@@ -77,9 +77,68 @@ assets *assets_new(profile *p, store *st, api *api, const char *base_url,
         free_secret(a->creds.secret_key); free(a);
         return NULL;
     }
+    for (int i = 0; p && profile_kind(p, i); i++)
+        if (profile_kind_has(p, profile_kind(p, i), "list")) {
+            struct library *grown = realloc(a->libraries, (size_t)(a->nlibraries + 1) *
+                                                          sizeof *grown);
+            if (!grown)
+                break;
+            a->libraries = grown;
+            a->libraries[a->nlibraries++] = (struct library){.kind = profile_kind(p, i)};
+        }
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->wake, NULL);
     return a;
+}
+
+static void free_entries(struct library_entry *e, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(e[i].id);
+        free(e[i].state);
+    }
+    free(e);
+}
+
+struct library *assets_library(assets *a, const char *kind)
+{
+    for (int i = 0; i < a->nlibraries; i++)
+        if (!strcmp(a->libraries[i].kind, kind))
+            return &a->libraries[i];
+    return NULL;
+}
+
+/* Lists the libraries that are due: at start, every ASSETS_LIBRARY_REFRESH
+ * seconds, and soon after an ls of a stale one. Without the lock. */
+static void refresh_libraries(assets *a)
+{
+    for (int i = 0; i < a->nlibraries && a->running; i++) {
+        struct library *l = &a->libraries[i];
+        struct library_entry *e;
+        char why[512] = "";
+        double now = clock_mono();
+        bool due;
+        int n, rc;
+
+        pthread_mutex_lock(&a->lock);
+        due = !l->listed_at || now - l->listed_at >= ASSETS_LIBRARY_REFRESH ||
+              (l->wanted && now - l->listed_at >= a->poll_interval);
+        l->wanted = false;
+        pthread_mutex_unlock(&a->lock);
+        if (!due)
+            continue;
+        rc = assets_flow_list(a, l->kind, &e, &n, why, sizeof why);
+        pthread_mutex_lock(&a->lock);
+        l->listed_at = clock_mono();    /* a failure waits its turn too */
+        if (!rc) {
+            free_entries(l->entries, l->n);
+            l->entries = e;
+            l->n = n;
+        }
+        pthread_mutex_unlock(&a->lock);
+        if (rc)
+            log_info("assets %s: the library cannot be listed: %s", l->kind, why);
+    }
 }
 
 static void free_cb(const char *key, void *value, void *arg)
@@ -95,6 +154,9 @@ void assets_free(assets *a)
     assets_stop(a);
     strmap_each(a->by_key, free_cb, NULL);
     strmap_free(a->by_key);
+    for (int i = 0; i < a->nlibraries; i++)
+        free_entries(a->libraries[i].entries, a->libraries[i].n);
+    free(a->libraries);
     profile_free(a->p);
     free(a->base_url);
     free_secret(a->creds.key);
@@ -314,6 +376,7 @@ static void *poller_main(void *arg)
         if (d.keys)
             strmap_each(a->by_key, collect_waiting, &d);
         pthread_mutex_unlock(&a->lock);
+        refresh_libraries(a);
         for (size_t i = 0; i < d.n; i++) {
             if (a->running && assets_flow_poll(a, d.keys[i]) && a->on_ready)
                 a->on_ready(a->on_ready_arg);

@@ -352,11 +352,13 @@ static int build_call(assets *a, const cJSON *step, const cJSON *values, struct 
 struct heard {
     cJSON *captured;
     char *word, *reason;
+    cJSON *root;                    /* the reply (list steps read their items from it) */
 };
 
 static void heard_free(struct heard *h)
 {
     cJSON_Delete(h->captured);
+    cJSON_Delete(h->root);
     free(h->word);
     free(h->reason);
     memset(h, 0, sizeof *h);
@@ -446,7 +448,7 @@ static enum outcome read_reply(assets *a, const cJSON *step, const struct http_r
     }
     free(code);
     free(message);
-    cJSON_Delete(root);
+    h->root = root;
     return out;
 }
 
@@ -993,4 +995,92 @@ int assets_flow_reuse(assets *a, struct asset *r, const char *from, char *why, s
     assets_save(a, r);
     log_info("asset %s/%s: reuses what %s was verified with", r->kind, r->name, from);
     return 0;
+}
+
+/* ---- the library and deletes ---- */
+
+static void snapshot_of_id(struct snapshot *s, const char *kind, const char *id)
+{
+    memset(s, 0, sizeof *s);
+    s->kind = (char *)kind;
+    s->name = (char *)(id ? id : "");
+    s->vars = cJSON_CreateObject();
+    if (s->vars && id)
+        cJSON_AddStringToObject(s->vars, "id", id);
+}
+
+int assets_flow_list(assets *a, const char *kind, struct library_entry **out, int *n,
+                     char *why, size_t why_len)
+{
+    const cJSON *step = profile_steps(a->p, kind, "list"), *items, *item;
+    struct snapshot s;
+    struct heard h;
+    enum outcome o;
+    int count = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!step)
+        return -ENOENT;
+    snapshot_of_id(&s, kind, NULL);
+    o = call_step(a, &s, step, &h, why, why_len);
+    cJSON_Delete(s.vars);
+    if (o != STEP_DONE) {
+        heard_free(&h);
+        return o == STEP_RETRY ? -EAGAIN : -EPROTO;
+    }
+    items = template_at(h.root, member(step, "items")->valuestring);
+    if (!cJSON_IsArray(items)) {
+        snprintf(why, why_len, "the list reply has no items (at %s)",
+                 member(step, "items")->valuestring);
+        heard_free(&h);
+        return -EPROTO;
+    }
+    *out = calloc((size_t)cJSON_GetArraySize(items) + 1, sizeof **out);
+    if (!*out)
+        items = NULL;
+    cJSON_ArrayForEach(item, items) {
+        char *id = template_scalar(template_at(item, member(step, "item_id")->valuestring));
+        const cJSON *at = member(step, "item_status");
+        char *word = cJSON_IsString(at) ? one_line_at(item, at->valuestring) : NULL;
+        enum asset_phase phase = word ? profile_phase(a->p, kind, word) : PHASE_ACTIVE;
+        /* Only ids that can be directory names; the rest cannot be selected here. */
+        if (id && names_request_name_ok(id) && count < ASSETS_MAX_LIBRARY) {
+            (*out)[count].id = id;
+            (*out)[count].state = strdup(phase == PHASE_UNKNOWN ? "unknown" : phase_states[phase]);
+            count++;
+        } else {
+            free(id);
+        }
+        free(word);
+    }
+    *n = count;
+    heard_free(&h);
+    return *out ? 0 : -ENOMEM;
+}
+
+int assets_flow_delete(assets *a, const char *kind, const char *id, char *why, size_t why_len)
+{
+    const cJSON *steps = profile_steps(a->p, kind, "delete"), *step;
+    struct snapshot s;
+    int rc = 0;
+
+    if (!steps)
+        return -ENOENT;
+    snapshot_of_id(&s, kind, id);
+    cJSON_ArrayForEach(step, steps) {
+        struct heard h;
+        enum outcome o = call_step(a, &s, step, &h, why, why_len);
+        heard_free(&h);
+        if (o == STEP_RETRY) {
+            rc = -EIO;          /* not reached, or not now: the asset stays */
+            break;
+        }
+        if (o != STEP_DONE) {
+            rc = -EPERM;        /* refused: the provider keeps it */
+            break;
+        }
+    }
+    cJSON_Delete(s.vars);
+    return rc;
 }

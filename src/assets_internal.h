@@ -35,6 +35,23 @@ struct asset {
     long long link_expires;         /* Unix seconds, 0 = no expiry */
 };
 
+#define ASSETS_MAX_LIBRARY 1000     /* entries of one kind's library shown */
+#define ASSETS_LIBRARY_REFRESH 60.0 /* seconds between two list calls of a kind */
+
+/* One asset of the provider's library (a list step's item): read-only. */
+struct library_entry {
+    char *id, *state;
+};
+
+/* A kind's library as last listed (refreshed by the poller). */
+struct library {
+    const char *kind;               /* the profile's */
+    struct library_entry *entries;
+    int n;
+    double listed_at;               /* clock_mono(), 0 = never */
+    bool wanted;                    /* an ls asked for a fresh list */
+};
+
 struct assets {
     profile *p;
     store *store;
@@ -47,6 +64,8 @@ struct assets {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     strmap *by_key;                 /* "kind/name" -> struct asset */
+    struct library *libraries;      /* one per kind with a list step */
+    int nlibraries;
     pthread_t thread;
     atomic_bool running;             /* read without the lock by loops and sinks */
     bool started;
@@ -95,6 +114,20 @@ bool assets_flow_poll(assets *a, const char *key);
  * not succeed (then the asset failed). */
 int assets_flow_callback(assets *a, struct asset *r, const char *url, char *why,
                          size_t why_len);
+
+/* The library of `kind` (its list step): *out has *n entries (free each
+ * id, state, then the array). Without the lock. -EAGAIN (try later),
+ * -EPROTO (`why`), -ENOENT (no list step). */
+int assets_flow_list(assets *a, const char *kind, struct library_entry **out, int *n,
+                     char *why, size_t why_len);
+
+/* Deletes asset `id` of `kind` at the provider (its delete steps). Without
+ * the lock. 0; -EIO when it could not be reached (the asset stays);
+ * -EPERM when it refused (`why`); -ENOENT (no delete steps). */
+int assets_flow_delete(assets *a, const char *kind, const char *id, char *why, size_t why_len);
+
+/* The library of `kind`, or NULL. Lock held. */
+struct library *assets_library(assets *a, const char *kind);
 
 /* `reuse`: takes over the values the profile lets a verified asset hand on
  * (its group) from asset `from` of the same kind. Lock held. -EINVAL. */

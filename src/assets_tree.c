@@ -9,6 +9,7 @@
  * Each step is one operation and is refused (with the reason in `error`)
  * until the one before it happened; see assets.h. */
 #include "assets_internal.h"
+#include "clock.h"
 #include "names.h"
 #include "log.h"
 
@@ -48,7 +49,18 @@ struct where {
     char part[4][NAMES_MAX_PART];
     int n;
     struct asset *r;            /* set when kind/name exists (lock held by caller) */
+    struct library_entry *lib;  /* else: kind/name is an entry of the provider's library */
 };
+
+static struct library_entry *library_entry(assets *a, const char *kind, const char *id)
+{
+    struct library *l = assets_library(a, kind);
+
+    for (int i = 0; l && i < l->n; i++)
+        if (!strcmp(l->entries[i].id, id))
+            return &l->entries[i];
+    return NULL;
+}
 
 static int split(assets *a, const char *rel, struct where *w)
 {
@@ -59,9 +71,25 @@ static int split(assets *a, const char *rel, struct where *w)
         char key[520];
         snprintf(key, sizeof key, "%s/%s", w->part[0], w->part[1]);
         w->r = strmap_get(a->by_key, key);
-        if (!w->r)
-            return -ENOENT;
+        if (!w->r) {
+            w->lib = library_entry(a, w->part[0], w->part[1]);
+            return -ENOENT;         /* callers that show the library look at w->lib */
+        }
     }
+    return 0;
+}
+
+/* The bytes of a library entry's files (status, id), or -ENOENT. */
+static int library_file(const struct library_entry *e, const char *file, char **data,
+                        size_t *len)
+{
+    int n = !strcmp(file, "status") ? asprintf(data, "%s\n", e->state)
+          : !strcmp(file, "id") ? asprintf(data, "%s\n", e->id) : (*data = NULL, -2);
+    if (n == -2)
+        return -ENOENT;
+    if (n < 0)
+        return -ENOMEM;
+    *len = (size_t)n;
     return 0;
 }
 
@@ -162,7 +190,14 @@ int assets_getattr(assets *a, const char *rel, struct stat *st)
 
     pthread_mutex_lock(&a->lock);
     rc = split(a, rel, &w);
-    if (rc)
+    if (rc && w.lib && w.n == 2) {
+        fill(st, S_IFDIR | 0555, 0, 0);     /* the provider's: read-only */
+        rc = 0;
+    } else if (rc && w.lib && w.n == 3 && !(rc = library_file(w.lib, w.part[2], &data, &len))) {
+        fill(st, S_IFREG | 0444, (off_t)len, 0);
+        free(data);
+    }
+    if (rc || w.lib)
         goto out;
     if (w.n == 0)
         fill(st, S_IFDIR | (a->p ? 0777 : 0555), 0, 0);
@@ -225,7 +260,15 @@ int assets_readdir(assets *a, const char *rel, assets_add_fn add, void *arg)
     int rc;
 
     pthread_mutex_lock(&a->lock);
-    if ((rc = split(a, rel, &w)))
+    if ((rc = split(a, rel, &w)) && w.lib && w.n == 2) {
+        add(".", S_IFDIR, arg);
+        add("..", S_IFDIR, arg);
+        add("status", S_IFREG, arg);
+        add("id", S_IFREG, arg);
+        rc = 0;
+        goto out;
+    }
+    if (rc)
         goto out;
     add(".", S_IFDIR, arg);
     add("..", S_IFDIR, arg);
@@ -235,7 +278,18 @@ int assets_readdir(assets *a, const char *rel, assets_add_fn add, void *arg)
             add(profile_kind(a->p, i), S_IFDIR, arg);
     } else if (w.n == 1 && a->p && profile_has_kind(a->p, w.part[0])) {
         struct list_ctx c = {add, arg, w.part[0]};
+        struct library *l = assets_library(a, w.part[0]);
         strmap_each(a->by_key, list_names, &c);
+        for (int i = 0; l && i < l->n; i++) {
+            char key[520];
+            snprintf(key, sizeof key, "%s/%s", w.part[0], l->entries[i].id);
+            if (!strmap_get(a->by_key, key))      /* a local asset of that name wins */
+                add(l->entries[i].id, S_IFDIR, arg);
+        }
+        if (l && clock_mono() - l->listed_at >= a->poll_interval) {
+            l->wanted = true;                     /* fresh on the next poll, not now */
+            pthread_cond_signal(&a->wake);
+        }
     } else if (w.n == 2) {
         for (int i = 0; files[i]; i++) {
             char *data;
@@ -276,7 +330,11 @@ int assets_read(assets *a, const char *rel, char *buf, size_t size, off_t off)
 
     pthread_mutex_lock(&a->lock);
     rc = split(a, rel, &w);
-    if (!rc && w.n == 1 && !strcmp(w.part[0], "README")) {
+    if (rc && w.lib && w.n == 3)
+        rc = library_file(w.lib, w.part[2], &data, &len);
+    else if (rc && w.lib)
+        rc = -EISDIR;
+    else if (!rc && w.n == 1 && !strcmp(w.part[0], "README")) {
         const char *text = a->p ? readme_on : readme_off;
         len = strlen(text);
         data = strdup(text);
@@ -313,7 +371,7 @@ static int writable(assets *a, const char *rel, struct where *w)
     if (!a->p)
         return -EPERM;              /* not launched */
     if ((rc = split(a, rel, w)))
-        return rc;
+        return w->lib ? -EACCES : rc;       /* the provider's library is read-only */
     if (w->n < 3)
         return -EISDIR;
     if (w->n == 4 || !strcmp(w->part[2], "authorization.json")) {
@@ -622,6 +680,32 @@ int assets_mkdir(assets *a, const char *rel)
     return rc;
 }
 
+/* rmdir of a library entry: deleted at the provider when the profile can. */
+static int delete_library_entry(assets *a, const char *kind, const char *id)
+{
+    char why[512] = "";
+    int rc = profile_kind_has(a->p, kind, "delete") ? assets_flow_delete(a, kind, id, why,
+                                                                         sizeof why) : -EPERM;
+    struct library *l;
+
+    if (rc) {
+        log_info("asset %s/%s (library): not deleted%s%s", kind, id, why[0] ? ": " : "", why);
+        return rc;
+    }
+    pthread_mutex_lock(&a->lock);
+    if ((l = assets_library(a, kind)))
+        for (int i = 0; i < l->n; i++)
+            if (!strcmp(l->entries[i].id, id)) {
+                free(l->entries[i].id);
+                free(l->entries[i].state);
+                l->entries[i] = l->entries[--l->n];
+                break;
+            }
+    pthread_mutex_unlock(&a->lock);
+    log_info("asset %s/%s (library): deleted at the provider", kind, id);
+    return 0;
+}
+
 int assets_rmdir(assets *a, const char *rel)
 {
     struct where w;
@@ -630,12 +714,36 @@ int assets_rmdir(assets *a, const char *rel)
 
     pthread_mutex_lock(&a->lock);
     rc = split(a, rel, &w);
+    if (rc && w.lib && w.n == 2) {
+        char id[NAMES_MAX_PART];
+        snprintf(id, sizeof id, "%s", w.lib->id);
+        pthread_mutex_unlock(&a->lock);
+        return delete_library_entry(a, w.part[0], id);
+    }
     if (!rc && (w.n != 2 || !a->p))
         rc = -EPERM;
     else if (!rc && ((strcmp(w.r->state, "draft") && strcmp(w.r->state, "failed") &&
                       strcmp(w.r->state, "active") && strcmp(w.r->state, "expired")) ||
                      w.r->sending))
         rc = -EBUSY;                /* being verified, or a step is at work */
+    if (!rc && w.r->asset_id && profile_kind_has(a->p, w.r->kind, "delete")) {
+        /* The provider deletes it first; only then is it forgotten here. */
+        char id[NAMES_MAX_PART], why[512] = "";
+        snprintf(id, sizeof id, "%s", w.r->asset_id);
+        w.r->sending = true;
+        pthread_mutex_unlock(&a->lock);
+        rc = assets_flow_delete(a, w.part[0], id, why, sizeof why);
+        pthread_mutex_lock(&a->lock);
+        if (split(a, rel, &w) == 0) {
+            w.r->sending = false;
+            if (rc)
+                assets_set_str(&w.r->error, why);
+        } else if (!rc) {
+            rc = -ENOENT;
+        }
+        if (rc)
+            log_info("asset %s: not deleted at the provider: %s", rel, why);
+    }
     if (!rc) {
         snprintf(key, sizeof key, "%s/%s", w.part[0], w.part[1]);
         dir = assets_source_dir(a, w.r);

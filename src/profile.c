@@ -208,6 +208,23 @@ static int check_kind(struct checker *c, const cJSON *kind)
     if ((get(kind, "create") && check_steps(c, name, "create", get(kind, "create"))) ||
         (get(kind, "select") && check_steps(c, name, "select", get(kind, "select"))))
         return -EINVAL;
+    if (get(kind, "delete")) {
+        const cJSON *step;
+        if (check_steps(c, name, "delete", get(kind, "delete")))
+            return -EINVAL;
+        snprintf(where, sizeof where, "kinds.%s.delete", name);
+        cJSON_ArrayForEach(step, get(kind, "delete"))
+            if (!str(step, "method"))
+                return bad(c, where, "delete steps are calls (no person, no wait)");
+    }
+    if (get(kind, "list")) {
+        const cJSON *list = get(kind, "list");
+        snprintf(where, sizeof where, "kinds.%s.list", name);
+        if (check_step(c, where, list, false) || !str(list, "method"))
+            return get(list, "method") ? -EINVAL : bad(c, where, "the list step is a call");
+        if (!str(list, "items") || !str(list, "item_id"))
+            return bad(c, where, "needs \"items\" (where the list sits) and \"item_id\"");
+    }
     snprintf(where, sizeof where, "kinds.%s.status", name);
     if (!status || check_step(c, where, status, true))
         return status ? -EINVAL : bad(c, where, "required: the call that tells the state");

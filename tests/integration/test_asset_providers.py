@@ -224,3 +224,43 @@ def test_a_late_or_foreign_callback_is_refused(start_sim, start_mount, tmp_path)
     assert read(os.path.join(fay, "status")) == \
         "failed: the check did not succeed (result_code=40001)\n"
     assert not os.path.exists(os.path.join(fay, "link"))
+
+
+LIBRARY = {"volcengine": "asset-lib-0001", "byteplus": "asset-lib-0001",
+           "easyrouter": "asset-lib-0001", "yingtu": "yt_lib_0001"}
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_the_library_can_be_browsed_selected_and_deleted(start_sim, start_mount, provider,
+                                                         tmp_path):
+    sim, mount = start(start_sim, start_mount, provider, tmp_path)
+    kind = mount.path("assets", "virtual-human")
+    first, second = LIBRARY[provider], LIBRARY[provider].replace("0001", "0002")
+    wait_until(lambda: first in os.listdir(kind), what="the library listed")
+    assert second in os.listdir(kind)
+    assert read(os.path.join(kind, first, "status")) == "active\n"
+    assert read(os.path.join(kind, first, "id")) == first + "\n"
+    with pytest.raises(OSError):                       # the provider's, read-only
+        write(os.path.join(kind, first, "status"), "x")
+    # ls + echo ID > select: a library virtual human in a task.
+    host = os.path.join(kind, "host")
+    os.mkdir(host)
+    write(os.path.join(host, "authorization.json"), json.dumps(CONSENT))
+    write(os.path.join(host, "select"), first + "\n")
+    wait_until(lambda: read(os.path.join(host, "status")) == "active\n", what="selected")
+    assert mount.submit("solo.json", {"prompt": "Image 1 waves", "assets": ["host"]}).returncode == 0
+    assert mount.wait_status("solo") == "succeeded\n"
+    # rmdir of a library entry deletes it at the provider.
+    os.rmdir(os.path.join(kind, second))
+    assert second not in os.listdir(kind)
+    assert sim.stats()["assets_deleted"] == 1
+    # rmdir of a local asset the provider holds deletes it there too; the
+    # provider's next list no longer has it.
+    own = draft(mount, "virtual-human", "mine", "https://cdn.example.com/mine.png")
+    assert sh(f"touch '{own}/create'").returncode == 0
+    wait_until(lambda: read(os.path.join(own, "status")) == "active\n", what="mine active")
+    os.rmdir(own)
+    assert "mine" not in os.listdir(kind)
+    assert sim.stats()["assets_deleted"] == 2
+    r = mount.submit("gone.json", {"prompt": "x", "assets": ["mine"]})
+    assert r.returncode != 0

@@ -825,8 +825,9 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
     cJSON_AddNumberToObject(o, "video_size", (double)sim.video_len);
     cJSON_AddNumberToObject(o, "asset_creates", (double)sim.asset_creates);
-    long long calls, signed_ok, signed_bad, sessions;
-    providers_stats(&calls, &signed_ok, &signed_bad, &sessions);
+    long long calls, signed_ok, signed_bad, sessions, deleted;
+    providers_stats(&calls, &signed_ok, &signed_bad, &sessions, &deleted);
+    cJSON_AddNumberToObject(o, "assets_deleted", (double)deleted);
     cJSON_AddNumberToObject(o, "liveness_sessions", (double)sessions);
     cJSON_AddNumberToObject(o, "provider_calls", (double)calls);
     cJSON_AddNumberToObject(o, "signatures_ok", (double)signed_ok);

@@ -20,7 +20,7 @@ enum shape { NONE, VOLC, ER, YT };
 
 struct group { char id[40]; bool liveness; };
 struct session { char token[40], id[40], callback[512]; double created; int state; /* 0 waiting 1 passed 2 failed */ char group[40]; };
-struct item { char id[40], alias[40], group[40]; double created; bool mismatch; };
+struct item { char id[40], alias[40], group[40]; double created; bool mismatch, deleted; };
 
 static struct {
     enum shape shape;
@@ -31,8 +31,10 @@ static struct {
     struct session sessions[MAX_ITEMS];
     struct item items[MAX_ITEMS];
     int ngroups, nsessions, nitems;
-    long long calls, signed_ok, signed_bad;
+    long long calls, signed_ok, signed_bad, deleted;
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER, .verify_ms = 1000, .link_ttl_ms = 120000};
+
+static const char *item_status(const struct item *it, const char **code, const char **why);
 
 static double now(void)
 {
@@ -64,12 +66,44 @@ void providers_configure(const char *ak, const char *sk, const char *key, long v
     P.key = key;
     P.verify_ms = verify_ms;
     P.link_ttl_ms = link_ttl_ms;
+    /* The library: two virtual humans made long ago, active. */
+    struct group *g = &P.groups[P.ngroups++];
+    snprintf(g->id, sizeof g->id, "group-aigc-library");
+    for (int i = 1; i <= 2; i++) {
+        struct item *it = &P.items[P.nitems++];
+        snprintf(it->id, sizeof it->id, "asset-lib-%04d", i);
+        snprintf(it->alias, sizeof it->alias, "yt_lib_%04d", i);
+        memcpy(it->group, "group-aigc-library", sizeof "group-aigc-library");
+    }
+}
+
+/* Every live asset in AIGC groups (lock held), for the list calls. */
+static cJSON *aigc_items(bool alias)
+{
+    cJSON *list = cJSON_CreateArray();
+
+    for (int i = 0; i < P.nitems; i++) {
+        struct item *it = &P.items[i];
+        struct group *g = NULL;
+        const char *code, *why;
+        for (int k = 0; k < P.ngroups; k++)
+            if (!strcmp(P.groups[k].id, it->group))
+                g = &P.groups[k];
+        if (it->deleted || !g || g->liveness)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, alias ? "id" : "Id", alias ? it->alias : it->id);
+        cJSON_AddStringToObject(o, alias ? "status" : "Status", item_status(it, &code, &why));
+        cJSON_AddItemToArray(list, o);
+    }
+    return list;
 }
 
 void providers_stats(long long *calls, long long *signed_ok, long long *signed_bad,
-                     long long *sessions)
+                     long long *sessions, long long *deleted)
 {
     pthread_mutex_lock(&P.lock);
+    *deleted = P.deleted;
     *sessions = P.nsessions;
     *calls = P.calls;
     *signed_ok = P.signed_ok;
@@ -188,7 +222,7 @@ static struct session *find_session(const char *token_or_id)
 static struct item *find_item(const char *id)
 {
     for (int i = 0; i < P.nitems; i++)
-        if (!strcmp(P.items[i].id, id) || !strcmp(P.items[i].alias, id))
+        if (!P.items[i].deleted && (!strcmp(P.items[i].id, id) || !strcmp(P.items[i].alias, id)))
             return &P.items[i];
     return NULL;
 }
@@ -367,6 +401,18 @@ static struct answer volc_action(const char *action, const cJSON *body)
         }
         return a;
     }
+    if (!strcmp(action, "ListAssets")) {
+        struct answer a = {cJSON_CreateObject(), NULL, NULL, 0};
+        cJSON_AddItemToObject(a.result, "Items", aigc_items(false));
+        return a;
+    }
+    if (!strcmp(action, "DeleteAsset")) {
+        struct item *it = text(body, "Id") ? find_item(text(body, "Id")) : NULL;
+        if (!it)
+            return (struct answer){NULL, "NotFound.Asset", "no such asset", 404};
+        it->deleted = true, P.deleted++;
+        return (struct answer){cJSON_CreateObject(), NULL, NULL, 0};
+    }
     if (!strcmp(action, "CreateVisualValidateSession")) {
         struct answer a = new_session(text(body, "CallbackURL"));
         if (a.result) {
@@ -438,6 +484,25 @@ static enum MHD_Result er_call(struct MHD_Connection *c, const char *method, con
             a.result = d;
         }
         return er_reply(c, a, false);
+    }
+    if (!strcmp(rest, "/assets") && !strcmp(method, "GET")) {
+        cJSON *d = cJSON_CreateObject();
+        cJSON *items = aigc_items(false), *o;
+        cJSON_ArrayForEach(o, items) {       /* this gateway's own field names */
+            cJSON_AddStringToObject(o, "id", text(o, "Id"));
+            cJSON_AddStringToObject(o, "status", text(o, "Status"));
+            cJSON_DeleteItemFromObject(o, "Id");
+            cJSON_DeleteItemFromObject(o, "Status");
+        }
+        cJSON_AddItemToObject(d, "assets", items);
+        return er_reply(c, (struct answer){d, NULL, NULL, 0}, false);
+    }
+    if (!strncmp(rest, "/assets/", 8) && !strcmp(method, "DELETE")) {
+        struct item *it = find_item(rest + 8);
+        if (!it)
+            return er_reply(c, (struct answer){NULL, "not_found", "no such asset", 404}, false);
+        it->deleted = true, P.deleted++;
+        return er_reply(c, (struct answer){cJSON_CreateObject(), NULL, NULL, 0}, false);
     }
     if (!strncmp(rest, "/assets/", 8) && !strcmp(method, "GET")) {
         struct item *it = find_item(rest + 8);
@@ -529,6 +594,18 @@ static enum MHD_Result yt_call(struct MHD_Connection *c, const char *method, con
         it = find_item(text(a.result, "Id"));
         cJSON_Delete(a.result);
         return sim_send_json(c, 200, yt_asset(it));
+    }
+    if (!strcmp(rest, "/virtual-humans") && !strcmp(method, "GET")) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "data", aigc_items(true));
+        return sim_send_json(c, 200, o);
+    }
+    if (!strncmp(rest, "/virtual-humans/", 16) && !strcmp(method, "DELETE")) {
+        it = find_item(rest + 16);
+        if (!it)
+            return yt_error(c, 404, "not_found", "no such asset");
+        it->deleted = true, P.deleted++;
+        return sim_send_json(c, 200, cJSON_CreateObject());
     }
     if ((!strncmp(rest, "/real-persons/", 14) || !strncmp(rest, "/virtual-humans/", 16)) &&
         !strcmp(method, "GET")) {

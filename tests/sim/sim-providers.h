@@ -47,9 +47,9 @@ enum MHD_Result providers_liveness(struct MHD_Connection *c, const char *body, s
 bool providers_asset_active(const char *id);
 
 /* Counters for /sim/stats: calls, signatures checked, signatures refused,
- * liveness sessions opened. */
+ * liveness sessions opened, assets deleted. */
 void providers_stats(long long *calls, long long *signed_ok, long long *signed_bad,
-                     long long *sessions);
+                     long long *sessions, long long *deleted);
 
 /* Sends `obj` as JSON (seedance-sim.c). */
 enum MHD_Result sim_send_json(struct MHD_Connection *c, unsigned code, cJSON *obj);
