@@ -154,11 +154,13 @@ int api_fetch(api *a, const char *url, size_t max, char **data, size_t *len,
               struct api_result *res);
 
 /* One request a module built itself (assets, from its profile): `method
- * url`, with the video key when `video_key`, and `headers` (http_call's),
+ * url` with `body` (NULL: none; JSON or an upload's bytes), with the video
+ * key when `video_key`, and `headers` (http_call's),
  * under the budget and the 429 pause; the reply scrubbed of every secret.
  * 0 with `reply` (any status; free it), or the errors of http_call,
  * -ECANCELED after api_abort. */
-int api_request(api *a, const char *method, const char *url, const char *body, bool video_key,
-                const char *const *headers, struct http_reply *reply, struct api_result *res);
+int api_request(api *a, const char *method, const char *url, const struct http_body *body,
+                bool video_key, const char *const *headers, struct http_reply *reply,
+                struct api_result *res);
 
 #endif

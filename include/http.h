@@ -53,6 +53,17 @@ void http_abort(http *h);
  * when the reply exceeds 16 MiB. */
 int http_call(http *h, const char *method, const char *url, const char *json_body,
               bool auth, const char *const *headers, struct http_reply *out);
+
+/* A request body of any type: `len` bytes at `data` (an upload). */
+struct http_body {
+    const char *type;
+    const void *data;
+    size_t len;
+};
+
+/* http_call with `body` (NULL: none) sent as it is, with its Content-Type. */
+int http_send(http *h, const char *method, const char *url, const struct http_body *body,
+              bool auth, const char *const *headers, struct http_reply *out);
 void http_reply_free(struct http_reply *r);
 
 /* Reads up to `len` bytes at `off` of `url` into `buf`, following redirects.

@@ -80,6 +80,10 @@ const cJSON *profile_errors(const profile *p, const cJSON *step);
  * NULL when the kind lacks it. */
 const cJSON *profile_steps(const profile *p, const char *kind, const char *operation);
 
+/* The kind's upload: {"steps": [...], "url": NAME}: steps that turn each
+ * local file of source/ into the URL captured as NAME; NULL when none. */
+const cJSON *profile_upload(const profile *p, const char *kind);
+
 /* The names of the values another asset of the kind may hand on (file
  * `reuse`: a verified person's group), an array of strings or NULL. */
 const cJSON *profile_reuse(const profile *p, const char *kind);

@@ -181,9 +181,9 @@ static int result_done(struct api_result *res, int rc)
  * reply's status and Retry-After go into `res`, and when no reply came,
  * why. `max_wait` as in throttle: background threads wait, FUSE threads
  * not long. `auth`: with the key (the API), or not (a signed CDN URL). */
-static int api_call_with(api *a, const char *method, const char *url, const char *body,
-                         bool auth, const char *const *headers, double max_wait,
-                         struct http_reply *reply, struct api_result *res)
+static int api_call_with(api *a, const char *method, const char *url,
+                         const struct http_body *body, bool auth, const char *const *headers,
+                         double max_wait, struct http_reply *reply, struct api_result *res)
 {
     int rc;
 
@@ -191,7 +191,7 @@ static int api_call_with(api *a, const char *method, const char *url, const char
     result_init(res);
     if (!(rc = throttle(a, max_wait))) {
         res->sent = true;
-        rc = http_call(a->http, method, url, body, auth, headers, reply);
+        rc = http_send(a->http, method, url, body, auth, headers, reply);
     }
     if (rc == -EAGAIN)
         snprintf(res->msg, sizeof res->msg,
@@ -216,7 +216,8 @@ static int api_call(api *a, const char *method, const char *url, const char *bod
                     bool auth, double max_wait, struct http_reply *reply,
                     struct api_result *res)
 {
-    return api_call_with(a, method, url, body, auth, NULL, max_wait, reply, res);
+    struct http_body json = {HTTP_JSON_TYPE, body, body ? strlen(body) : 0};
+    return api_call_with(a, method, url, body ? &json : NULL, auth, NULL, max_wait, reply, res);
 }
 
 
@@ -524,8 +525,9 @@ int api_fetch(api *a, const char *url, size_t max, char **data, size_t *len,
     return result_done(res, rc);
 }
 
-int api_request(api *a, const char *method, const char *url, const char *body, bool video_key,
-                const char *const *headers, struct http_reply *reply, struct api_result *res)
+int api_request(api *a, const char *method, const char *url, const struct http_body *body,
+                bool video_key, const char *const *headers, struct http_reply *reply,
+                struct api_result *res)
 {
     return result_done(res, api_call_with(a, method, url, body, video_key, headers, API_WAIT,
                                           reply, res));

@@ -279,14 +279,11 @@ int assets_restore(assets *a)
 char *assets_data_url(const char *path)
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const char *ext = strrchr(path, '.'), *mime = "application/octet-stream";
+    const char *mime = assets_mime_of(path);
     char *url = NULL, *data = NULL;
     FILE *f = fopen(path, "rb");
     long n;
 
-    if (ext && (!strcasecmp(ext, ".jpg") || !strcasecmp(ext, ".jpeg"))) mime = "image/jpeg";
-    else if (ext && !strcasecmp(ext, ".png")) mime = "image/png";
-    else if (ext && !strcasecmp(ext, ".mp4")) mime = "video/mp4";
     if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
         !(data = malloc((size_t)n + 1)) || fread(data, 1, (size_t)n, f) != (size_t)n) {
         if (f)

@@ -15,6 +15,7 @@
 #include "text.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,42 @@ static const char *media_of(const char *name)
     return NULL;
 }
 
+const char *assets_mime_of(const char *name)
+{
+    static const char *const types[][2] = {
+        {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".png", "image/png"},
+        {".webp", "image/webp"}, {".bmp", "image/bmp"}, {".gif", "image/gif"},
+        {".mp4", "video/mp4"}, {".mov", "video/quicktime"}, {".webm", "video/webm"},
+        {".mp3", "audio/mpeg"}, {".wav", "audio/wav"}, {".m4a", "audio/mp4"},
+        {".aac", "audio/aac"}, {".ogg", "audio/ogg"}};
+    const char *dot = strrchr(name, '.');
+
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (!strcasecmp(dot, types[i][0]))
+            return types[i][1];
+    return "application/octet-stream";
+}
+
+/* A whole file (at most MAX_SOURCE bytes), malloc'd, or NULL. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    long n;
+
+    if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && (size_t)n <= MAX_SOURCE &&
+        !fseek(f, 0, SEEK_SET) && (data = malloc((size_t)n + 1)) &&
+        fread(data, 1, (size_t)n, f) == (size_t)n) {
+        *len = (size_t)n;
+    } else {
+        free(data);
+        data = NULL;
+    }
+    if (f)
+        fclose(f);
+    return data;
+}
+
 static int by_name(const void *x, const void *y)
 {
     return strcmp(*(char *const *)x, *(char *const *)y);
@@ -101,6 +138,17 @@ static char *read_url_file(const char *path)
         strpbrk(buf, " \t\r\n") || !names_utf8_ok(buf, n))
         return NULL;
     return strdup(buf);
+}
+
+/* The URL an upload step turned local file `name` into, or NULL. */
+static const char *uploaded(const cJSON *values, const char *name)
+{
+    char key[NAMES_MAX_PART + 8];
+    const cJSON *v;
+
+    snprintf(key, sizeof key, "upload/%s", name);
+    v = member(values, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* The material of `r` as values: "sources" (a list of URLs) and source.url,
@@ -131,6 +179,8 @@ static int add_sources(assets *a, const char *kind, const char *dir, cJSON *valu
         if (is_url && path && !(url = read_url_file(path))) {
             snprintf(why, why_len, "source/%s must hold one http:// or https:// URL", names[i]);
             rc = -EINVAL;
+        } else if (!is_url && m == MATERIAL_URL && uploaded(values, names[i])) {
+            url = strdup(uploaded(values, names[i]));
         } else if (!is_url && m == MATERIAL_URL) {
             snprintf(why, why_len, "this provider takes material only as public URLs: put the "
                      "URL into source/NAME.url instead of source/%s", names[i]);
@@ -202,6 +252,7 @@ static const char *first_media(const char *dir)
 struct snapshot {
     char *kind, *name, *dir, *authorization;
     cJSON *vars;
+    const char *file;               /* upload steps: the local file they send */
 };
 
 static void snapshot_free(struct snapshot *s)
@@ -319,8 +370,17 @@ static int build_call(assets *a, const cJSON *step, const cJSON *values, struct 
 
     memset(c, 0, sizeof *c);
     c->method = member(step, "method")->valuestring;
-    if (!rc && !(c->path = template_path(member(step, "path")->valuestring, values, why, why_len)))
+    if (!rc && cJSON_IsString(member(step, "url"))) {
+        /* A whole URL a reply handed over (a presigned upload): used as it is. */
+        if (!(c->path = template_string(member(step, "url")->valuestring, values, why, why_len)))
+            rc = -EINVAL;
+        else if ((strncmp(c->path, "https://", 8) && strncmp(c->path, "http://", 7)) ||
+                 strpbrk(c->path, " \r\n"))
+            rc = -EINVAL, snprintf(why, why_len, "the upload URL is not an http(s) URL");
+    } else if (!rc && !(c->path = template_path(member(step, "path")->valuestring, values, why,
+                                                why_len))) {
         rc = -EINVAL;
+    }
     cJSON_ArrayForEach(q, query) {
         if (rc || !(texts[i] = template_string(q->valuestring, values, why, why_len))) {
             rc = -EINVAL;
@@ -336,8 +396,9 @@ static int build_call(assets *a, const cJSON *step, const cJSON *values, struct 
             rc = -EINVAL;
         cJSON_Delete(filled);
     }
-    if (!rc && asprintf(&c->url, "%s%s%s%s", a->base_url, c->path, c->query[0] ? "?" : "",
-                        c->query) < 0)
+    if (!rc && asprintf(&c->url, "%s%s%s%s", cJSON_IsString(member(step, "url")) ? "" :
+                        a->base_url, c->path, c->query[0] ? (strchr(c->path, '?') ? "&" : "?")
+                        : "", c->query) < 0)
         rc = -ENOMEM;
     for (int k = 0; texts && k < nq; k++)
         free(texts[k]);
@@ -415,6 +476,9 @@ static enum outcome read_reply(assets *a, const cJSON *step, const struct http_r
         snprintf(why, why_len, "asset API %ld %s%s%s", reply->status, code ? code : "refused",
                  message ? ": " : "", message ? message : "");
         out = STEP_FAILED;
+    } else if (!root && reply->status >= 200 && reply->status <= 299 && reply->len == 0 &&
+               !capture && !member(step, "status")) {
+        out = STEP_DONE;            /* an upload's store answers 200 with no body */
     } else if (!root || reply->status < 200 || reply->status > 299) {
         /* Not the API's JSON (an HTML page, a proxy's answer): no evidence of anything. */
         snprintf(why, why_len, "asset API %ld: the reply is not the API's JSON", reply->status);
@@ -472,13 +536,28 @@ static enum outcome call_step(assets *a, const struct snapshot *s, const cJSON *
     cJSON_Delete(values);
     if (rc)
         return STEP_LOCAL;          /* a template names a value nothing gave */
-    if ((rc = auth_headers(a, c.method, c.url, c.path, c.query, c.body, headers, &video_key))) {
+    struct http_body body = {HTTP_JSON_TYPE, c.body, c.body ? strlen(c.body) : 0};
+    char *bytes = NULL;
+    if (cJSON_IsTrue(member(step, "body_file"))) {
+        size_t len = 0;
+        if (!s->file || !(bytes = read_file(s->file, &len))) {
+            snprintf(why, why_len, "the file to upload cannot be read");
+            call_free(&c);
+            return STEP_LOCAL;
+        }
+        body = (struct http_body){assets_mime_of(s->file), bytes, len};
+    }
+    /* "auth": false: the URL carries its own authorization (presigned). */
+    if (!cJSON_IsFalse(member(step, "auth")) &&
+        (rc = auth_headers(a, c.method, c.url, c.path, c.query, c.body, headers, &video_key))) {
         snprintf(why, why_len, "out of memory");
         call_free(&c);
+        free(bytes);
         return STEP_RETRY;
     }
-    rc = api_request(a->api, c.method, c.url, c.body, video_key, (const char *const *)headers,
-                     &reply, &res);
+    rc = api_request(a->api, c.method, c.url, body.data ? &body : NULL, video_key,
+                     (const char *const *)headers, &reply, &res);
+    free(bytes);
     for (int i = 0; i < 4; i++)
         if (headers[i]) {
             explicit_bzero(headers[i], strlen(headers[i]));
@@ -743,6 +822,92 @@ static void keep_handed_on(assets *a, struct asset *r)
     r->link_expires = 0;
 }
 
+/* The kind's upload steps, for each local file of source/ not yet uploaded:
+ * each turns a file into the URL its "url" value names, kept as
+ * "upload/FILE" (add_sources uses it). Without the lock; the caller set
+ * r->sending. 0, or -EINVAL / -EIO with `why`. */
+static int run_uploads(assets *a, const char *key, char *why, size_t why_len)
+{
+    const cJSON *upload = NULL, *steps, *step, *name_of;
+    struct snapshot s;
+    struct asset *r;
+    DIR *d;
+    int rc = 0;
+
+    pthread_mutex_lock(&a->lock);
+    r = record(a, key);
+    if (r)
+        upload = profile_upload(a->p, r->kind);
+    rc = r && upload ? take_snapshot(a, r, &s) : -ENOENT;
+    pthread_mutex_unlock(&a->lock);
+    if (rc)
+        return rc == -ENOENT ? 0 : rc;
+    steps = member(upload, "steps");
+    name_of = member(upload, "url");
+    d = opendir(s.dir);
+    for (struct dirent *e; !rc && d && (e = readdir(d)); ) {
+        size_t len = strlen(e->d_name);
+        char *path = NULL, size[32];
+        struct stat st;
+        cJSON *got;
+        if (e->d_name[0] == '.' || (len > 4 && !strcmp(e->d_name + len - 4, ".url")) ||
+            uploaded(s.vars, e->d_name) || asprintf(&path, "%s/%s", s.dir, e->d_name) < 0)
+            continue;
+        if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+            free(path);
+            continue;
+        }
+        /* The file's values, for this file's steps only. */
+        got = cJSON_Duplicate(s.vars, 1);
+        snprintf(size, sizeof size, "%lld", (long long)st.st_size);
+        set_var(got, "file.name", e->d_name);
+        set_var(got, "file.size", size);
+        set_var(got, "file.type", assets_mime_of(e->d_name));
+        set_var(got, "file.media", media_of(e->d_name) ? media_of(e->d_name) : "image");
+        struct snapshot one = s;
+        one.vars = got;
+        one.file = path;
+        cJSON_ArrayForEach(step, steps) {
+            struct heard h;
+            enum outcome o = call_step(a, &one, step, &h, why, why_len);
+            if (o == STEP_DONE)
+                merge(&one.vars, h.captured);
+            heard_free(&h);
+            if (o != STEP_DONE) {
+                rc = o == STEP_RETRY ? -EIO : -EINVAL;
+                break;
+            }
+        }
+        const cJSON *url = member(one.vars, name_of->valuestring);
+        if (!rc && (!cJSON_IsString(url) || (strncmp(url->valuestring, "https://", 8) &&
+                                             strncmp(url->valuestring, "http://", 7)))) {
+            snprintf(why, why_len, "the upload of source/%s gave no URL (%s)", e->d_name,
+                     name_of->valuestring);
+            rc = -EINVAL;
+        }
+        if (!rc) {
+            char key_name[NAMES_MAX_PART + 8];
+            snprintf(key_name, sizeof key_name, "upload/%s", e->d_name);
+            set_var(s.vars, key_name, url->valuestring);
+            pthread_mutex_lock(&a->lock);
+            if ((r = record(a, key))) {
+                if (!r->vars)
+                    r->vars = cJSON_CreateObject();
+                set_var(r->vars, key_name, url->valuestring);
+                assets_save(a, r);
+            }
+            pthread_mutex_unlock(&a->lock);
+            log_info("asset %s: source/%s uploaded", key, e->d_name);
+        }
+        cJSON_Delete(one.vars);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    snapshot_free(&s);
+    return rc;
+}
+
 int assets_flow_start(assets *a, const char *key, const char *op, char *why, size_t why_len)
 {
     struct asset *r;
@@ -784,6 +949,17 @@ int assets_flow_start(assets *a, const char *key, const char *op, char *why, siz
         set_var(r->vars, "media", media);
     }
     pthread_mutex_unlock(&a->lock);
+    if ((rc = run_uploads(a, key, why, why_len))) {
+        pthread_mutex_lock(&a->lock);
+        if ((r = record(a, key))) {
+            free(r->op);
+            r->op = NULL;
+            r->sending = false;
+            assets_set_state(a, r, "draft", NULL);
+        }
+        pthread_mutex_unlock(&a->lock);
+        return rc;
+    }
     rc = run_steps(a, key, true, why, why_len, &ready);
     pthread_mutex_lock(&a->lock);
     if ((r = record(a, key)))

@@ -87,6 +87,9 @@ struct asset *assets_add_record(assets *a, const char *kind, const char *name);
 char *assets_source_dir(assets *a, const struct asset *r);
 char *assets_source_file(assets *a, const struct asset *r, const char *file);
 
+/* The MIME type of a file name, by its extension (application/octet-stream). */
+const char *assets_mime_of(const char *name);
+
 /* The file at `path` as a data: URL (malloc'd), or NULL. */
 char *assets_data_url(const char *path);
 

@@ -436,7 +436,7 @@ int assets_create(assets *a, const char *rel)
     if (!rc && w.n == 3)
         reset_buffer(w.r, w.part[2]);
     if (!rc && w.n == 4 && profile_kind_material(a->p, w.r->kind) == MATERIAL_URL &&
-        !url_file(w.part[3])) {
+        !url_file(w.part[3]) && !profile_upload(a->p, w.r->kind)) {
         assets_set_str(&w.r->error, "this provider takes material only as public URLs: write "
                                     "the URL into source/NAME.url");
         rc = -EPERM;

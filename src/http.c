@@ -346,6 +346,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 int http_call(http *h, const char *method, const char *url, const char *json_body,
               bool auth, const char *const *extra, struct http_reply *out)
 {
+    struct http_body body = {HTTP_JSON_TYPE, json_body, json_body ? strlen(json_body) : 0};
+    return http_send(h, method, url, json_body ? &body : NULL, auth, extra, out);
+}
+
+int http_send(http *h, const char *method, const char *url, const struct http_body *sent,
+              bool auth, const char *const *extra, struct http_reply *out)
+{
+    char type[160];
     CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h, HTTP_FOREGROUND);
     struct curl_slist *headers = NULL;
     struct reply_headers rh;
@@ -357,7 +365,8 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
     if (!c)
         return atomic_load(&h->aborted) ? -ECANCELED : -ENOMEM;
     set_common(h, c, url, auth, &rh);
-    headers = curl_slist_append(headers, "Content-Type: " HTTP_JSON_TYPE);
+    snprintf(type, sizeof type, "Content-Type: %s", sent ? sent->type : HTTP_JSON_TYPE);
+    headers = curl_slist_append(headers, type);
     headers = curl_slist_append(headers, "Accept: application/json");
     headers = curl_slist_append(headers, "Accept-Encoding: identity");
     headers = curl_slist_append(headers, "Expect:");
@@ -365,8 +374,10 @@ int http_call(http *h, const char *method, const char *url, const char *json_bod
         headers = curl_slist_append(headers, extra[i]);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (json_body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body);
+    if (sent) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)sent->len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, sent->data);
+    }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     rc = curl_easy_perform(c);

@@ -126,8 +126,10 @@ static int check_step(struct checker *c, const char *where, const cJSON *step, b
     }
     if (get(step, "wait"))
         return status ? bad(c, where, "a status step makes a call") : 0;
-    if (!str(step, "method") || !str(step, "path") || str(step, "path")[0] != '/')
-        return bad(c, where, "a call needs \"method\" and a \"path\" starting with /");
+    if (!str(step, "method") || (!str(step, "url") && (!str(step, "path") ||
+                                                       str(step, "path")[0] != '/')))
+        return bad(c, where, "a call needs \"method\" and a \"path\" starting with / (or "
+                             "a whole \"url\" a reply gave)");
     if (!strings_object(get(step, "query")) || !strings_object(get(step, "capture")))
         return bad(c, where, "\"query\" and \"capture\" are objects of strings");
     if (status && !str(step, "status"))
@@ -216,6 +218,17 @@ static int check_kind(struct checker *c, const cJSON *kind)
         cJSON_ArrayForEach(step, get(kind, "delete"))
             if (!str(step, "method"))
                 return bad(c, where, "delete steps are calls (no person, no wait)");
+    }
+    if (get(kind, "upload")) {
+        const cJSON *up = get(kind, "upload"), *step;
+        snprintf(where, sizeof where, "kinds.%s.upload", name);
+        if (!cJSON_IsObject(up) || !str(up, "url") || check_steps(c, name, "upload.steps",
+                                                                  get(up, "steps")))
+            return cJSON_IsObject(up) && str(up, "url") ? -EINVAL
+                   : bad(c, where, "{\"steps\": [calls], \"url\": the value that is the file's URL}");
+        cJSON_ArrayForEach(step, get(up, "steps"))
+            if (!str(step, "method"))
+                return bad(c, where, "upload steps are calls");
     }
     if (get(kind, "list")) {
         const cJSON *list = get(kind, "list");
@@ -373,6 +386,11 @@ const cJSON *profile_steps(const profile *p, const char *kind, const char *opera
     if (!strcmp(operation, "status"))
         return get(ops, "status") ? get(ops, "status") : NULL;
     return get(ops, operation);
+}
+
+const cJSON *profile_upload(const profile *p, const char *kind)
+{
+    return get(kind_of(p, kind), "upload");
 }
 
 const cJSON *profile_reuse(const profile *p, const char *kind)

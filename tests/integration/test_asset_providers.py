@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from conftest import KEY, ROOT, wait_until
+from conftest import FIXTURE, KEY, ROOT, wait_until
 
 AK, SK = "AKSIM-0001", "sk-sim-secret-0001"
 CONSENT = {"subject": "Alice Example", "authorized_by": "Alice Example",
@@ -264,3 +264,21 @@ def test_the_library_can_be_browsed_selected_and_deleted(start_sim, start_mount,
     assert sim.stats()["assets_deleted"] == 2
     r = mount.submit("gone.json", {"prompt": "x", "assets": ["mine"]})
     assert r.returncode != 0
+
+
+def test_local_files_are_uploaded_where_the_profile_has_an_upload_step(start_sim, start_mount):
+    """APIYI: presign, PUT the bytes (without any key), ingest, poll."""
+    sim = start_sim("--assets-dialect", "apiyi", "--verify-ms", "300")
+    mount = start_mount(sim, "assets_profile=" + os.path.join(ROOT, "profiles", "apiyi.json"),
+                        f"assets_url={sim.url}", env={"APIYI_ASSET_KEY": KEY})
+    base = mount.path("assets", "virtual-human", "host")
+    os.mkdir(base)
+    write(os.path.join(base, "authorization.json"), json.dumps(CONSENT))
+    assert sh(f"cp {FIXTURE} '{base}/source/host.mp4'").returncode == 0
+    assert sh(f"touch '{base}/create'").returncode == 0
+    wait_until(lambda: read(os.path.join(base, "status")) == "active\n", what="ingested")
+    assert sim.stats()["upload_auth_leaks"] == 0
+    assert mount.submit("solo.json", {"prompt": "Video 1", "assets": ["host"]}).returncode == 0
+    assert mount.wait_status("solo") == "succeeded\n"
+    sent = json.loads(read(mount.path("by-name", "solo", "request.json")))
+    assert [c["type"] for c in sent["content"]][-1] == "video_url"   # its media type

@@ -25,7 +25,7 @@
  * containing "#reject" fails it. Library virtual humans vh-lib-0001,
  * vh-lib-0002 (alt: lib-host-01) are active. A task whose content[]
  * references an asset (asset://ID or character:ID) that is not active is
- * refused with 400. --assets-dialect volcengine, byteplus, easyrouter, yingtu are
+ * refused with 400. --assets-dialect volcengine, byteplus, easyrouter, yingtu, apiyi are
  * the providers' own asset APIs (sim-providers.h), checked against --ak/--sk
  * (signatures) or --key; POST /sim/liveness completes a liveness check.
  *
@@ -825,13 +825,14 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
     cJSON_AddNumberToObject(o, "video_size", (double)sim.video_len);
     cJSON_AddNumberToObject(o, "asset_creates", (double)sim.asset_creates);
-    long long calls, signed_ok, signed_bad, sessions, deleted;
-    providers_stats(&calls, &signed_ok, &signed_bad, &sessions, &deleted);
-    cJSON_AddNumberToObject(o, "assets_deleted", (double)deleted);
-    cJSON_AddNumberToObject(o, "liveness_sessions", (double)sessions);
-    cJSON_AddNumberToObject(o, "provider_calls", (double)calls);
-    cJSON_AddNumberToObject(o, "signatures_ok", (double)signed_ok);
-    cJSON_AddNumberToObject(o, "signatures_bad", (double)signed_bad);
+    struct provider_stats ps;
+    providers_stats(&ps);
+    cJSON_AddNumberToObject(o, "provider_calls", (double)ps.calls);
+    cJSON_AddNumberToObject(o, "signatures_ok", (double)ps.signatures_ok);
+    cJSON_AddNumberToObject(o, "signatures_bad", (double)ps.signatures_bad);
+    cJSON_AddNumberToObject(o, "liveness_sessions", (double)ps.liveness_sessions);
+    cJSON_AddNumberToObject(o, "assets_deleted", (double)ps.assets_deleted);
+    cJSON_AddNumberToObject(o, "upload_auth_leaks", (double)ps.upload_auth_leaks);
     pthread_mutex_unlock(&sim.lock);
     return send_json(c, 200, o);
 }
@@ -1091,7 +1092,7 @@ static void usage(FILE *out)
     fputs("usage: seedance-sim [--port N] [--video FILE] [--key KEY]\n"
           "         [--content-mode range|full|redirect] [--queue-ms N] [--run-ms N]\n"
           "         [--url-ttl SECS] [--verify-ms N] [--assets-dialect sim|alt|volcengine|\n"
-"          byteplus|easyrouter|yingtu] [--ak AK] [--sk SK] [--link-ttl-ms N]\n"
+"          byteplus|easyrouter|yingtu|apiyi] [--ak AK] [--sk SK] [--link-ttl-ms N]\n"
           "         [--latency-ms N] [--rate 200mbit|25MB|BYTES] [--public-port N]\n"
           "Listens on 127.0.0.1 (port 0 = any free port) and prints the URL.\n"
           "The key defaults to $SEEDANCE_SIM_KEY, else 'sim-key'.\n", out);

@@ -16,7 +16,12 @@
 #define ER_PREFIX "/api/resource-channel/byteplus/visual-validate"
 #define YT_PREFIX "/api/seedance-assets"
 
-enum shape { NONE, VOLC, ER, YT };
+#define AY_PREFIX "/v1/asset-library"
+
+enum shape { NONE, VOLC, ER, YT, AY };
+
+/* A presigned upload (apiyi): what was announced, and what arrived. */
+struct upload { char token[40], name[128], type[80], url[300]; long long size, received; };
 
 struct group { char id[40]; bool liveness; };
 struct session { char token[40], id[40], callback[512]; double created; int state; /* 0 waiting 1 passed 2 failed */ char group[40]; };
@@ -30,6 +35,9 @@ static struct {
     struct group groups[MAX_ITEMS];
     struct session sessions[MAX_ITEMS];
     struct item items[MAX_ITEMS];
+    struct upload uploads[MAX_ITEMS];
+    int nuploads;
+    long long upload_auth_leaks;
     int ngroups, nsessions, nitems;
     long long calls, signed_ok, signed_bad, deleted;
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER, .verify_ms = 1000, .link_ttl_ms = 120000};
@@ -53,6 +61,8 @@ bool providers_select(const char *name)
         P.shape = ER;
     else if (!strcmp(name, "yingtu"))
         P.shape = YT;
+    else if (!strcmp(name, "apiyi"))
+        P.shape = AY;
     else
         return false;
     return true;
@@ -99,15 +109,11 @@ static cJSON *aigc_items(bool alias)
     return list;
 }
 
-void providers_stats(long long *calls, long long *signed_ok, long long *signed_bad,
-                     long long *sessions, long long *deleted)
+void providers_stats(struct provider_stats *out)
 {
     pthread_mutex_lock(&P.lock);
-    *deleted = P.deleted;
-    *sessions = P.nsessions;
-    *calls = P.calls;
-    *signed_ok = P.signed_ok;
-    *signed_bad = P.signed_bad;
+    *out = (struct provider_stats){P.calls, P.signed_ok, P.signed_bad, P.nsessions, P.deleted,
+                                   P.upload_auth_leaks};
     pthread_mutex_unlock(&P.lock);
 }
 
@@ -617,6 +623,91 @@ static enum MHD_Result yt_call(struct MHD_Connection *c, const char *method, con
     return yt_error(c, 404, "not_found", "no such path");
 }
 
+/* APIYI's asset library (newer pages): presign -> PUT -> ingest -> poll. */
+static enum MHD_Result ay_call(struct MHD_Connection *c, const char *method, const char *rest,
+                               const cJSON *body)
+{
+    if (!strcmp(rest, "/uploads") && !strcmp(method, "POST")) {
+        const char *name = text(body, "filename"), *type = text(body, "content_type");
+        const cJSON *size = cJSON_GetObjectItemCaseSensitive(body, "size");
+        const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+        struct upload *u;
+        cJSON *o;
+        double bytes = cJSON_IsNumber(size) ? size->valuedouble
+                     : cJSON_IsString(size) ? atof(size->valuestring) : -1;
+        if (!name || !type || bytes <= 0 || !host || P.nuploads == MAX_ITEMS ||
+            strlen(name) > 100 || strchr(name, '/'))
+            return yt_error(c, 400, "invalid_request", "filename, content_type and size");
+        u = &P.uploads[P.nuploads++];
+        snprintf(u->token, sizeof u->token, "up%04d", P.nuploads);
+        snprintf(u->name, sizeof u->name, "%s", name);
+        snprintf(u->type, sizeof u->type, "%s", type);
+        snprintf(u->url, sizeof u->url, "https://files.apiyi.sim.invalid/up%04d/%s", P.nuploads,
+                 name);
+        u->size = (long long)bytes;
+        o = cJSON_CreateObject();
+        char put[300];
+        snprintf(put, sizeof put, "http://%s/sim-upload/up%04d?signature=sim", host, P.nuploads);
+        cJSON_AddStringToObject(o, "upload_url", put);
+        cJSON_AddStringToObject(o, "file_url", u->url);
+        return sim_send_json(c, 200, o);
+    }
+    if (!strcmp(rest, "/assets") && !strcmp(method, "POST")) {
+        const char *url = text(body, "url");
+        struct upload *u = NULL;
+        for (int i = 0; url && i < P.nuploads; i++)
+            if (!strcmp(P.uploads[i].url, url))
+                u = &P.uploads[i];
+        if (!u || u->received != u->size || u->size <= 0)
+            return yt_error(c, 400, "not_uploaded", "the file was not uploaded (or not whole)");
+        struct answer a = create_item(NULL, url, text(body, "type"));
+        if (!a.result)
+            return yt_error(c, a.http, a.code, a.message);
+        struct item *it = find_item(text(a.result, "Id"));
+        cJSON_Delete(a.result);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", it->alias);
+        cJSON_AddStringToObject(o, "status", "processing");
+        return sim_send_json(c, 200, o);
+    }
+    if (!strncmp(rest, "/assets/", 8) && !strcmp(method, "GET")) {
+        struct item *it = find_item(rest + 8);
+        const char *code, *why;
+        char word[16];
+        if (!it)
+            return yt_error(c, 404, "not_found", "no such asset");
+        cJSON *o = cJSON_CreateObject();
+        const char *status = item_status(it, &code, &why);
+        memcpy(word, status, strlen(status) + 1);    /* Processing, Active, Failed: < 16 */
+        word[0] = (char)(word[0] - 'A' + 'a');          /* this one says it in lower case */
+        cJSON_AddStringToObject(o, "id", it->alias);
+        cJSON_AddStringToObject(o, "uri", "");
+        cJSON_AddStringToObject(o, "status", word);
+        return sim_send_json(c, 200, o);
+    }
+    return yt_error(c, 404, "not_found", "no such path");
+}
+
+/* PUT of a presigned upload: no key may come along; type and size as announced. */
+static enum MHD_Result ay_put(struct MHD_Connection *c, const char *token, size_t len)
+{
+    const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    struct upload *u = NULL;
+
+    for (int i = 0; i < P.nuploads; i++)
+        if (!strcmp(P.uploads[i].token, token))
+            u = &P.uploads[i];
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"))
+        P.upload_auth_leaks++;
+    if (!u || !type || strcmp(type, u->type) || (long long)len != u->size)
+        return yt_error(c, 400, "bad_upload", "not the announced file");
+    u->received = (long long)len;
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);      /* as a store: no body */
+    MHD_destroy_response(r);
+    return ret;
+}
+
 bool providers_serve(struct MHD_Connection *c, const char *method, const char *url,
                      const char *body, size_t len, enum MHD_Result *ret)
 {
@@ -645,8 +736,16 @@ bool providers_serve(struct MHD_Connection *c, const char *method, const char *u
         *ret = volc_reply(c, action, a);
         return true;
     }
+    if (P.shape == AY && !strncmp(url, "/sim-upload/", 12) && !strcmp(method, "PUT")) {
+        pthread_mutex_lock(&P.lock);
+        P.calls++;
+        *ret = ay_put(c, url + 12, len);
+        pthread_mutex_unlock(&P.lock);
+        return true;
+    }
     if ((P.shape == ER && !strncmp(url, ER_PREFIX, strlen(ER_PREFIX))) ||
-        (P.shape == YT && !strncmp(url, YT_PREFIX, strlen(YT_PREFIX)))) {
+        (P.shape == YT && !strncmp(url, YT_PREFIX, strlen(YT_PREFIX))) ||
+        (P.shape == AY && !strncmp(url, AY_PREFIX, strlen(AY_PREFIX)))) {
         const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         if (!h || strncmp(h, "Bearer ", 7) || strcmp(h + 7, P.key)) {
             *ret = er_reply(c, (struct answer){NULL, "unauthorized", "bad key", 401}, false);
@@ -656,7 +755,8 @@ bool providers_serve(struct MHD_Connection *c, const char *method, const char *u
         pthread_mutex_lock(&P.lock);
         P.calls++;
         *ret = P.shape == ER ? er_call(c, method, url + strlen(ER_PREFIX), json)
-                             : yt_call(c, method, url + strlen(YT_PREFIX), json);
+             : P.shape == YT ? yt_call(c, method, url + strlen(YT_PREFIX), json)
+                             : ay_call(c, method, url + strlen(AY_PREFIX), json);
         pthread_mutex_unlock(&P.lock);
         cJSON_Delete(json);
         return true;

@@ -10,6 +10,9 @@
  *   easyrouter            Bearer key; /api/resource-channel/byteplus/visual-validate
  *                         /sessions, /sessions/{id}, /assets, /assets/{id};
  *                         replies {"data": {...}}, errors {"error": {...}}.
+ *   apiyi                 Bearer key; /v1/asset-library/uploads (presign) -> PUT
+ *                         /sim-upload/TOKEN (no key; type and size as announced)
+ *                         -> /v1/asset-library/assets (ingest) -> GET, lower-case words.
  *   yingtu                (LaoZhang) Bearer key; /api/seedance-assets/virtual-humans,
  *                         /real-persons/verifications (the verification_id comes
  *                         back on the callback only), /real-persons; asset
@@ -31,7 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* "volcengine", "byteplus", "easyrouter" or "yingtu": true when it is one. */
+/* "volcengine", "byteplus", "easyrouter", "yingtu" or "apiyi": true when it is one. */
 bool providers_select(const char *name);
 void providers_configure(const char *ak, const char *sk, const char *key, long verify_ms,
                          long link_ttl_ms);
@@ -46,10 +49,13 @@ enum MHD_Result providers_liveness(struct MHD_Connection *c, const char *body, s
 /* True when a provider asset id is active (a task may reference it). */
 bool providers_asset_active(const char *id);
 
-/* Counters for /sim/stats: calls, signatures checked, signatures refused,
- * liveness sessions opened, assets deleted. */
-void providers_stats(long long *calls, long long *signed_ok, long long *signed_bad,
-                     long long *sessions, long long *deleted);
+/* Counters for /sim/stats. */
+struct provider_stats {
+    long long calls, signatures_ok, signatures_bad;
+    long long liveness_sessions, assets_deleted;
+    long long upload_auth_leaks;        /* presigned PUTs that carried an Authorization */
+};
+void providers_stats(struct provider_stats *out);
 
 /* Sends `obj` as JSON (seedance-sim.c). */
 enum MHD_Result sim_send_json(struct MHD_Connection *c, unsigned code, cJSON *obj);
