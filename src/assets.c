@@ -489,28 +489,23 @@ static bool same_bytes(const char *path, void *arg)
     return same;
 }
 
-/* True when a data: URL carries the bytes of an asset's source file. The
- * directories are listed under the lock; the files are read without it. */
-static bool embeds_source(assets *a, const char *url, char *why, size_t why_len)
+/* True when `fn` finds a source file of an asset that matches `arg`; `why`
+ * says whose and that it may not go out `as`. The directories are listed
+ * under the lock; the files are read without it. */
+static bool source_matches(assets *a, bool (*fn)(const char *path, void *arg), void *arg,
+                           const char *as, char *why, size_t why_len)
 {
-    const char *comma = strchr(url, ',');
-    struct embed_probe probe = {comma ? comma + 1 : "", 0};
-    size_t len = strlen(probe.payload);
     struct asset_dirs dirs = {a, NULL, NULL, 0, 0};
     bool hit = false;
 
-    if (!comma || len % 4)
-        return false;
-    probe.bytes = (off_t)(len / 4 * 3) - (len && probe.payload[len - 1] == '=') -
-                  (len > 1 && probe.payload[len - 2] == '=');
     pthread_mutex_lock(&a->lock);
     strmap_each(a->by_key, collect_source_dir, &dirs);
     pthread_mutex_unlock(&a->lock);
     for (size_t i = 0; i < dirs.n; i++) {
-        if (!hit && each_source(dirs.dir[i], same_bytes, &probe)) {
+        if (!hit && each_source(dirs.dir[i], fn, arg)) {
             hit = true;
-            snprintf(why, why_len, "the material of asset %s may not go out as a plain data: "
-                     "URL: name the asset in \"assets\" instead", dirs.label[i]);
+            snprintf(why, why_len, "the material of asset %s may not go out as a plain %s: "
+                     "name the asset in \"assets\" instead", dirs.label[i], as);
         }
         free(dirs.dir[i]);
         free(dirs.label[i]);
@@ -518,6 +513,37 @@ static bool embeds_source(assets *a, const char *url, char *why, size_t why_len)
     free(dirs.dir);
     free(dirs.label);
     return hit;
+}
+
+/* True when a data: URL carries the bytes of an asset's source file. */
+static bool embeds_source(assets *a, const char *url, char *why, size_t why_len)
+{
+    const char *comma = strchr(url, ',');
+    struct embed_probe probe = {comma ? comma + 1 : "", 0};
+    size_t len = strlen(probe.payload);
+
+    if (!comma || len % 4)
+        return false;
+    probe.bytes = (off_t)(len / 4 * 3) - (len && probe.payload[len - 1] == '=') -
+                  (len > 1 && probe.payload[len - 2] == '=');
+    return source_matches(a, same_bytes, &probe, "data: URL", why, why_len);
+}
+
+/* A source/NAME.url file that holds `arg` (a URL). */
+static bool same_url(const char *path, void *arg)
+{
+    size_t len = strlen(path), want = strlen(arg), n;
+    char buf[4100];
+    FILE *f;
+
+    if (len < 4 || strcmp(path + len - 4, ".url") || !(f = fopen(path, "r")))
+        return false;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n && strchr("\r\n \t", buf[n - 1]))
+        buf[--n] = '\0';
+    return n == want && !memcmp(buf, arg, n);
 }
 
 /* Refuses real-person material as a plain media URL. Lock not held. */
@@ -547,6 +573,9 @@ static int check_raw_material(assets *a, const cJSON *content, char *why, size_t
         }
         if (!strncmp(url->valuestring, "data:", 5) &&
             embeds_source(a, url->valuestring, why, why_len))
+            return -EINVAL;
+        if (!strncmp(url->valuestring, "http", 4) &&
+            source_matches(a, same_url, url->valuestring, "URL", why, why_len))
             return -EINVAL;
     }
     return 0;

@@ -282,3 +282,15 @@ def test_local_files_are_uploaded_where_the_profile_has_an_upload_step(start_sim
     assert mount.wait_status("solo") == "succeeded\n"
     sent = json.loads(read(mount.path("by-name", "solo", "request.json")))
     assert [c["type"] for c in sent["content"]][-1] == "video_url"   # its media type
+
+
+def test_a_persons_material_url_may_not_go_out_as_a_plain_reference(start_sim, start_mount,
+                                                                     tmp_path):
+    sim, mount = start(start_sim, start_mount, "volcengine", tmp_path)
+    draft(mount, "real-person", "gus", "https://cdn.example.com/gus.jpg")
+    r = mount.submit("raw.json", {"prompt": "x", "first_frame": "https://cdn.example.com/gus.jpg"})
+    assert r.returncode != 0
+    assert "real-person/gus may not go out as a plain URL" in read(mount.path("requests",
+                                                                             "raw.error"))
+    assert mount.submit("other.json", {"prompt": "x", "first_frame":
+                                       "https://cdn.example.com/other.jpg"}).returncode == 0
