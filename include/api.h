@@ -27,6 +27,7 @@ struct task_info {
     char *last_frame_url;   /* content.last_frame_url */
     char *error;            /* "code: message" when the task failed */
     long long created_at, updated_at;   /* Unix seconds, 0 if absent */
+    int progress;           /* 0..100 where the API says (the OpenAI shape), else -1 */
     char *json;             /* the object as returned, pretty-printed */
 };
 
@@ -125,8 +126,24 @@ void api_task_list_free(struct task_info *items, int count);
 char *api_body_model(const char *body);
 
 /* True when a task object does not contradict a request body on the fields
- * tasks echo (model, resolution, ratio, duration, seed). */
-bool api_task_matches_body(const char *task_json, const char *body);
+ * tasks echo (model, resolution, ratio, duration, seed; in the OpenAI shape
+ * model, prompt, seconds, size). `a` may be NULL (the Seedance shapes). */
+bool api_task_matches_body(api *a, const char *task_json, const char *body);
+
+/* The OpenAI Videos shape (api_openai.c). A Seedance task body (as
+ * task_body.h builds it) as new-api gateways take it: "prompt" from the text
+ * items, "seconds" (a string) from duration, "model" and "size" as they are,
+ * the Seedance parameters the gateway's Seedance channel reads in
+ * "metadata", and every reference (with its role) in metadata.content.
+ * 0 with *out (malloc'd; `out` may be NULL: only the check); -EINVAL with
+ * `why` naming a field this shape cannot carry, or a missing prompt. */
+int api_openai_body(const char *body, char **out, char *why, size_t why_len);
+int api_openai_check(const char *body, char *why, size_t why_len);
+/* api_task_matches_body for a video object against a Seedance body. */
+bool api_openai_matches(const char *task_json, const char *body);
+/* {"data": [video...], "has_more"}: errors as api_parse_list. */
+int api_openai_parse_list(const char *body, struct task_info **items, int *count,
+                          bool *has_more, char *why, size_t why_len);
 
 /* GET one task. -ENOENT when the API says 404; -EPROTO for a bad reply. */
 int api_get_task(api *a, const char *id, struct task_info *out, struct api_result *res);
@@ -148,8 +165,16 @@ int api_video_source(api *a, const char *id, const char *video_url, char **url, 
 int api_video_size(api *a, const char *id, const char *video_url, off_t *size,
                    struct api_result *res);
 
-/* GET `url` (a signed CDN URL: no key) under the budget, expecting a body
- * of 1..max bytes: 0 with *data (malloc'd) and *len; -EIO otherwise. */
+/* True when the API makes a thumbnail of every video (the OpenAI shape:
+ * variant=thumbnail), which the poller fetches as it does a last frame. */
+bool api_has_thumbnails(api *a);
+
+/* True when `data` starts like a PNG, JPEG or WebP image. */
+bool api_is_image(const char *data, size_t len);
+
+/* GET `url` under the budget, expecting a body of 1..max bytes: 0 with
+ * *data (malloc'd) and *len; -EIO otherwise. The key goes along only to the
+ * API's own base URL (a thumbnail); a signed CDN URL gets none. */
 int api_fetch(api *a, const char *url, size_t max, char **data, size_t *len,
               struct api_result *res);
 

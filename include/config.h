@@ -30,7 +30,9 @@
 /* The file name systemd's LoadCredential= gives the key. */
 #define CONFIG_CREDENTIAL "seedance_api_key"
 
-enum dialect { DIALECT_GATEWAY, DIALECT_ARK };
+/* The wire shapes of ../shared/API.md: the seed gateway's, Ark's own, and
+ * the OpenAI Videos shape (new-api gateways). */
+enum dialect { DIALECT_GATEWAY, DIALECT_ARK, DIALECT_OPENAI };
 
 /* What -o log= names; log.h's levels go with log_level=. */
 enum log_target { LOG_TO_DEFAULT, LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_FILE };

@@ -4,7 +4,10 @@
  *   2026-11-28T13:59:47Z cgt-20261128135947-00001 fox queued running
  *   2026-11-28T13:59:48Z cgt-20261128135947-00001 fox running succeeded
  *
- * Line: UTC time, task id, request name ("-" if none), old status, new status.
+ * Line: UTC time, task id, request name ("-" if none), old status, new status;
+ * where the API reports progress (the OpenAI shape), a line with the same
+ * status twice and " progress=N" each time it moved by 10 or more:
+ *   2026-11-28T13:59:48Z video-...-00001 fox running running progress=40
  * Each open file is a reader with its own bounded buffer (EVENTS_BUFFER
  * bytes): a slow reader never blocks the daemon. On overflow the oldest
  * lines are dropped and the reader's next read starts with
@@ -36,6 +39,10 @@ void events_free(events *e);
  * `from` is NULL for a task just added (shown as "-"). */
 void events_emit(events *e, const char *id, const char *name, const struct task_status *from,
                  const struct task_status *to);
+
+/* The progress line (see above). */
+void events_emit_progress(events *e, const char *id, const char *name,
+                          const struct task_status *status, int progress);
 
 events_reader *events_open(events *e);
 void events_close(events *e, events_reader *r);

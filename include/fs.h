@@ -20,6 +20,11 @@ int fs_main(int argc, char **argv, struct fs_context *c);
 void fs_on_status(const char *id, const char *name, const struct task_status *from,
                   const struct task_status *to, void *arg);
 
+/* A task's progress moved (tasks_set_progress_hook): the events line, and
+ * the kernel drops what it cached of the task's files. */
+void fs_on_progress(const char *id, const char *name, const struct task_status *status,
+                    int progress, void *arg);
+
 /* What the kernel caches of tasks/<id>/ and its files is stale (told
  * from the notifier thread; safe to call anywhere). */
 void fs_invalidate_task(const char *id);

@@ -19,6 +19,9 @@ struct task_body_rules {
     const char *default_model;  /* used when the request names none */
     const char *resolutions;    /* allowed values, ':'-separated */
     size_t max_bytes;           /* largest accepted file */
+    /* The dialect's own check of a built body (-EINVAL with `why` naming a
+     * field it cannot carry), or NULL. */
+    int (*carry)(const char *body, char *why, size_t why_len);
 };
 
 /* The request name of a submittable file ("fox.json" -> "fox", "a.txt" ->

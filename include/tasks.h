@@ -32,7 +32,7 @@ typedef void (*tasks_status_fn)(const char *id, const char *name,
 
 /* The files of tasks/<id>/. */
 enum task_file { TASK_STATUS, TASK_JSON, TASK_REQUEST, TASK_ERROR, TASK_LAST_FRAME,
-                 TASK_VIDEO_ERROR, TASK_FILES };
+                 TASK_VIDEO_ERROR, TASK_PROGRESS, TASK_THUMBNAIL, TASK_FILES };
 
 /* What getattr and readdir need about one task, copied out. */
 struct task_stat {
@@ -55,6 +55,12 @@ int tasks_restore(tasks *t);
  * (on the poller thread; on the caller's thread for tasks_add and
  * tasks_remove). "succeeded" means video.mp4 just appeared. */
 void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg);
+
+/* `fn` runs, without locks held, on the poller thread, when the progress
+ * the API reports (0..100) moved by 10 or more since the last call. */
+typedef void (*tasks_progress_fn)(const char *id, const char *name,
+                                  const struct task_status *status, int progress, void *arg);
+void tasks_set_progress_hook(tasks *t, tasks_progress_fn fn, void *arg);
 
 /* `fn` runs, without locks held, when a size asked for with
  * tasks_size_video was learned or could not be (on the sizer thread), and

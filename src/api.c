@@ -18,11 +18,17 @@
 #define API_WAIT (-1.0)             /* background threads: wait for the budget */
 #define API_FOREGROUND_WAIT 2.0     /* FUSE threads: this long at most, else EAGAIN */
 #define API_MAX_RETRY_AFTER 300.0   /* a server asking for more (a day, once seen) gets this */
+#define API_MAX_PAGES 128           /* list pages a cursor is kept for (openai) */
 
 struct api {
     char *base;             /* api_url */
-    char *tasks_path;       /* base + dialect prefix + /contents/generations/tasks */
+    char *tasks_path;       /* base + dialect prefix + /contents/generations/tasks, or
+                             * base + /v1/videos (openai) */
     enum dialect dialect;
+    /* openai: the list pages by cursor; cursor[p] is the id page p+1 starts
+     * after (cursor_lock), as the last list of page p said. */
+    pthread_mutex_t cursor_lock;
+    char *cursor[API_MAX_PAGES + 1];
     http *http;
     /* The request budget shared by every thread: a token bucket of max_rps
      * calls a second, and a pause for everyone after a 429. */
@@ -287,6 +293,7 @@ static char *error_line(const cJSON *error)
 
 static int parse_task_object(const cJSON *root, struct task_info *out, char *why,
                              size_t why_len);
+static void add_thumbnail(api *a, struct task_info *t);
 
 /* A reply parsed, or NULL when it is not JSON or holds an escaped NUL: C
  * strings end there, so "cgt-1\u0000/../x" would be read as another id. */
@@ -311,6 +318,7 @@ static int parse_task_object(const cJSON *root, struct task_info *out, char *why
     int rc = -EPROTO;
 
     memset(out, 0, sizeof *out);
+    out->progress = -1;
     if (!cJSON_IsObject(root)) {
         snprintf(why, why_len, "task reply is not a JSON object");
         goto out;
@@ -339,7 +347,12 @@ static int parse_task_object(const cJSON *root, struct task_info *out, char *why
     out->created_at = time_field(root, "created_at");
     out->updated_at = time_field(root, "updated_at");
     if (!out->updated_at)
+        out->updated_at = time_field(root, "completed_at");     /* the OpenAI shape */
+    if (!out->updated_at)
         out->updated_at = out->created_at;
+    const cJSON *progress = cJSON_GetObjectItemCaseSensitive(root, "progress");
+    out->progress = cJSON_IsNumber(progress) && progress->valuedouble >= 0 &&
+                    progress->valuedouble <= 100 ? (int)progress->valuedouble : -1;
     out->json = cJSON_Print(root);
     rc = out->json ? 0 : -ENOMEM;
 out:
@@ -452,8 +465,12 @@ api *api_new(const struct api_options *opt, http *h)
     pthread_mutex_init(&a->budget_lock, NULL);
     pthread_cond_init(&a->aborted_cond, NULL);
     a->base = strdup(opt->api_url);
-    if (!a->base || asprintf(&a->tasks_path, "%s%s/contents/generations/tasks",
-                             opt->api_url, prefix) < 0) {
+    pthread_mutex_init(&a->cursor_lock, NULL);
+    if (!a->base ||
+        (opt->dialect == DIALECT_OPENAI
+             ? asprintf(&a->tasks_path, "%s/v1/videos", opt->api_url)
+             : asprintf(&a->tasks_path, "%s%s/contents/generations/tasks", opt->api_url,
+                        prefix)) < 0) {
         free(a->base);
         free(a);
         return NULL;
@@ -467,6 +484,9 @@ void api_free(api *a)
         return;
     free(a->base);
     free(a->tasks_path);
+    for (int i = 0; i <= API_MAX_PAGES; i++)
+        free(a->cursor[i]);
+    pthread_mutex_destroy(&a->cursor_lock);
     pthread_mutex_destroy(&a->budget_lock);
     pthread_cond_destroy(&a->aborted_cond);
     free(a);
@@ -509,9 +529,12 @@ int api_fetch(api *a, const char *url, size_t max, char **data, size_t *len,
     struct http_reply reply;
     int rc;
 
+    size_t base = strlen(a->base);
+    bool own = !strncmp(url, a->base, base) && url[base] == '/';
+
     *data = NULL;
     *len = 0;
-    if ((rc = api_call(a, "GET", url, NULL, false, API_WAIT, &reply, res)))
+    if ((rc = api_call(a, "GET", url, NULL, own, API_WAIT, &reply, res)))
         return result_done(res, rc);
     if (reply.status == 200 && reply.len > 0 && reply.len <= max) {
         *data = reply.body;
@@ -546,9 +569,16 @@ static char *task_url(api *a, const char *id)
 int api_create_task(api *a, const char *body, char **id, struct api_result *res)
 {
     struct http_reply reply;
-    int rc = api_call(a, "POST", a->tasks_path, body, true, API_WAIT, &reply, res);
+    char *sent = NULL;
+    int rc;
 
     *id = NULL;
+    result_init(res);
+    if (a->dialect == DIALECT_OPENAI &&
+        (rc = api_openai_body(body, &sent, res->msg, sizeof res->msg)))
+        return result_done(res, rc);    /* checked at close(): only an old outbox row */
+    rc = api_call(a, "POST", a->tasks_path, sent ? sent : body, true, API_WAIT, &reply, res);
+    free(sent);
     if (rc)
         return result_done(res, rc);
     rc = api_parse_create_reply(reply.status, reply.body, id, res->msg, sizeof res->msg);
@@ -588,6 +618,8 @@ int api_get_task(api *a, const char *id, struct task_info *out, struct api_resul
             api_task_info_free(out);
             rc = -EPROTO;
         }
+        if (!rc)
+            add_thumbnail(a, out);
     } else {
         api_describe_error(reply.status, reply.body, why, why_len);
         rc = task_reply_errno(&reply, why, why_len);
@@ -621,6 +653,33 @@ int api_delete_task(api *a, const char *id, struct api_result *res)
     cJSON_Delete(root);
     http_reply_free(&reply);
     return result_done(res, rc);
+}
+
+bool api_has_thumbnails(api *a)
+{
+    return a->dialect == DIALECT_OPENAI;
+}
+
+bool api_is_image(const char *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    return (len > 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) ||
+           (len > 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff) ||
+           (len > 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4));
+}
+
+/* The OpenAI shape has no frame URL in its object: a completed video's
+ * thumbnail is its content's variant. */
+static void add_thumbnail(api *a, struct task_info *t)
+{
+    char *seg;
+
+    if (a->dialect != DIALECT_OPENAI || t->status.code != STATUS_SUCCEEDED ||
+        t->last_frame_url || !(seg = http_escape_segment(t->id)))
+        return;
+    if (asprintf(&t->last_frame_url, "%s/%s/content?variant=thumbnail", a->tasks_path, seg) < 0)
+        t->last_frame_url = NULL;
+    free(seg);
 }
 
 int api_video_source(api *a, const char *id, const char *video_url, char **url, bool *auth)
@@ -714,9 +773,60 @@ void api_task_list_free(struct task_info *items, int count)
     free(items);
 }
 
+/* The OpenAI shape's list: newest first, by cursor (`after` the last id of
+ * the page before, as that page's list said). */
+static int openai_list(api *a, int page, int page_size, struct task_info **items, int *count,
+                       struct api_result *res)
+{
+    char *url = NULL, *after = NULL, *seg = NULL;
+    struct http_reply reply;
+    bool more = false;
+    int rc;
+
+    *items = NULL;
+    *count = 0;
+    result_init(res);
+    if (page < 1 || page > API_MAX_PAGES)
+        return result_done(res, 0);
+    pthread_mutex_lock(&a->cursor_lock);
+    if (page > 1 && a->cursor[page - 1])
+        after = strdup(a->cursor[page - 1]);
+    pthread_mutex_unlock(&a->cursor_lock);
+    if (page > 1 && !after)
+        return result_done(res, 0);     /* the page before had no more */
+    if ((after && !(seg = http_escape_segment(after))) ||
+        asprintf(&url, "%s?limit=%d&order=desc%s%s", a->tasks_path,
+                 page_size > 100 ? 100 : page_size, seg ? "&after=" : "", seg ? seg : "") < 0)
+        url = NULL;
+    free(after);
+    free(seg);
+    if (!url)
+        return result_done(res, -ENOMEM);
+    rc = api_call(a, "GET", url, NULL, true, API_WAIT, &reply, res);
+    free(url);
+    if (rc)
+        return result_done(res, rc);
+    if (reply.status != 200) {
+        api_describe_error(reply.status, reply.body, res->msg, sizeof res->msg);
+        rc = reply.status == 404 || reply.status == 405 ? -EPROTO : status_errno(reply.status);
+    } else {
+        rc = api_openai_parse_list(reply.body, items, count, &more, res->msg, sizeof res->msg);
+        for (int i = 0; !rc && i < *count; i++)
+            add_thumbnail(a, &(*items)[i]);
+    }
+    http_reply_free(&reply);
+    pthread_mutex_lock(&a->cursor_lock);
+    free(a->cursor[page]);
+    a->cursor[page] = !rc && more && *count ? strdup((*items)[*count - 1].id) : NULL;
+    pthread_mutex_unlock(&a->cursor_lock);
+    return result_done(res, rc);
+}
+
 int api_list_recent(api *a, const char *model, int page, int page_size,
                     struct task_info **items, int *count, struct api_result *res)
 {
+    if (a->dialect == DIALECT_OPENAI)
+        return openai_list(a, page, page_size, items, count, res);   /* no model filter */
     char *query = NULL, *model_q = model ? http_escape_segment(model) : NULL;
     int rc;
 
@@ -737,11 +847,17 @@ int api_list_by_ids(api *a, char *const *ids, int n, struct task_info **items, i
                     struct api_result *res)
 {
     size_t cap = 64 + (size_t)n * (3 * NAMES_MAX_TASK_ID + 20), len;
-    char *query = malloc(cap);
+    char *query;
     int rc;
 
     result_init(res);
-    if (!query)
+    *items = NULL;
+    *count = 0;
+    if (a->dialect == DIALECT_OPENAI) {
+        snprintf(res->msg, sizeof res->msg, "the OpenAI shape lists no tasks by id");
+        return result_done(res, -EPROTO);
+    }
+    if (!(query = malloc(cap)))
         return result_done(res, -ENOMEM);
     len = (size_t)snprintf(query, cap, "page_num=1&page_size=%d", n);
     for (int i = 0; i < n; i++) {
@@ -758,8 +874,10 @@ int api_list_by_ids(api *a, char *const *ids, int n, struct task_info **items, i
     return result_done(res, rc);
 }
 
-bool api_task_matches_body(const char *task_json, const char *body)
+bool api_task_matches_body(api *a, const char *task_json, const char *body)
 {
+    if (a && a->dialect == DIALECT_OPENAI)
+        return api_openai_matches(task_json, body);
     static const char *const echoed[] = {"model", "resolution", "ratio", "duration", "seed", NULL};
     cJSON *task = cJSON_Parse(task_json), *req = cJSON_Parse(body);
     bool match = task && req;

@@ -73,8 +73,9 @@ static const char usage_text[] =
 "  -h, --help             this text\n"
 "  -V, --version          version\n"
 "  -o api_url=URL         base URL of the API (required, or SOURCE)\n"
-"  -o dialect=NAME        gateway (default: /seedance/api/v3, /v1/videos/ID/content)\n"
-"                         or ark (/api/v3, content.video_url)\n"
+"  -o dialect=NAME        gateway (default: /seedance/api/v3, /v1/videos/ID/content),\n"
+"                         ark (/api/v3, content.video_url) or openai (the OpenAI\n"
+"                         Videos shape of new-api gateways: /v1/videos)\n"
 "  -o key_file=FILE       read the API key from FILE (mode 600) instead of the\n"
 "                         environment; SIGHUP reads it again\n"
 "  -o state_dir=DIR       state, cache and log (default $STATE_DIRECTORY, else\n"
@@ -513,8 +514,11 @@ static int convert_options(struct config *cfg, char **v, char **file_state_dir, 
         cfg->dialect = DIALECT_GATEWAY;
     else if (!strcmp(v[O_DIALECT], "ark"))
         cfg->dialect = DIALECT_ARK;
+    else if (!strcmp(v[O_DIALECT], "openai"))
+        cfg->dialect = DIALECT_OPENAI;
     else {
-        fprintf(err, "seedancefs: dialect must be gateway or ark, not '%s'\n", v[O_DIALECT]);
+        fprintf(err, "seedancefs: dialect must be gateway, ark or openai, not '%s'\n",
+                v[O_DIALECT]);
         return -1;
     }
 

@@ -61,10 +61,11 @@ static void make_room(events_reader *r, size_t need)
     r->len -= cut;
 }
 
-void events_emit(events *e, const char *id, const char *name, const struct task_status *from,
-                 const struct task_status *to)
+/* Appends one line (`progress` < 0: none) to every reader. */
+static void emit(events *e, const char *id, const char *name, const struct task_status *from,
+                 const struct task_status *to, int progress)
 {
-    char line[512], stamp[32];
+    char line[512], stamp[32], tail[32] = "";
     time_t now = time(NULL);
     struct tm tm;
     bool woken = false;
@@ -72,8 +73,10 @@ void events_emit(events *e, const char *id, const char *name, const struct task_
 
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    len = snprintf(line, sizeof line, "%s %s %s %s %s\n", stamp, id, name ? name : "-",
-                   from ? status_name(from) : "-", status_name(to));
+    if (progress >= 0)
+        snprintf(tail, sizeof tail, " progress=%d", progress);
+    len = snprintf(line, sizeof line, "%s %s %s %s %s%s\n", stamp, id, name ? name : "-",
+                   from ? status_name(from) : "-", status_name(to), tail);
     if (len <= 0 || (size_t)len >= sizeof line)
         return;
     pthread_mutex_lock(&e->lock);
@@ -87,6 +90,18 @@ void events_emit(events *e, const char *id, const char *name, const struct task_
     pthread_mutex_unlock(&e->lock);
     if (woken)
         e->wake(e->wake_arg);
+}
+
+void events_emit(events *e, const char *id, const char *name, const struct task_status *from,
+                 const struct task_status *to)
+{
+    emit(e, id, name, from, to, -1);
+}
+
+void events_emit_progress(events *e, const char *id, const char *name,
+                          const struct task_status *status, int progress)
+{
+    emit(e, id, name, status, status, progress);
 }
 
 events_reader *events_open(events *e)

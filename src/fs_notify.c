@@ -286,6 +286,15 @@ void fs_on_status(const char *id, const char *name, const struct task_status *fr
     fs_invalidate_task(id);
 }
 
+void fs_on_progress(const char *id, const char *name, const struct task_status *status,
+                    int progress, void *arg)
+{
+    (void)arg;
+    if (fsx.events)
+        events_emit_progress(fsx.events, id, name, status, progress);
+    fs_invalidate_task(id);
+}
+
 void fs_invalidate_task(const char *id)
 {
     /* The kernel is told by the notifier thread: this may run inside a
@@ -300,7 +309,8 @@ void fs_invalidate_task(const char *id)
 static void invalidate_task(const char *id)
 {
     static const char *const files[] = {"status", "task.json", "request.json", "error",
-                                        "video.mp4", "last_frame.png", "video_error", "wait"};
+                                        "video.mp4", "last_frame.png", "video_error", "wait",
+                                        "progress", "thumbnail.webp"};
     char *dir = NULL, *path = NULL;
     fuse_ino_t ino;
 

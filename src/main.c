@@ -205,6 +205,13 @@ static void on_status(const char *id, const char *name, const struct task_status
 
 /* The API refused a request: requests/NAME.error appears, and a parked
  * pending/NAME/wait answers "rejected". */
+static void on_progress(const char *id, const char *name, const struct task_status *status,
+                        int progress, void *arg)
+{
+    (void)arg;
+    fs_on_progress(id, name, status, progress, NULL);
+}
+
 static void on_reject(const char *name, int err, const char *why, void *arg)
 {
     struct fs_context *fs = arg;
@@ -230,6 +237,7 @@ static int restore_state(struct fs_context *fs)
     inbox_set_gate(fs->inbox, assets_check, fs->assets);
     assets_set_ready_hook(fs->assets, outbox_kick, fs->outbox);
     tasks_set_status_hook(fs->tasks, on_status, fs);
+    tasks_set_progress_hook(fs->tasks, on_progress, fs);
     tasks_set_removed_hook(fs->tasks, stream_forget, fs->stream);
     tasks_set_sized_hook(fs->tasks, on_sized, NULL);
     if (the_exporter)
@@ -350,7 +358,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "seedancefs: cannot initialise libcurl\n");
         goto out_config;
     }
-    rules = (struct task_body_rules){cfg.model, cfg.resolutions, cfg.max_request};
+    rules = (struct task_body_rules){cfg.model, cfg.resolutions, cfg.max_request,
+                                     cfg.dialect == DIALECT_OPENAI ? api_openai_check : NULL};
     fs.cfg = &cfg;
     fs.mount_time = time(NULL);
     fs.start_threads = start_threads;

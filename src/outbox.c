@@ -384,7 +384,7 @@ static int reconcile(outbox *o, const struct pending *p, char **id)
             if (t->created_at && dt < -RECONCILE_SKEW)
                 older_seen = true;
             else if ((!tasks_known(o->tasks, t->id) || tasks_unclaimed(o->tasks, t->id)) &&
-                     api_task_matches_body(t->json, p->body) && fabs(dt) < best) {
+                     api_task_matches_body(o->api, t->json, p->body) && fabs(dt) < best) {
                 best = fabs(dt);
                 free(*id);
                 *id = strdup(t->id);

@@ -379,6 +379,10 @@ int task_body_build(const char *filename, const char *data, size_t len,
     *wants_last_frame = cJSON_IsTrue(last_frame);
     *body = cJSON_Print(root);
     rc = *body ? 0 : -ENOMEM;
+    if (!rc && rules->carry && (rc = rules->carry(*body, why, why_len))) {
+        free(*body);            /* the dialect cannot carry it: say so at close() */
+        *body = NULL;
+    }
 out:
     cJSON_Delete(root);
     return rc;

@@ -185,6 +185,8 @@ int tasks_add(tasks *t, const char *id, const char *name, const char *request_js
     k->wants_last_frame = wants_last_frame;
     k->created_at = k->updated_at = time(NULL);
     k->video_size = -1;
+    k->progress = -1;
+    k->progress_told = -100;
     struct task_status queued = status_make(STATUS_QUEUED);
     if (!(rc = insert_task(t, k)) && t->on_status)
         t->on_status(id, name, NULL, &queued, t->on_status_arg);
@@ -215,6 +217,8 @@ static void restore_one(const struct stored_task *s, void *arg)
     k->updated_at = s->updated_at;
     k->video_size = s->video_size;
     k->video_error = tasks_dup(s->video_error);
+    k->progress = -1;               /* not saved: the next poll says it again */
+    k->progress_told = -100;
     /* Imports of older versions were held at "running" until sized. */
     if (!k->name && k->api_status.code == STATUS_SUCCEEDED)
         k->status = k->api_status;
@@ -225,6 +229,12 @@ static void restore_one(const struct stored_task *s, void *arg)
 int tasks_restore(tasks *t)
 {
     return t->store ? store_tasks_load(t->store, restore_one, t) : 0;
+}
+
+void tasks_set_progress_hook(tasks *t, tasks_progress_fn fn, void *arg)
+{
+    t->on_progress = fn;
+    t->on_progress_arg = arg;
 }
 
 void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg)
@@ -271,6 +281,8 @@ int tasks_import(tasks *t, const struct task_info *info)
     k->created_at = info->created_at ? info->created_at : time(NULL);
     k->updated_at = info->updated_at ? info->updated_at : k->created_at;
     k->video_size = -1;
+    k->progress = info->progress;
+    k->progress_told = info->progress;
     snap = tasks_snapshot(k);
     if ((rc = insert_task(t, k))) {
         snapshot_free(snap);
@@ -340,9 +352,20 @@ static const char *file_bytes(const struct task *k, enum task_file f, size_t *le
     case TASK_ERROR: p = k->error; break;
     case TASK_VIDEO_ERROR: p = k->video_error ? k->video_error : k->size_gave_up; break;
     case TASK_FILES: break;
+    case TASK_PROGRESS:
+        if (k->progress < 0)
+            break;
+        snprintf(line, 40, "%d\n", k->progress);
+        p = line;
+        break;
     case TASK_LAST_FRAME:
-        /* Shown together with the final status, not before. */
-        *len = k->status.code == STATUS_SUCCEEDED ? k->last_frame_len : 0;
+    case TASK_THUMBNAIL:
+        /* Shown together with the final status, not before; which name it
+         * has is what its bytes are: a PNG last frame, a WebP thumbnail. */
+        *len = k->status.code == STATUS_SUCCEEDED &&
+               (f == TASK_THUMBNAIL) == (k->last_frame_len > 12 &&
+                                        !memcmp(k->last_frame + 8, "WEBP", 4))
+               ? k->last_frame_len : 0;
         return *len ? k->last_frame : NULL;
     }
     *len = p ? strlen(p) : 0;

@@ -32,6 +32,8 @@ struct task {
     double next_poll;           /* monotonic seconds */
     int polls;
     bool polling;               /* a poll of this task is in flight */
+    int progress;               /* 0..100 as the API last said, -1 = it says none */
+    int progress_told;          /* what the progress hook last heard (-100: nothing) */
 };
 
 struct tasks {
@@ -39,6 +41,8 @@ struct tasks {
     store *store;
     tasks_status_fn on_status;  /* called when a status word changes */
     void *on_status_arg;
+    tasks_progress_fn on_progress;  /* called when progress moved by >= 10 */
+    void *on_progress_arg;
     tasks_hook_fn on_removed;   /* called when a task's record was deleted */
     void *on_removed_arg;
     double poll_interval;

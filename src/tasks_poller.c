@@ -51,8 +51,16 @@ static void fetch_last_frame(tasks *t, const char *url, struct poll_result *r)
 {
     struct api_result res;
 
-    if (api_fetch(t->api, url, LAST_FRAME_MAX, &r->last_frame, &r->last_frame_len, &res))
+    if (api_fetch(t->api, url, LAST_FRAME_MAX, &r->last_frame, &r->last_frame_len, &res)) {
         r->last_frame_failed = true;
+    } else if (!api_is_image(r->last_frame, r->last_frame_len)) {
+        /* A gateway that ignores ?variant= sends the video instead. */
+        log_info("poll: %s is not an image; no thumbnail", url);
+        free(r->last_frame);
+        r->last_frame = NULL;
+        r->last_frame_len = 0;
+        r->last_frame_failed = true;
+    }
 }
 
 /* After the task object is known: the size probe (for our own tasks:
@@ -206,6 +214,7 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
             if (asprintf(&line, "%s\n", i->error) > 0)
                 replace(&k->error, &line);
         }
+        k->progress = i->progress;
         if (i->created_at)
             k->created_at = i->created_at;
         if (i->updated_at)
@@ -244,6 +253,7 @@ struct poll_due {
     bool ours[POLL_BATCH];
     bool frames[POLL_BATCH];
     int n;
+    bool thumbnails;                /* api_has_thumbnails */
 };
 
 static void find_earliest(const char *key, void *value, void *arg)
@@ -267,7 +277,11 @@ static void collect_due(const char *key, void *value, void *arg)
     if ((d->ids[d->n] = strdup(k->id))) {
         d->sizes[d->n] = k->video_size;
         d->ours[d->n] = k->name != NULL;
-        d->frames[d->n] = k->wants_last_frame && !k->last_frame;
+        /* A last frame asked for; or the thumbnail the API makes of every
+         * video (the OpenAI shape), for our own tasks, never holding them. */
+        d->frames[d->n] = !k->last_frame && (k->wants_last_frame ||
+                          (k->name && d->thumbnails &&
+                           k->last_frame_failures < LAST_FRAME_ATTEMPTS));
         d->n++;
         k->polling = true;
     }
@@ -279,18 +293,28 @@ static void apply_and_report(tasks *t, const char *id, struct poll_result *r)
     struct stored_task *snap = NULL;
     struct task_status from, to;
     struct task *k = strmap_get(t->by_id, id);
-    bool moved = false;
+    bool moved = false, progressed = false;
     char *name = NULL;
+    int progress = -1;
 
     if (k) {
         snap = apply_result(t, k, r, &from, &moved);
         to = k->status;
         name = tasks_dup(k->name);
+        /* Told in steps of 10 or more, and the last word (100) always. */
+        if (k->progress >= 0 && (k->progress - k->progress_told >= 10 ||
+                                 k->progress_told - k->progress >= 10 ||
+                                 (k->progress == 100 && k->progress_told != 100))) {
+            progressed = true;
+            progress = k->progress_told = k->progress;
+        }
     }
     pthread_mutex_unlock(&t->lock);
     tasks_persist(t, snap);
     if (moved && t->on_status)
         t->on_status(id, name, &from, &to, t->on_status_arg);
+    if (progressed && t->on_progress)
+        t->on_progress(id, name, &to, progress, t->on_progress_arg);
     free(name);
     free(r->last_frame);
     api_task_info_free(&r->info);
@@ -318,6 +342,7 @@ static void *poller_main(void *arg)
         /* Something is due: take along whatever falls due before the next
          * cycle, so one list call serves them all. */
         d->until = d->now + t->poll_interval;
+        d->thumbnails = api_has_thumbnails(t->api);
         strmap_each(t->by_id, collect_due, d);
         pthread_mutex_unlock(&t->lock);
         poll_many(t, d->ids, d->n, d->sizes, d->ours, d->frames, results);

@@ -53,7 +53,8 @@ static const char *const pending_files[] = {"status", "reason", "request.json", 
 static const struct { const char *name; enum task_file file; } task_files[] = {
     {"status", TASK_STATUS}, {"task.json", TASK_JSON}, {"request.json", TASK_REQUEST},
     {"error", TASK_ERROR}, {"last_frame.png", TASK_LAST_FRAME},
-    {"video_error", TASK_VIDEO_ERROR},
+    {"video_error", TASK_VIDEO_ERROR}, {"progress", TASK_PROGRESS},
+    {"thumbnail.webp", TASK_THUMBNAIL},
 };
 #define N_TASK_FILES (sizeof task_files / sizeof *task_files)
 
@@ -508,7 +509,8 @@ int tree_open(const char *path, int flags, enum tree_open_kind *kind, char *id, 
          * copied into two page caches (ours and the kernel's for this file);
          * measured 2x faster cold. Once complete, opens keep the cache. */
         *kind = TREE_OPEN_DIRECT;
-    else if (n.kind == NODE_VIDEO || (n.kind == NODE_TASK_FILE && n.file == TASK_LAST_FRAME) ||
+    else if (n.kind == NODE_VIDEO || (n.kind == NODE_TASK_FILE && (n.file == TASK_LAST_FRAME ||
+                                                                    n.file == TASK_THUMBNAIL)) ||
              n.kind == NODE_README)
         *kind = TREE_OPEN_KEEP;     /* immutable once it exists */
     else if (n.kind == NODE_WAIT)

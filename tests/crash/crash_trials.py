@@ -53,22 +53,23 @@ def status_of(mount, name):
         return ""
 
 
-def run_trial(rng, trial, source, stats):
+def run_trial(rng, trial, source, stats, dialect):
     sim = Sim(["--queue-ms", "100", "--run-ms", "200"])
     try:
-        run_trial_on(sim, rng, trial, source, stats)
+        run_trial_on(sim, rng, trial, source, stats, dialect)
     finally:
         sim.stop()
 
 
-def run_trial_on(sim, rng, trial, source, stats):
+def run_trial_on(sim, rng, trial, source, stats, dialect):
     state = tempfile.mkdtemp(prefix=f"sdfs-crash-{trial}-")
     prompts = [(f"r{k}", f"trial {trial} request {k}") for k in range(rng.randint(1, 4))]
     sim.control(create_delay_ms=rng.choice([0, 0, 50, 200, 800]),
                 create_429=rng.choice([0, 0, 0, 1, 2]), api_down=rng.random() < 0.15)
     mounts = []
     try:
-        m = Mount(sim, [f"submit_wait={rng.choice([0, 0.3, 2])}"], state=state)
+        m = Mount(sim, [f"submit_wait={rng.choice([0, 0.3, 2])}", f"dialect={dialect}"],
+                  state=state)
         mounts.append(m)
         accepted = []
         t = threading.Thread(target=submit_all, args=(m, prompts, accepted))
@@ -78,7 +79,7 @@ def run_trial_on(sim, rng, trial, source, stats):
         t.join()
         sim.control(create_delay_ms=0, create_429=0, api_down=False)
 
-        m = Mount(sim, [], state=state)
+        m = Mount(sim, [f"dialect={dialect}"], state=state)
         mounts.append(m)
         names = [n for n, _ in accepted]
         wait_until(lambda: all(status_of(m, n) in TERMINAL for n in names), timeout=60,
@@ -89,7 +90,7 @@ def run_trial_on(sim, rng, trial, source, stats):
         if rng.random() < 0.3:                  # die again, e.g. mid-download
             time.sleep(rng.uniform(0, 0.05))
             m.kill9()
-            m = Mount(sim, [], state=state)
+            m = Mount(sim, [f"dialect={dialect}"], state=state)
             mounts.append(m)
 
         counts = {}
@@ -124,6 +125,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--dialects", default="gateway,ark,openai",
+                    help="the trials take turns in these (comma-separated)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     with open(FIXTURE, "rb") as f:
@@ -132,7 +135,8 @@ def main():
              "adopted": 0}
     started = time.monotonic()
     for trial in range(args.trials):
-        run_trial(rng, trial, source, stats)
+        dialects = args.dialects.split(",")
+        run_trial(rng, trial, source, stats, dialects[trial % len(dialects)])
         if (trial + 1) % 20 == 0:
             print(f"... {trial + 1} trials, {stats}", flush=True)
     print(f"seed={args.seed} time={time.monotonic() - started:.0f}s "

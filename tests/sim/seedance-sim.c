@@ -5,8 +5,8 @@
  *   $ curl -H 'Authorization: Bearer sim-key' \
  *        http://127.0.0.1:40123/seedance/api/v3/contents/generations/tasks/cgt-...
  *
- * Speaks both dialects of ../shared/API.md at once (/seedance/api/v3/... and
- * /api/v3/...), checks the Bearer key, moves each task queued -> running ->
+ * Speaks the three dialects of ../shared/API.md at once (/seedance/api/v3/...,
+ * /api/v3/... and the OpenAI Videos shape /v1/videos, sim-openai.h), checks the Bearer key, moves each task queued -> running ->
  * succeeded on a clock (a prompt containing "#fail" ends failed), lists,
  * cancels and deletes, and serves the MP4 three ways (--content-mode):
  *   range     /v1/videos/{id}/content honours Range (206)
@@ -50,7 +50,9 @@
  * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
  * reply), "create_429": N (next N creates get 429), "api_429": N (next N API
  * calls get 429), "retry_after": N (their Retry-After, default 1), "content_bps": N
- * (content bodies trickle at N bytes/s, each on its own), "list_broken": bool (list answers HTML, as some gateways
+ * (content bodies trickle at N bytes/s, each on its own), "openai_no_list": bool (GET /v1/videos
+ * is a 404, as new-api has no list), "variant_ignored": bool (content ignores ?variant=, as
+ * new-api's proxy does), "list_broken": bool (list answers HTML, as some gateways
  * do), "cut_after": N (content bodies break after N bytes), "queue_ms",
  * "run_ms": the clock of tasks created from then on}.
  */
@@ -69,6 +71,7 @@
 #include <unistd.h>
 
 #include "sim-link.h"
+#include "sim-openai.h"
 #include "sim-providers.h"
 
 #define MAX_BODY (80u << 20)
@@ -94,6 +97,7 @@ struct sim_task {
     bool cancelled, deleted, last_frame;
     long long seed;
     cJSON *request;
+    cJSON *openai;              /* the request as /v1/videos took it, or NULL */
 };
 
 static struct {
@@ -120,6 +124,8 @@ static struct {
     int nassets;
     long long asset_creates;
     int list_broken;            /* 1: the list endpoint answers an HTML page */
+    bool openai_no_list;        /* GET /v1/videos is new-api's 404 (it has no list route) */
+    bool variant_ignored;       /* content ignores ?variant= (new-api's proxy) */
     pthread_mutex_t lock;
     struct sim_task *tasks;
     int ntasks;
@@ -465,9 +471,13 @@ static enum MHD_Result rate_limited(struct MHD_Connection *c)
     return ret;
 }
 
-static enum MHD_Result create_task(struct MHD_Connection *c, const char *data, size_t len)
+static int progress_of(const struct sim_task *t);
+
+/* Creates a task from a Seedance body (taken); `openai` (taken, may be
+ * NULL) is the request in the OpenAI shape, which its replies then take. */
+static enum MHD_Result create_from(struct MHD_Connection *c, cJSON *body, cJSON *openai)
 {
-    cJSON *body = cJSON_ParseWithLength(data, len), *reply, *item, *seed;
+    cJSON *reply, *item, *seed;
     const char *param, *why;
     struct sim_task *t;
     char stamp[32];
@@ -476,30 +486,30 @@ static enum MHD_Result create_task(struct MHD_Connection *c, const char *data, s
 
     if (!cJSON_IsObject(body)) {
         cJSON_Delete(body);
+        cJSON_Delete(openai);
         return send_error(c, 400, "InvalidParameter", "request body is not a JSON object", NULL);
     }
     if ((why = validate(body, &param))) {
         enum MHD_Result ret = send_error(c, 400, "InvalidParameter", why, param);
         cJSON_Delete(body);
+        cJSON_Delete(openai);
         return ret;
     }
     pthread_mutex_lock(&sim.lock);
-    if (sim.create_429 > 0) {
-        sim.create_429--;
+    if (sim.create_429 > 0 || sim.ntasks == MAX_TASKS) {
+        bool quota = sim.create_429 <= 0;
+        sim.create_429 -= !quota;
         pthread_mutex_unlock(&sim.lock);
         cJSON_Delete(body);
-        return rate_limited(c);
-    }
-    if (sim.ntasks == MAX_TASKS) {
-        pthread_mutex_unlock(&sim.lock);
-        cJSON_Delete(body);
-        return send_error(c, 429, "QuotaExceeded", "too many tasks", NULL);
+        cJSON_Delete(openai);
+        return quota ? send_error(c, 429, "QuotaExceeded", "too many tasks", NULL)
+                     : rate_limited(c);
     }
     t = &sim.tasks[sim.ntasks++];
     memset(t, 0, sizeof *t);
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
-    snprintf(t->id, sizeof t->id, "cgt-%s-%05lx", stamp, ++sim.seq);
+    snprintf(t->id, sizeof t->id, "%s-%s-%05lx", openai ? "video" : "cgt", stamp, ++sim.seq);
     t->model = strdup(cJSON_GetObjectItemCaseSensitive(body, "model")->valuestring);
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(body, "content")) {
         cJSON *text = cJSON_GetObjectItemCaseSensitive(item, "text");
@@ -514,9 +524,16 @@ static enum MHD_Result create_task(struct MHD_Connection *c, const char *data, s
     t->seed = cJSON_IsNumber(seed) && seed->valuedouble >= 0 ? (long long)seed->valuedouble
                                                              : (long long)(sim.seq * 7919);
     t->request = body;
+    t->openai = openai;
     sim.creates++;
-    reply = cJSON_CreateObject();
-    cJSON_AddStringToObject(reply, "id", t->id);
+    if (openai) {
+        cJSON *task = task_json(t);
+        reply = openai_video_of(task, openai, 0);
+        cJSON_Delete(task);
+    } else {
+        reply = cJSON_CreateObject();
+        cJSON_AddStringToObject(reply, "id", t->id);
+    }
     long delay = sim.create_delay_ms;
     pthread_mutex_unlock(&sim.lock);
     if (delay > 0) {
@@ -525,6 +542,122 @@ static enum MHD_Result create_task(struct MHD_Connection *c, const char *data, s
     }
     return send_json(c, 200, reply);
 }
+
+static enum MHD_Result create_task(struct MHD_Connection *c, const char *data, size_t len)
+{
+    return create_from(c, cJSON_ParseWithLength(data, len), NULL);
+}
+
+/* ---- the OpenAI Videos shape (sim-openai.h) ---- */
+
+/* How far a running task is, 0..99, by its clock. Lock held. */
+static int progress_of(const struct sim_task *t)
+{
+    double into = (now_wall() - t->created) * 1000 - t->queue_ms;
+    int p = t->run_ms > 0 ? (int)(100 * into / t->run_ms) : 0;
+    return p < 0 ? 0 : p > 99 ? 99 : p;
+}
+
+static cJSON *video_of(const struct sim_task *t)
+{
+    cJSON *task = task_json(t), *o = openai_video_of(task, t->openai ? t->openai : t->request,
+                                                     progress_of(t));
+    cJSON_Delete(task);
+    return o;
+}
+
+static enum MHD_Result openai_create(struct MHD_Connection *c, const char *data, size_t len)
+{
+    cJSON *request = cJSON_ParseWithLength(data, len), *body;
+    const char *why, *param;
+
+    if (!cJSON_IsObject(request)) {
+        cJSON_Delete(request);
+        return send_error(c, 400, "invalid_request", "request body is not a JSON object", NULL);
+    }
+    if (!(body = openai_to_seedance(request, &why, &param))) {
+        cJSON_Delete(request);
+        return send_error(c, 400, "invalid_request", why, param);
+    }
+    return create_from(c, body, request);
+}
+
+/* GET /v1/videos?limit=N&after=ID&order=desc: newest first after ID. */
+static enum MHD_Result openai_list(struct MHD_Connection *c)
+{
+    const char *l = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+    long limit = l ? atol(l) : 20, n = 0;
+    bool started = !after, more = false;
+    cJSON *root, *data;
+
+    if (sim.openai_no_list)
+        return send_bytes(c, 404, "text/plain", "404 page not found", 18,
+                          MHD_RESPMEM_PERSISTENT);
+    if (limit < 1 || limit > 100)
+        return send_error(c, 400, "invalid_request", "limit is 1..100", "limit");
+    root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "object", "list");
+    data = cJSON_AddArrayToObject(root, "data");
+    pthread_mutex_lock(&sim.lock);
+    sim.lists++;
+    for (int i = sim.ntasks - 1; i >= 0; i--) {
+        struct sim_task *t = &sim.tasks[i];
+        if (t->deleted)
+            continue;
+        if (!started) {
+            started = !strcmp(t->id, after);
+            continue;
+        }
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        cJSON_AddItemToArray(data, video_of(t));
+        n++;
+    }
+    pthread_mutex_unlock(&sim.lock);
+    cJSON_AddBoolToObject(root, "has_more", more);
+    return send_json(c, 200, root);
+}
+
+static enum MHD_Result openai_by_id(struct MHD_Connection *c, const char *method, const char *id)
+{
+    struct sim_task *t;
+    cJSON *reply = NULL;
+    double changed;
+
+    pthread_mutex_lock(&sim.lock);
+    t = find_task(id);
+    if (!strcmp(method, "GET")) {
+        sim.gets++;
+        reply = t ? video_of(t) : NULL;
+        pthread_mutex_unlock(&sim.lock);
+        return reply ? send_json(c, 200, reply)
+                     : send_error(c, 404, "not_found", "video not found", NULL);
+    }
+    sim.deletes++;
+    if (t && !strcmp(task_status(t, &changed), "running")) {
+        pthread_mutex_unlock(&sim.lock);
+        return send_error(c, 400, "invalid_request", "a video in progress cannot be deleted",
+                          NULL);
+    }
+    if (t)
+        t->deleted = true;
+    pthread_mutex_unlock(&sim.lock);
+    if (!t)
+        return send_error(c, 404, "not_found", "video not found", NULL);
+    reply = cJSON_CreateObject();
+    cJSON_AddStringToObject(reply, "id", id);
+    cJSON_AddStringToObject(reply, "object", "video.deleted");
+    cJSON_AddBoolToObject(reply, "deleted", true);
+    return send_json(c, 200, reply);
+}
+
+/* A 1x1 WebP (lossless), served as the thumbnail variant. */
+static const unsigned char webp_1x1[] = {
+    'R','I','F','F',0x1a,0,0,0,'W','E','B','P','V','P','8','L',0x0d,0,0,0,0x2f,0,0,0,
+    0x10,0x07,0x10,0x11,0x11,0x88,0x88,0xfe,0x07,0x00};
 
 struct list_filter {
     const char *status, *model;
@@ -731,6 +864,12 @@ static enum MHD_Result content(struct MHD_Connection *c, const char *id)
     }
     if (sim.content_gone || !task_succeeded(id))
         return send_error(c, 404, "NotFound", "no video for this task", NULL);
+    const char *variant = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "variant");
+    if (variant && !sim.variant_ignored && !strcmp(variant, "thumbnail"))
+        return send_bytes(c, 200, "image/webp", webp_1x1, sizeof webp_1x1,
+                          MHD_RESPMEM_PERSISTENT);
+    if (variant && !sim.variant_ignored && strcmp(variant, "video"))
+        return send_error(c, 400, "invalid_request", "variant is video or thumbnail", "variant");
     if (sim.mode != MODE_REDIRECT)
         return serve_blob(c, sim.video, sim.video_len, "video/mp4", sim.mode == MODE_RANGE);
     snprintf(location, sizeof location, "http://localhost:%d/cdn/%s.mp4?expires=%ld", url_port(),
@@ -851,6 +990,8 @@ static enum MHD_Result all_tasks(struct MHD_Connection *c)
         cJSON_AddBoolToObject(o, "deleted", sim.tasks[i].deleted);
         if (sim.tasks[i].request)
             cJSON_AddItemToObject(o, "request", cJSON_Duplicate(sim.tasks[i].request, 1));
+        if (sim.tasks[i].openai)
+            cJSON_AddItemToObject(o, "openai", cJSON_Duplicate(sim.tasks[i].openai, 1));
         cJSON_AddItemToArray(list, o);
     }
     pthread_mutex_unlock(&sim.lock);
@@ -911,6 +1052,10 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.content_bps = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "list_broken")))
         sim.list_broken = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "openai_no_list")))
+        sim.openai_no_list = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "variant_ignored")))
+        sim.variant_ignored = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "queue_ms")) && cJSON_IsNumber(v))
         sim.queue_ms = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "run_ms")) && cJSON_IsNumber(v))
@@ -1007,6 +1152,13 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
             return asset_reply(c, id);
         }
     }
+    if (!strcmp(url, "/v1/videos") && !strcmp(method, "POST"))
+        return openai_create(c, up->data, up->len);
+    if (!strcmp(url, "/v1/videos") && !strcmp(method, "GET"))
+        return openai_list(c);
+    if (!strncmp(url, "/v1/videos/", 11) && !strchr(url + 11, '/') && url[11] &&
+        (!strcmp(method, "GET") || !strcmp(method, "DELETE")))
+        return openai_by_id(c, method, url + 11);
     if (!strncmp(url, "/v1/videos/", 11)) {
         char id[64];
         const char *end = strstr(url + 11, "/content");

@@ -107,16 +107,16 @@ int main(void)
      * cannot disagree. */
     const char *body = "{\"model\": \"m\", \"resolution\": \"720p\", \"duration\": 5,"
                        " \"seed\": -1, \"content\": [{\"type\": \"text\", \"text\": \"fox\"}]}";
-    CHECK(api_task_matches_body("{\"model\": \"m\", \"resolution\": \"720p\", \"duration\": 5,"
+    CHECK(api_task_matches_body(NULL, "{\"model\": \"m\", \"resolution\": \"720p\", \"duration\": 5,"
                                 " \"seed\": 4242, \"ratio\": \"16:9\"}", body));
-    CHECK(api_task_matches_body("{\"model\": \"m\"}", body));          /* states little */
-    CHECK(!api_task_matches_body("{\"model\": \"m\", \"duration\": 10}", body));
-    CHECK(!api_task_matches_body("{\"model\": \"m\", \"resolution\": \"1080p\"}", body));
-    CHECK(!api_task_matches_body("{\"model\": \"other\"}", body));
-    CHECK(!api_task_matches_body("{\"model\": \"m\", \"duration\": \"5\"}", body)); /* type */
-    CHECK(!api_task_matches_body("{\"model\": \"m\", \"seed\": 7}",
+    CHECK(api_task_matches_body(NULL, "{\"model\": \"m\"}", body));          /* states little */
+    CHECK(!api_task_matches_body(NULL, "{\"model\": \"m\", \"duration\": 10}", body));
+    CHECK(!api_task_matches_body(NULL, "{\"model\": \"m\", \"resolution\": \"1080p\"}", body));
+    CHECK(!api_task_matches_body(NULL, "{\"model\": \"other\"}", body));
+    CHECK(!api_task_matches_body(NULL, "{\"model\": \"m\", \"duration\": \"5\"}", body)); /* type */
+    CHECK(!api_task_matches_body(NULL, "{\"model\": \"m\", \"seed\": 7}",
                                  "{\"model\": \"m\", \"seed\": 8}"));
-    CHECK(!api_task_matches_body("not json", body));
-    CHECK(!api_task_matches_body("{\"model\": \"m\"}", "{broken"));
+    CHECK(!api_task_matches_body(NULL, "not json", body));
+    CHECK(!api_task_matches_body(NULL, "{\"model\": \"m\"}", "{broken"));
     return CHECK_DONE("test_api");
 }
