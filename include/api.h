@@ -165,6 +165,11 @@ int api_video_source(api *a, const char *id, const char *video_url, char **url, 
 int api_video_size(api *a, const char *id, const char *video_url, off_t *size,
                    struct api_result *res);
 
+/* True when a DELETE removes a task whatever its state (the OpenAI shape
+ * has no cancel: a queued video is deleted), rather than cancelling one
+ * that has not finished. */
+bool api_delete_removes(api *a);
+
 /* True when the API makes a thumbnail of every video (the OpenAI shape:
  * variant=thumbnail), which the poller fetches as it does a last frame. */
 bool api_has_thumbnails(api *a);

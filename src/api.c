@@ -655,6 +655,11 @@ int api_delete_task(api *a, const char *id, struct api_result *res)
     return result_done(res, rc);
 }
 
+bool api_delete_removes(api *a)
+{
+    return a->dialect == DIALECT_OPENAI;
+}
+
 bool api_has_thumbnails(api *a)
 {
     return a->dialect == DIALECT_OPENAI;

@@ -539,7 +539,7 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
         return rc;
     pthread_mutex_lock(&t->lock);
     if ((k = strmap_get(t->by_id, id))) {
-        if (!rc && !status_final(&k->api_status)) {
+        if (!rc && !status_final(&k->api_status) && !api_delete_removes(t->api)) {
             /* The API cancelled it; the record stays until deleted. */
             from = k->status;
             name = tasks_dup(k->name);

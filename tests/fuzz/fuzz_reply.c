@@ -43,7 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_task(&t);
         check_line(t.error);
         check_line(status_name(&t.status));
-        api_task_matches_body(t.json, in.part[1]);
+        api_task_matches_body(NULL, t.json, in.part[1]);
+        api_openai_matches(t.json, in.part[1]);
+        assert(t.progress >= -1 && t.progress <= 100);
         api_task_info_free(&t);
     }
     rc = api_parse_create_reply(status, body, &id, why, sizeof why);
@@ -53,6 +55,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_line(why);
     free(id);
     rc = api_parse_list(body, &items, &count, why, sizeof why);
+    assert(rc == 0 ? count >= 0 && items : !items && !count);
+    for (int i = 0; i < count; i++)
+        check_task(&items[i]);
+    api_task_list_free(items, count);
+    bool more;
+    rc = api_openai_parse_list(body, &items, &count, &more, why, sizeof why);
     assert(rc == 0 ? count >= 0 && items : !items && !count);
     for (int i = 0; i < count; i++)
         check_task(&items[i]);

@@ -35,7 +35,7 @@ int main(void)
 {
     char dir[] = "/tmp/sdfs-inbox-XXXXXX", why[256], buf[256];
     struct api_options cfg = { .api_url = "http://127.0.0.1:9", .dialect = DIALECT_GATEWAY };
-    struct task_body_rules rules = { "doubao-seedance-2-0-260128", "480p:720p:1080p", 1 << 20 };
+    struct task_body_rules rules = { "doubao-seedance-2-0-260128", "480p:720p:1080p", 1 << 20, NULL };
     struct inbox_stat st;
     store *s;
     http *h;

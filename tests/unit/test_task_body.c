@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct task_body_rules rules = {"doubao-seedance-2-0-260128", "480p:720p:1080p", 1 << 20};
+static const struct task_body_rules rules = {"doubao-seedance-2-0-260128", "480p:720p:1080p", 1 << 20, NULL};
 static char why[512];
 
 static int build(const char *file, const char *text, cJSON **out)
