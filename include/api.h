@@ -111,8 +111,12 @@ int api_create_task(api *a, const char *body, char **id, struct api_result *res)
 /* One page (1-based) of the newest tasks (of `model`, or all when NULL)
  * from the list endpoint. *items is an array of *count parsed tasks (free
  * with api_task_list_free). -EPROTO when the gateway's list does not work
- * (HTML, 404, items without id or status); other errors as api_get_task. */
-int api_list_recent(api *a, const char *model, int page, int page_size,
+ * (HTML, 404, items without id or status); other errors as api_get_task.
+ * `after` is the caller's own cursor (the OpenAI shape pages by it; the
+ * others ignore it): NULL-initialised before page 1, passed from page to
+ * page, updated by each page that succeeds (NULL: no more); the caller
+ * frees it. Each caller has its own, so concurrent listings never mix. */
+int api_list_recent(api *a, const char *model, int page, int page_size, char **after,
                     struct task_info **items, int *count, struct api_result *res);
 
 /* The tasks `ids[0..n)` in one list call (filter.task_ids; the API's

@@ -20,8 +20,9 @@ int fs_main(int argc, char **argv, struct fs_context *c);
 void fs_on_status(const char *id, const char *name, const struct task_status *from,
                   const struct task_status *to, void *arg);
 
-/* A task's progress moved (tasks_set_progress_hook): the events line, and
- * the kernel drops what it cached of the task's files. */
+/* A task's progress changed (tasks_set_progress_hook): the kernel drops
+ * what it cached of the task's files, and `progress` >= 0 (a step worth
+ * telling) makes an events line. */
 void fs_on_progress(const char *id, const char *name, const struct task_status *status,
                     int progress, void *arg);
 

@@ -56,10 +56,12 @@ int tasks_restore(tasks *t);
  * tasks_remove). "succeeded" means video.mp4 just appeared. */
 void tasks_set_status_hook(tasks *t, tasks_status_fn fn, void *arg);
 
-/* `fn` runs, without locks held, on the poller thread, when the progress
- * the API reports (0..100) moved by 10 or more since the last call. */
+/* `fn` runs, without locks held, on the poller thread, each time the
+ * progress the API reports (0..100) changes; `step` is true when it moved
+ * by 10 or more since the last step (or reached 100): worth a line. */
 typedef void (*tasks_progress_fn)(const char *id, const char *name,
-                                  const struct task_status *status, int progress, void *arg);
+                                  const struct task_status *status, int progress, bool step,
+                                  void *arg);
 void tasks_set_progress_hook(tasks *t, tasks_progress_fn fn, void *arg);
 
 /* `fn` runs, without locks held, when a size asked for with

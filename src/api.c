@@ -18,17 +18,12 @@
 #define API_WAIT (-1.0)             /* background threads: wait for the budget */
 #define API_FOREGROUND_WAIT 2.0     /* FUSE threads: this long at most, else EAGAIN */
 #define API_MAX_RETRY_AFTER 300.0   /* a server asking for more (a day, once seen) gets this */
-#define API_MAX_PAGES 128           /* list pages a cursor is kept for (openai) */
 
 struct api {
     char *base;             /* api_url */
     char *tasks_path;       /* base + dialect prefix + /contents/generations/tasks, or
                              * base + /v1/videos (openai) */
     enum dialect dialect;
-    /* openai: the list pages by cursor; cursor[p] is the id page p+1 starts
-     * after (cursor_lock), as the last list of page p said. */
-    pthread_mutex_t cursor_lock;
-    char *cursor[API_MAX_PAGES + 1];
     http *http;
     /* The request budget shared by every thread: a token bucket of max_rps
      * calls a second, and a pause for everyone after a 429. */
@@ -465,7 +460,6 @@ api *api_new(const struct api_options *opt, http *h)
     pthread_mutex_init(&a->budget_lock, NULL);
     pthread_cond_init(&a->aborted_cond, NULL);
     a->base = strdup(opt->api_url);
-    pthread_mutex_init(&a->cursor_lock, NULL);
     if (!a->base ||
         (opt->dialect == DIALECT_OPENAI
              ? asprintf(&a->tasks_path, "%s/v1/videos", opt->api_url)
@@ -484,9 +478,6 @@ void api_free(api *a)
         return;
     free(a->base);
     free(a->tasks_path);
-    for (int i = 0; i <= API_MAX_PAGES; i++)
-        free(a->cursor[i]);
-    pthread_mutex_destroy(&a->cursor_lock);
     pthread_mutex_destroy(&a->budget_lock);
     pthread_cond_destroy(&a->aborted_cond);
     free(a);
@@ -778,12 +769,13 @@ void api_task_list_free(struct task_info *items, int count)
     free(items);
 }
 
-/* The OpenAI shape's list: newest first, by cursor (`after` the last id of
- * the page before, as that page's list said). */
-static int openai_list(api *a, int page, int page_size, struct task_info **items, int *count,
-                       struct api_result *res)
+/* The OpenAI shape's list: newest first, by cursor: the caller's *after is
+ * the last id of its page before (NULL on page 1), and becomes this page's
+ * last id, or NULL when the list says there is no more. */
+static int openai_list(api *a, int page, int page_size, char **after,
+                       struct task_info **items, int *count, struct api_result *res)
 {
-    char *url = NULL, *after = NULL, *seg = NULL;
+    char *url = NULL, *seg = NULL;
     struct http_reply reply;
     bool more = false;
     int rc;
@@ -791,19 +783,16 @@ static int openai_list(api *a, int page, int page_size, struct task_info **items
     *items = NULL;
     *count = 0;
     result_init(res);
-    if (page < 1 || page > API_MAX_PAGES)
-        return result_done(res, 0);
-    pthread_mutex_lock(&a->cursor_lock);
-    if (page > 1 && a->cursor[page - 1])
-        after = strdup(a->cursor[page - 1]);
-    pthread_mutex_unlock(&a->cursor_lock);
-    if (page > 1 && !after)
-        return result_done(res, 0);     /* the page before had no more */
-    if ((after && !(seg = http_escape_segment(after))) ||
+    if (!after) {
+        snprintf(res->msg, sizeof res->msg, "the OpenAI shape lists by cursor only");
+        return result_done(res, -EPROTO);
+    }
+    if (page > 1 && !*after)
+        return result_done(res, 0);     /* this caller's page before was the last */
+    if ((page > 1 && !(seg = http_escape_segment(*after))) ||
         asprintf(&url, "%s?limit=%d&order=desc%s%s", a->tasks_path,
                  page_size > 100 ? 100 : page_size, seg ? "&after=" : "", seg ? seg : "") < 0)
         url = NULL;
-    free(after);
     free(seg);
     if (!url)
         return result_done(res, -ENOMEM);
@@ -820,18 +809,18 @@ static int openai_list(api *a, int page, int page_size, struct task_info **items
             add_thumbnail(a, &(*items)[i]);
     }
     http_reply_free(&reply);
-    pthread_mutex_lock(&a->cursor_lock);
-    free(a->cursor[page]);
-    a->cursor[page] = !rc && more && *count ? strdup((*items)[*count - 1].id) : NULL;
-    pthread_mutex_unlock(&a->cursor_lock);
+    if (!rc) {                          /* a failed page leaves the cursor as it was */
+        free(*after);
+        *after = more && *count ? strdup((*items)[*count - 1].id) : NULL;
+    }
     return result_done(res, rc);
 }
 
-int api_list_recent(api *a, const char *model, int page, int page_size,
+int api_list_recent(api *a, const char *model, int page, int page_size, char **after,
                     struct task_info **items, int *count, struct api_result *res)
 {
     if (a->dialect == DIALECT_OPENAI)
-        return openai_list(a, page, page_size, items, count, res);   /* no model filter */
+        return openai_list(a, page, page_size, after, items, count, res);  /* no model filter */
     char *query = NULL, *model_q = model ? http_escape_segment(model) : NULL;
     int rc;
 

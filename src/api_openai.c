@@ -48,6 +48,12 @@ int api_openai_body(const char *body, char **out, char *why, size_t why_len)
     }
     meta = cJSON_CreateObject();
     refs = cJSON_CreateArray();
+    if (!meta || !refs) {
+        cJSON_Delete(meta);
+        cJSON_Delete(refs);
+        rc = -ENOMEM;
+        goto done;
+    }
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "content")) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(item, "text");

@@ -419,6 +419,15 @@ int assets_open(assets *a, const char *rel, bool write, bool truncate)
     return rc;
 }
 
+/* A source file changed: the URL an upload made of it is no longer its. Lock held. */
+static void forget_upload(struct asset *r, const char *file)
+{
+    char key[NAMES_MAX_PART + 8];
+
+    snprintf(key, sizeof key, "upload/%s", file);
+    cJSON_DeleteItemFromObjectCaseSensitive(r->vars, key);
+}
+
 static bool url_file(const char *name)
 {
     size_t len = strlen(name);
@@ -443,6 +452,7 @@ int assets_create(assets *a, const char *rel)
     } else if (!rc && w.n == 4) {
         dir = assets_source_dir(a, w.r);
         path = assets_source_file(a, w.r, w.part[3]);
+        forget_upload(w.r, w.part[3]);
     }
     pthread_mutex_unlock(&a->lock);
     if (!rc && w.n == 4) {
@@ -482,9 +492,10 @@ int assets_write(assets *a, const char *rel, const char *buf, size_t size, off_t
 
     pthread_mutex_lock(&a->lock);
     rc = writable(a, rel, &w);
-    if (!rc && w.n == 4)
+    if (!rc && w.n == 4) {
         path = assets_source_file(a, w.r, w.part[3]);
-    else if (!rc && draft_of(w.r, w.part[2])) {
+        forget_upload(w.r, w.part[3]);
+    } else if (!rc && draft_of(w.r, w.part[2])) {
         struct draft *d = draft_of(w.r, w.part[2]);
         rc = grow_write(&d->data, &d->len, buf, size, off);
         d->armed = true;
@@ -517,9 +528,10 @@ int assets_truncate(assets *a, const char *rel, off_t size)
 
     pthread_mutex_lock(&a->lock);
     rc = writable(a, rel, &w);
-    if (!rc && w.n == 4)
+    if (!rc && w.n == 4) {
         path = assets_source_file(a, w.r, w.part[3]);
-    else if (!rc && size == 0)
+        forget_upload(w.r, w.part[3]);
+    } else if (!rc && size == 0)
         reset_buffer(w.r, w.part[2]);
     pthread_mutex_unlock(&a->lock);
     if (path) {
@@ -642,10 +654,12 @@ int assets_unlink(assets *a, const char *rel)
 
     pthread_mutex_lock(&a->lock);
     rc = writable(a, rel, &w);
-    if (!rc && w.n == 4)
+    if (!rc && w.n == 4) {
         path = assets_source_file(a, w.r, w.part[3]);
-    else if (!rc)
+        forget_upload(w.r, w.part[3]);
+    } else if (!rc) {
         rc = -EPERM;
+    }
     pthread_mutex_unlock(&a->lock);
     if (path) {
         rc = unlink(path) ? -errno : 0;

@@ -290,7 +290,7 @@ void fs_on_progress(const char *id, const char *name, const struct task_status *
                     int progress, void *arg)
 {
     (void)arg;
-    if (fsx.events)
+    if (fsx.events && progress >= 0)
         events_emit_progress(fsx.events, id, name, status, progress);
     fs_invalidate_task(id);
 }

@@ -385,7 +385,8 @@ int http_send(http *h, const char *method, const char *url, const struct http_bo
         err = -EMSGSIZE;
     else if (rc != CURLE_OK)
         err = curl_errno(rc);
-    log_debug("http %s %s -> %ld%s%s", method, url, rh.status,
+    /* Without the query: a presigned or signed URL's signature stays out of the log. */
+    log_debug("http %s %.*s -> %ld%s%s", method, (int)strcspn(url, "?"), url, rh.status,
               rc ? ": " : "", rc ? curl_easy_strerror(rc) : "");
     curl_slist_free_all(headers);
     handle_put(h, c, HTTP_FOREGROUND);

@@ -206,10 +206,10 @@ static void on_status(const char *id, const char *name, const struct task_status
 /* The API refused a request: requests/NAME.error appears, and a parked
  * pending/NAME/wait answers "rejected". */
 static void on_progress(const char *id, const char *name, const struct task_status *status,
-                        int progress, void *arg)
+                        int progress, bool step, void *arg)
 {
     (void)arg;
-    fs_on_progress(id, name, status, progress, NULL);
+    fs_on_progress(id, name, status, step ? progress : -1, NULL);
 }
 
 static void on_reject(const char *name, int err, const char *why, void *arg)

@@ -367,15 +367,17 @@ static int reconcile(outbox *o, const struct pending *p, char **id)
     *id = NULL;
     if (!(model = api_body_model(p->body)))     /* the one field the list filters on */
         return -EINVAL;
+    char *after = NULL;
     for (int page = 1; page <= RECONCILE_PAGES && rc == -ENOENT; page++) {
         struct task_info *items;
-        int n, err = api_list_recent(o->api, model, page, RECONCILE_PAGE_SIZE, &items, &n,
-                                     &res);
+        int n, err = api_list_recent(o->api, model, page, RECONCILE_PAGE_SIZE, &after, &items,
+                                     &n, &res);
         bool older_seen = false;
 
         if (err) {
             log_info("reconcile %s: %s", p->name, res.msg);
             free(model);
+            free(after);
             return err;
         }
         for (int i = 0; i < n; i++) {
@@ -397,6 +399,7 @@ static int reconcile(outbox *o, const struct pending *p, char **id)
             break;
     }
     free(model);
+    free(after);
     return rc;
 }
 

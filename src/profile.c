@@ -130,6 +130,9 @@ static int check_step(struct checker *c, const char *where, const cJSON *step, b
                                                        str(step, "path")[0] != '/')))
         return bad(c, where, "a call needs \"method\" and a \"path\" starting with / (or "
                              "a whole \"url\" a reply gave)");
+    if (str(step, "url") && !cJSON_IsFalse(get(step, "auth")))
+        return bad(c, where, "a whole \"url\" (a host a reply named) goes without "
+                             "credentials: say \"auth\": false");
     if (!strings_object(get(step, "query")) || !strings_object(get(step, "capture")))
         return bad(c, where, "\"query\" and \"capture\" are objects of strings");
     if (status && !str(step, "status"))

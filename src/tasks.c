@@ -337,7 +337,8 @@ void tasks_each_video(tasks *t, tasks_hook_fn fn, void *arg)
 }
 
 /* The bytes of one file of `k`; `line` is scratch space for the status line. */
-static const char *file_bytes(const struct task *k, enum task_file f, size_t *len,
+static const char *file_bytes(const struct task *k, bool thumbnails, enum task_file f,
+                              size_t *len,
                               char line[static 40])
 {
     const char *p = NULL;
@@ -360,11 +361,10 @@ static const char *file_bytes(const struct task *k, enum task_file f, size_t *le
         break;
     case TASK_LAST_FRAME:
     case TASK_THUMBNAIL:
-        /* Shown together with the final status, not before; which name it
-         * has is what its bytes are: a PNG last frame, a WebP thumbnail. */
-        *len = k->status.code == STATUS_SUCCEEDED &&
-               (f == TASK_THUMBNAIL) == (k->last_frame_len > 12 &&
-                                        !memcmp(k->last_frame + 8, "WEBP", 4))
+        /* Shown together with the final status, not before; a dialect with
+         * thumbnails (the OpenAI shape) has no last frame, and the others
+         * no thumbnail. */
+        *len = k->status.code == STATUS_SUCCEEDED && (f == TASK_THUMBNAIL) == thumbnails
                ? k->last_frame_len : 0;
         return *len ? k->last_frame : NULL;
     }
@@ -429,7 +429,7 @@ int tasks_stat(tasks *t, const char *id, struct task_stat *out)
         out->video_unsized = k->status.code == STATUS_SUCCEEDED && k->video_size < 0 &&
                              !k->video_error && !k->size_gave_up;
         for (int f = TASK_STATUS; f < TASK_FILES; f++)
-            file_bytes(k, f, &out->size[f], line);
+            file_bytes(k, api_has_thumbnails(t->api), f, &out->size[f], line);
         rc = 0;
     }
     pthread_mutex_unlock(&t->lock);
@@ -446,7 +446,7 @@ int tasks_read_file(tasks *t, const char *id, enum task_file f, char **data, siz
     *data = NULL;
     *len = 0;
     pthread_mutex_lock(&t->lock);
-    if ((k = strmap_get(t->by_id, id)) && (src = file_bytes(k, f, len, line)) && *len) {
+    if ((k = strmap_get(t->by_id, id)) && (src = file_bytes(k, api_has_thumbnails(t->api), f, len, line)) && *len) {
         rc = (*data = malloc(*len)) ? 0 : -ENOMEM;
         if (!rc)
             memcpy(*data, src, *len);

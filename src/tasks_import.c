@@ -14,13 +14,16 @@
 int tasks_import_recent(tasks *t, api *a, bool first)
 {
     struct api_result res;
+    char *after = NULL;                 /* this listing's own cursor */
     int total = 0;
 
     for (int page = 1; page <= (first ? IMPORT_PAGES_FIRST : IMPORT_PAGES); page++) {
         struct task_info *items;
-        int n, added = 0, rc = api_list_recent(a, NULL, page, IMPORT_PAGE_SIZE, &items, &n, &res);
+        int n, added = 0, rc = api_list_recent(a, NULL, page, IMPORT_PAGE_SIZE, &after, &items,
+                                               &n, &res);
         if (rc == -EPROTO) {
             log_info("import: %s; not importing tasks made elsewhere", res.msg);
+            free(after);
             return rc;
         }
         if (rc) {
@@ -36,6 +39,7 @@ int tasks_import_recent(tasks *t, api *a, bool first)
         if (n < IMPORT_PAGE_SIZE || (!added && !first))
             break;
     }
+    free(after);
     if (total) {
         log_info("import: %d task(s) created elsewhere", total);
         malloc_trim(0);         /* the list replies were large and are gone */

@@ -55,7 +55,7 @@ static void fetch_last_frame(tasks *t, const char *url, struct poll_result *r)
         r->last_frame_failed = true;
     } else if (!api_is_image(r->last_frame, r->last_frame_len)) {
         /* A gateway that ignores ?variant= sends the video instead. */
-        log_info("poll: %s is not an image; no thumbnail", url);
+        log_info("poll: %.*s is not an image; no thumbnail", (int)strcspn(url, "?"), url);
         free(r->last_frame);
         r->last_frame = NULL;
         r->last_frame_len = 0;
@@ -231,7 +231,7 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
     }
     /* Hold "succeeded" of our own tasks back until what it promises is
      * there; a task made elsewhere shows what the API says. */
-    frame_pending = k->wants_last_frame && !k->last_frame &&
+    frame_pending = k->wants_last_frame && !k->last_frame && !api_has_thumbnails(t->api) &&
                     k->last_frame_failures < LAST_FRAME_ATTEMPTS;
     shown = k->api_status;
     if (shown.code == STATUS_SUCCEEDED && k->name && (k->video_size < 0 || frame_pending))
@@ -293,20 +293,22 @@ static void apply_and_report(tasks *t, const char *id, struct poll_result *r)
     struct stored_task *snap = NULL;
     struct task_status from, to;
     struct task *k = strmap_get(t->by_id, id);
-    bool moved = false, progressed = false;
+    bool moved = false, progressed = false, step = false;
     char *name = NULL;
-    int progress = -1;
+    int progress = -1, before = k ? k->progress : -1;
 
     if (k) {
         snap = apply_result(t, k, r, &from, &moved);
         to = k->status;
         name = tasks_dup(k->name);
         /* Told in steps of 10 or more, and the last word (100) always. */
-        if (k->progress >= 0 && (k->progress - k->progress_told >= 10 ||
-                                 k->progress_told - k->progress >= 10 ||
-                                 (k->progress == 100 && k->progress_told != 100))) {
-            progressed = true;
-            progress = k->progress_told = k->progress;
+        progressed = k->progress >= 0 && k->progress != before;
+        progress = k->progress;
+        if (progressed && (k->progress - k->progress_told >= 10 ||
+                           k->progress_told - k->progress >= 10 ||
+                           (k->progress == 100 && k->progress_told != 100))) {
+            step = true;
+            k->progress_told = k->progress;
         }
     }
     pthread_mutex_unlock(&t->lock);
@@ -314,7 +316,7 @@ static void apply_and_report(tasks *t, const char *id, struct poll_result *r)
     if (moved && t->on_status)
         t->on_status(id, name, &from, &to, t->on_status_arg);
     if (progressed && t->on_progress)
-        t->on_progress(id, name, &to, progress, t->on_progress_arg);
+        t->on_progress(id, name, &to, progress, step, t->on_progress_arg);
     free(name);
     free(r->last_frame);
     api_task_info_free(&r->info);

@@ -5,7 +5,7 @@ import json
 import os
 import urllib.request
 
-from conftest import KEY, wait_until
+from conftest import FIXTURE, KEY, wait_until
 
 
 def read(path, mode="r"):
@@ -137,3 +137,23 @@ def test_a_failed_video_says_why(start_sim, start_mount):
     assert read(mount.path("by-name", "bad", "error")).startswith(
         "OutputVideoSensitiveContentDetected.PolicyViolation: ")
     assert not os.path.exists(mount.path("by-name", "bad", "video.mp4"))
+
+
+def test_a_proxy_that_ignores_range_and_a_video_gone_at_the_provider(start_sim, start_mount):
+    """new-api's older content proxy sends the whole file for any Range;
+    once the provider dropped a video, video_error says so."""
+    sim = start_sim("--content-mode", "full")
+    gone = create_elsewhere(sim, "made elsewhere, gone at the provider")
+    mount = start_mount(sim, "dialect=openai")
+    assert mount.submit("p.json", {"prompt": "proxied"}).returncode == 0
+    assert mount.wait_status("p") == "succeeded\n"
+    src = read(FIXTURE, "rb")
+    with open(mount.path("by-name", "p", "video.mp4"), "rb") as f:
+        f.seek(len(src) - 4096)
+        assert f.read() == src[-4096:]
+    task_dir = mount.path("tasks", gone)
+    wait_until(lambda: os.path.exists(task_dir) and read(os.path.join(task_dir, "status")) ==
+               "succeeded\n", what="imported and succeeded")
+    sim.control(content_gone=True)
+    assert not os.path.exists(os.path.join(task_dir, "video.mp4"))   # looked at: probed
+    assert "no longer" in read(os.path.join(task_dir, "video_error"))
