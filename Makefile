@@ -5,6 +5,8 @@
 #   make demo       start the simulator, mount, submit an example, show the result
 #   make bench      stream, offline and scale figures against their limits and peers
 #   make crash      200 randomized kill -9 trials (lost/duplicated/corrupt counts)
+#   make faults     every operation against every injected server fault
+#                   (calls, faulted, hangs, wrong_bytes, lost, duplicated)
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make tsan       the integration suite under ThreadSanitizer
 #   make valgrind   the integration suite with the daemon under valgrind
@@ -50,6 +52,7 @@ FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # Each fuzz target with a plain main (tests/fuzz/replay.c), for make check.
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(B)/fuzz/%)
 FUZZ_SECONDS ?= 120
+FAULT_ROUNDS ?= 6
 # What the tests and the demo run besides the daemon (ffmpeg, libmicrohttpd).
 TESTBIN := $(B)/seedance-sim $(B)/fixture.mp4 $(B)/bench-memfs
 
@@ -60,7 +63,7 @@ SAN_TSAN := B=build-tsan WERROR=-Werror CFLAGS="-O1 -g -fsanitize=thread"
 SAN_FUZZ := B=build-fuzz CC=clang WERROR=-Werror \
             CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 
-.PHONY: all testbin check unit integration layering crash crash-quick demo bench asan tsan \
+.PHONY: all testbin check unit integration layering crash crash-quick faults faults-quick demo bench asan tsan \
         valgrind deps pkgcheck clean install uninstall deb fuzz fuzz-replay fuzz-targets
 all: $(B)/seedancefs
 
@@ -144,11 +147,19 @@ crash: all testbin
 crash-quick: all testbin
 	$(PYTHON) tests/crash/crash_trials.py --trials 10
 
+faults: all testbin
+	$(PYTHON) tests/faults/fault_matrix.py --rounds $(FAULT_ROUNDS)
+
+# A few faults of each kind, one round: make check keeps the injector honest.
+faults-quick: all testbin
+	$(PYTHON) tests/faults/fault_matrix.py --rounds 1 --only 503,html_404,reset,gzip,shifted_range
+
 # Re-enter make after deps so pkg-config flags are read with the packages present.
 check: deps
 	$(MAKE) WERROR=-Werror all testbin unit
 	$(MAKE) layering
 	$(MAKE) WERROR=-Werror crash-quick
+	$(MAKE) WERROR=-Werror faults-quick
 	$(MAKE) WERROR=-Werror integration
 
 demo: deps

@@ -70,6 +70,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim-faults.h"
 #include "sim-link.h"
 #include "sim-openai.h"
 #include "sim-providers.h"
@@ -964,6 +965,7 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
     cJSON_AddNumberToObject(o, "video_size", (double)sim.video_len);
     cJSON_AddNumberToObject(o, "asset_creates", (double)sim.asset_creates);
+    cJSON_AddNumberToObject(o, "faults_hit", (double)faults_hit());
     struct provider_stats ps;
     providers_stats(&ps);
     cJSON_AddNumberToObject(o, "provider_calls", (double)ps.calls);
@@ -1052,6 +1054,7 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.content_bps = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "list_broken")))
         sim.list_broken = cJSON_IsTrue(v);
+    faults_configure(body);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "openai_no_list")))
         sim.openai_no_list = cJSON_IsTrue(v);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "variant_ignored")))
@@ -1092,6 +1095,24 @@ static const char *tasks_suffix(const char *url)
     return NULL;
 }
 
+/* The operation a call is, for the fault injector, or NULL. */
+static const char *operation_of(const char *url, const char *method)
+{
+    const char *rest = tasks_suffix(url);
+
+    if (!strncmp(url, "/v1/videos/", 11) && strstr(url + 11, "/content"))
+        return "content";
+    if (!strcmp(url, "/v1/videos"))
+        rest = "";
+    else if (!strncmp(url, "/v1/videos/", 11))
+        rest = url + 10;
+    if (!rest)
+        return NULL;
+    if (!*rest)
+        return !strcmp(method, "POST") ? "create" : "list";
+    return !strcmp(method, "DELETE") ? "delete" : "get";
+}
+
 static enum MHD_Result route(struct MHD_Connection *c, const char *url, const char *method,
                              struct upload *up)
 {
@@ -1109,6 +1130,9 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
         link_delay();
     enum MHD_Result served;
     if (!up->too_big && providers_serve(c, method, url, up->data, up->len, &served))
+        return served;
+    if (!strncmp(url, "/cdn/", 5) &&
+        faults_apply(c, "cdn", url, sim.video, sim.video_len, NULL, &served))
         return served;
     if (!strncmp(url, "/cdn/", 5))
         return cdn(c, url + 5);
@@ -1137,6 +1161,16 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
         return rate_limited(c);
     if (up->too_big)
         return send_error(c, 413, "RequestTooLarge", "body over 64 MB", NULL);
+    const char *op = operation_of(url, method);
+    char cdn_url[256] = "";
+    if (op && !strcmp(op, "content")) {
+        char id[64];
+        snprintf(id, sizeof id, "%.*s", (int)strcspn(url + 11, "/"), url + 11);
+        snprintf(cdn_url, sizeof cdn_url, "http://localhost:%d/cdn/%s.mp4?expires=%ld",
+                 url_port(), id, (long)now_wall() + sim.url_ttl);
+    }
+    if (op && faults_apply(c, op, url, sim.video, sim.video_len, cdn_url, &served))
+        return served;
     if (!sim.assets_alt && !strcmp(url, "/seedance/api/v3/assets") && !strcmp(method, "POST"))
         return create_asset(c, up->data, up->len);
     if (!sim.assets_alt && !strncmp(url, "/seedance/api/v3/assets/", 24) &&

@@ -1,0 +1,196 @@
+"""fault_matrix.py — every operation against each fault the simulator can
+inject (tests/sim/sim-faults.h), counting what a user would lose trust over.
+
+    $ make faults                                  # 2 rounds of every fault
+    $ /usr/bin/python3 tests/faults/fault_matrix.py --rounds 1 --only 503,gzip
+    ...
+    calls=2874 faulted=1131 hangs=0 wrong_bytes=0 lost=0 duplicated=0
+
+Each round of a fault: a fresh simulator and mount; the fault on every
+other matching call (submit, poll, list, delete, content, CDN); three
+requests submitted with cp, waited for, their videos read whole, the
+tasks listed and one removed, all while faulted; then the fault off, every
+accepted request waited for, and every video read again. Counted:
+  hangs        an operation still blocked after HANG_SECONDS
+  wrong_bytes  a read that returned bytes other than the video's (an error
+               is allowed while faulted; wrong bytes never are)
+  lost         an accepted request with no task at the simulator
+  duplicated   a request with more than one task
+Exit status 1 when any count is non-zero.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from conftest import FIXTURE, Mount, Sim  # noqa: E402
+
+HANG_SECONDS = 60
+ALL = "create,get,list,delete,content,cdn"
+FAULTS = [
+    ("503", ALL), ("429", ALL), ("429_huge", ALL), ("429_bare", ALL),
+    ("html_200", ALL), ("html_404", ALL), ("truncated", ALL),
+    ("nested", "create,get,list"), ("oversized", "get,list"), ("hostile_id", "create,get,list"),
+    ("reset", ALL), ("stall", "get,list,content"), ("gzip", "content,cdn"),
+    ("shifted_range", "content,cdn"), ("size_change", "content,cdn"),
+    ("redirect_loop", ALL), ("cross_host", "content"),
+]
+TERMINAL = ("succeeded", "failed", "cancelled", "expired", "rejected")
+
+
+class Counts(dict):
+    def __init__(self):
+        super().__init__(calls=0, faulted=0, hangs=0, wrong_bytes=0, lost=0, duplicated=0,
+                         errors=0)
+
+
+def bounded(counts, what, fn, *args):
+    """Runs fn(*args) with a hang detector; its exception counts as an error."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn(*args)
+        except OSError as e:
+            out["error"] = e
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(HANG_SECONDS)
+    if t.is_alive():
+        counts["hangs"] += 1
+        print(f"  hang: {what}", flush=True)
+        return None
+    if "error" in out:
+        counts["errors"] += 1
+        return None
+    return out.get("value")
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def status_of(m, name):
+    try:
+        with open(m.path("by-name", name, "status")) as f:
+            return f.read().strip()
+    except OSError:
+        try:
+            with open(m.path("pending", name, "status")) as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+
+
+def wait_terminal(m, names, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if all(status_of(m, n) in TERMINAL for n in names):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def check_video(counts, m, name, source, what):
+    path = m.path("by-name", name, "video.mp4")
+    data = bounded(counts, f"{what} read {name}", read_file, path)
+    if data is not None and data != source:
+        counts["wrong_bytes"] += 1
+        print(f"  wrong bytes: {what} {name} ({len(data)} of {len(source)})", flush=True)
+
+
+def one_round(fault, ops, rnd, source, counts, dialect):
+    sim = Sim(["--queue-ms", "100", "--run-ms", "300",
+               "--content-mode", "redirect" if fault == "cross_host" else "range"])
+    m = None
+    try:
+        m = Mount(sim, ["timeout=5", f"dialect={dialect}"])
+        sim.control(fault=fault, fault_every=2, fault_ops=ops)
+        names = [f"{fault}-{rnd}-{k}" for k in range(3)]
+        accepted = []
+        for n in names:
+            r = bounded(counts, f"submit {n}", m.submit, n + ".json",
+                        {"prompt": f"fault {fault} round {rnd} {n}"})
+            if r is not None and r.returncode == 0:
+                accepted.append(n)
+        wait_terminal(m, accepted, 30)
+        for n in accepted:
+            if status_of(m, n) == "succeeded":
+                check_video(counts, m, n, source, "faulted")
+        bounded(counts, "ls tasks", os.listdir, m.path("tasks"))
+        if accepted and status_of(m, accepted[0]) in TERMINAL:
+            target = os.path.realpath(m.path("by-name", accepted[0]))
+            bounded(counts, "rmdir", os.rmdir, target)
+            accepted = accepted[1:]     # removed (or refused): its task may go
+            removed = names[0]
+        else:
+            removed = None
+        stats = sim.stats()
+        counts["faulted"] += stats["faults_hit"]
+        sim.control(fault="")
+        if not wait_terminal(m, accepted, 60):
+            print(f"  {fault}: not all final after the fault ended", flush=True)
+        for n in accepted:
+            if status_of(m, n) == "succeeded":
+                check_video(counts, m, n, source, "after")
+        stats = sim.stats()
+        counts["calls"] += sum(stats.get(k, 0) for k in ("creates", "gets", "lists", "deletes",
+                                                         "content_requests", "cdn_requests"))
+        prompts = {}
+        for t in sim.tasks():
+            if not t.get("deleted"):
+                prompts[t["prompt"]] = prompts.get(t["prompt"], 0) + 1
+        for n in names:
+            k = prompts.get(f"fault {fault} round {rnd} {n}", 0)
+            if k > 1:
+                counts["duplicated"] += 1
+                print(f"  duplicated: {n} ({k} tasks)", flush=True)
+            if n in accepted and k == 0:
+                counts["lost"] += 1
+                print(f"  lost: {n} (status {status_of(m, n)!r})", flush=True)
+        del removed
+    finally:
+        if m is not None:
+            try:
+                m.unmount()
+            except Exception:
+                subprocess.run(["fusermount3", "-u", "-z", m.mnt], stderr=subprocess.DEVNULL)
+        sim.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--only", default="", help="comma-separated fault names")
+    ap.add_argument("--dialects", default="gateway,openai",
+                    help="the rounds take turns in these")
+    args = ap.parse_args()
+    source = read_file(FIXTURE)
+    only = set(filter(None, args.only.split(",")))
+    dialects = args.dialects.split(",")
+    total = Counts()
+    started = time.monotonic()
+    for fault, ops in FAULTS:
+        if only and fault not in only:
+            continue
+        c = Counts()
+        for rnd in range(args.rounds):
+            one_round(fault, ops, rnd, source, c, dialects[rnd % len(dialects)])
+        print(f"fault {fault:14} calls={c['calls']:4} faulted={c['faulted']:4} "
+              f"errors={c['errors']} hangs={c['hangs']} wrong_bytes={c['wrong_bytes']} "
+              f"lost={c['lost']} duplicated={c['duplicated']}", flush=True)
+        for k in total:
+            total[k] += c[k]
+    print(f"time={time.monotonic() - started:.0f}s")
+    print(" ".join(f"{k}={total[k]}" for k in ("calls", "faulted", "hangs", "wrong_bytes",
+                                                "lost", "duplicated")))
+    bad = total["hangs"] + total["wrong_bytes"] + total["lost"] + total["duplicated"]
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
