@@ -699,17 +699,22 @@ int api_video_source(api *a, const char *id, const char *video_url, char **url, 
     return *url ? 0 : -ENOMEM;
 }
 
-int api_parse_list(const char *body, struct task_info **items, int *count, char *why,
-                   size_t why_len)
+/* A list reply: the task objects in the array `field` of `body`, and
+ * *has_more (may be NULL) from its "has_more". */
+static int parse_list_at(const char *body, const char *field, bool *has_more,
+                         struct task_info **items, int *count, char *why, size_t why_len)
 {
     cJSON *root = parse_reply(body);
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "items"), *item;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, field), *item;
     int rc = 0, n = 0;
 
     *items = NULL;
     *count = 0;
+    if (has_more)
+        *has_more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "has_more"));
     if (!cJSON_IsArray(list)) {
-        snprintf(why, why_len, "list reply has no items (the list endpoint does not work here)");
+        snprintf(why, why_len, "list reply has no %s (the list endpoint does not work here)",
+                 field);
         cJSON_Delete(root);
         return -EPROTO;
     }
@@ -733,6 +738,18 @@ int api_parse_list(const char *body, struct task_info **items, int *count, char 
     }
     cJSON_Delete(root);
     return rc;
+}
+
+int api_parse_list(const char *body, struct task_info **items, int *count, char *why,
+                   size_t why_len)
+{
+    return parse_list_at(body, "items", NULL, items, count, why, why_len);
+}
+
+int api_openai_parse_list(const char *body, struct task_info **items, int *count,
+                          bool *has_more, char *why, size_t why_len)
+{
+    return parse_list_at(body, "data", has_more, items, count, why, why_len);
 }
 
 /* GET tasks_path?query and parse {"items": [...]}. */
