@@ -276,22 +276,35 @@ int assets_restore(assets *a)
     return store_assets_load(a->store, restore_one, a);
 }
 
+char *assets_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    long n;
+
+    if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && (size_t)n <= MAX_SOURCE &&
+        !fseek(f, 0, SEEK_SET) && (data = malloc((size_t)n + 1)) &&
+        fread(data, 1, (size_t)n, f) == (size_t)n) {
+        *len = (size_t)n;
+    } else {
+        free(data);
+        data = NULL;
+    }
+    if (f)
+        fclose(f);
+    return data;
+}
+
 char *assets_data_url(const char *path)
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const char *mime = assets_mime_of(path);
-    char *url = NULL, *data = NULL;
-    FILE *f = fopen(path, "rb");
-    long n;
+    size_t bytes;
+    char *url = NULL, *data = assets_read_file(path, &bytes);
+    long n = (long)bytes;
 
-    if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-        !(data = malloc((size_t)n + 1)) || fread(data, 1, (size_t)n, f) != (size_t)n) {
-        if (f)
-            fclose(f);
-        free(data);
+    if (!data)
         return NULL;
-    }
-    fclose(f);
     size_t head = strlen(mime) + 14, len = head + 4 * (((size_t)n + 2) / 3) + 1;
     if ((url = malloc(len))) {
         char *o = url + snprintf(url, len, "data:%s;base64,", mime);

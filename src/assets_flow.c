@@ -61,21 +61,20 @@ static void set_var(cJSON *vars, const char *name, const char *value)
 
 /* ---- material ---- */
 
+/* image, video or audio, by the extension of a file name or URL (the query
+ * left out), as assets_mime_of knows them; NULL for anything else. */
 static const char *media_of(const char *name)
 {
-    static const char *const kinds[][2] = {
-        {".jpg", "image"}, {".jpeg", "image"}, {".png", "image"}, {".webp", "image"},
-        {".bmp", "image"}, {".gif", "image"}, {".mp4", "video"}, {".mov", "video"},
-        {".webm", "video"}, {".mp3", "audio"}, {".wav", "audio"}, {".m4a", "audio"},
-        {".aac", "audio"}, {".ogg", "audio"}};
-    const char *dot = strrchr(name, '.');
+    static const char *const media[] = {"image", "video", "audio"};
+    const char *dot = strrchr(name, '.'), *mime;
     char ext[8] = "";
 
     if (dot && strlen(dot) < sizeof ext)
         snprintf(ext, sizeof ext, "%.*s", (int)strcspn(dot, "?#"), dot);
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strcasecmp(ext, kinds[i][0]))
-            return kinds[i][1];
+    mime = assets_mime_of(ext);
+    for (int i = 0; i < 3; i++)
+        if (!strncmp(mime, media[i], 5) && mime[5] == '/')
+            return media[i];
     return NULL;
 }
 
@@ -93,26 +92,6 @@ const char *assets_mime_of(const char *name)
         if (!strcasecmp(dot, types[i][0]))
             return types[i][1];
     return "application/octet-stream";
-}
-
-/* A whole file (at most MAX_SOURCE bytes), malloc'd, or NULL. */
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    long n;
-
-    if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && (size_t)n <= MAX_SOURCE &&
-        !fseek(f, 0, SEEK_SET) && (data = malloc((size_t)n + 1)) &&
-        fread(data, 1, (size_t)n, f) == (size_t)n) {
-        *len = (size_t)n;
-    } else {
-        free(data);
-        data = NULL;
-    }
-    if (f)
-        fclose(f);
-    return data;
 }
 
 static int by_name(const void *x, const void *y)
@@ -540,7 +519,7 @@ static enum outcome call_step(assets *a, const struct snapshot *s, const cJSON *
     char *bytes = NULL;
     if (cJSON_IsTrue(member(step, "body_file"))) {
         size_t len = 0;
-        if (!s->file || !(bytes = read_file(s->file, &len))) {
+        if (!s->file || !(bytes = assets_read_file(s->file, &len))) {
             snprintf(why, why_len, "the file to upload cannot be read");
             call_free(&c);
             return STEP_LOCAL;

@@ -90,6 +90,9 @@ char *assets_source_file(assets *a, const struct asset *r, const char *file);
 /* The MIME type of a file name, by its extension (application/octet-stream). */
 const char *assets_mime_of(const char *name);
 
+/* A whole file of at most MAX_SOURCE bytes (malloc'd, with *len), or NULL. */
+char *assets_read_file(const char *path, size_t *len);
+
 /* The file at `path` as a data: URL (malloc'd), or NULL. */
 char *assets_data_url(const char *path);
 
