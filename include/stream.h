@@ -62,6 +62,10 @@ void stream_cache_usage(stream *s, size_t *used, size_t *max, size_t *floor, siz
 /* The free-space floor (video_cache_set_floor). Before stream_start. */
 void stream_set_cache_floor(stream *s, size_t bytes, unsigned pct, size_t cap);
 
+/* The longest a stream_read waits for its bytes, in all, before -EIO
+ * (default 60 s). Before stream_start. */
+void stream_set_read_timeout(stream *s, double seconds);
+
 /* Queues a background download of the task's video (a tasks_hook_fn). */
 void stream_want(const char *id, void *stream_arg);
 
@@ -69,7 +73,8 @@ void stream_want(const char *id, void *stream_arg);
 void stream_forget(const char *id, void *stream_arg);
 
 /* Reads up to `size` bytes at `off` of the task's video. Returns the byte
- * count (0 at end of file), -ENOENT when the task has no video, -EIO, or
+ * count (0 at end of file), -ENOENT when the task has no video, -EIO (also
+ * when the bytes did not come within the read timeout), or
  * -EINTR once *cancel (may be NULL) is true and stream_wake_readers ran
  * (or within a second without it): a Ctrl-C never waits for the server. */
 ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off,

@@ -41,7 +41,13 @@ struct reply_headers {
     char encoding[32];          /* Content-Encoding, lower case; "" if none */
     double requested_at;        /* clock_mono() when the last request went out */
     double replied_at;          /* ... and when its status line came back */
+    int interim;                /* 1xx responses before the final one */
 };
+
+/* More interim (1xx) responses than this end the transfer: a server that
+ * floods them would otherwise keep a request alive past every limit
+ * (they reset curl's low-speed clock). */
+#define HTTP_MAX_INTERIM 16
 
 /* A header's value, trimmed and lower-cased, into out[size]. */
 static void header_value(const char *v, char *out, size_t size)
@@ -212,6 +218,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     if (!strncmp(line, "HTTP/", 5)) {   /* a new response (e.g. after a redirect) */
         char *sp = strchr(line, ' ');
         rh->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+        if (rh->status >= 100 && rh->status < 200 && ++rh->interim > HTTP_MAX_INTERIM) {
+            log_error("http: more than %d interim (1xx) responses: giving up on the request",
+                      HTTP_MAX_INTERIM);
+            return 0;                   /* curl ends the transfer (CURLE_WRITE_ERROR) */
+        }
         rh->retry_after = -1;
         rh->range_start = rh->total = -1;
         rh->type[0] = rh->encoding[0] = '\0';
@@ -300,6 +311,7 @@ static void set_common(http *h, CURL *c, const char *url, bool auth, struct repl
     rh->retry_after = -1;
     rh->range_start = rh->total = -1;
     rh->requested_at = rh->replied_at = 0;
+    rh->interim = 0;
 }
 
 static int curl_errno(CURLcode rc)

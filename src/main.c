@@ -377,6 +377,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "seedancefs: %s\n", why);
         goto out;
     }
+    stream_set_read_timeout(fs.stream, (double)cfg.read_timeout);
     stream_set_cache_floor(fs.stream, cfg.cache_min_free, cfg.cache_min_free_pct,
                            cfg.cache_min_free_cap);
     if (cfg.export_dir &&

@@ -52,6 +52,7 @@ stream *stream_new(tasks *t, http *h, store *st, const char *state_dir, size_t c
         free(s);
         return NULL;
     }
+    s->read_timeout = 60;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->arrived, NULL);
     pthread_cond_init(&s->work, NULL);
@@ -94,6 +95,11 @@ void stream_cache_usage(stream *s, size_t *used, size_t *max, size_t *floor, siz
     *used = video_cache_used(s->cache);
     *max = video_cache_max(s->cache);
     *floor = video_cache_floor(s->cache, avail);
+}
+
+void stream_set_read_timeout(stream *s, double seconds)
+{
+    s->read_timeout = seconds;
 }
 
 void stream_set_cache_floor(stream *s, size_t bytes, unsigned pct, size_t cap)
@@ -304,8 +310,9 @@ static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end,
             schedule(s, vf, first, end, true);
             continue;
         }
-        if (clock_mono() - (vf->arrived_at > since ? vf->arrived_at : since) > STALL_SECS) {
-            log_error("read %s: no bytes for %d s, giving up", video_id(vf->v), STALL_SECS);
+        if (clock_mono() - since > s->read_timeout) {
+            log_error("read %s: the bytes did not come within read_timeout=%g s, giving up",
+                      video_id(vf->v), s->read_timeout);
             return -EIO;
         }
         /* Unless the downloader itself brings g, it pauses meanwhile. */

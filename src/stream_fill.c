@@ -112,10 +112,8 @@ static int fill_write(struct fill *f, const char *data, size_t len)
     }
     pthread_mutex_lock(&f->s->lock);
     f->written = end;                           /* read_ahead looks at it */
-    if (done > first) {
-        f->vf->arrived_at = clock_mono();
+    if (done > first)
         pthread_cond_broadcast(&f->s->arrived);
-    }
     if (f->mine && !f->whole)
         claim_ahead(f);
     pthread_mutex_unlock(&f->s->lock);

@@ -18,7 +18,6 @@
 #define PER_VIDEO 4                 /* range requests in flight for one video: enough to
                                      * hide a round trip, few enough that its writers do
                                      * not queue on the file's inode lock */
-#define STALL_SECS 60               /* a reader gives up when no byte came for this long */
 #define FETCH_ATTEMPTS 3            /* tries without progress before a fetch fails */
 #define DOWNLOAD_ATTEMPTS 6
 #define BG_AHEAD (256u << 10)       /* a background fetch claims this far past what it wrote */
@@ -40,7 +39,6 @@ struct vfetch {
     bool announced;                 /* "complete" was logged */
     unsigned fail_gen;              /* counts failed fetches */
     int last_error;
-    double arrived_at;              /* monotonic time bytes last landed */
     struct fill *background;        /* the downloader's fetch of this video, or NULL */
 };
 
@@ -68,6 +66,7 @@ struct stream {
     struct id_queue queue;          /* ids waiting for the background downloader */
     pthread_t fetchers[FETCHERS], downloader;
     int nfetchers;
+    double read_timeout;            /* seconds a reader waits in all (stream_set_read_timeout) */
     bool downloading;               /* the downloader thread runs */
     int readers_waiting;            /* reads waiting for bytes no background fetch brings */
     int readers_behind;             /* reads waiting for bytes a background fetch brings */

@@ -39,8 +39,11 @@ FAULTS = [
     ("nested", "create,get,list"), ("oversized", "get,list"), ("hostile_id", "create,get,list"),
     ("reset", ALL), ("stall", "get,list,content"), ("gzip", "content,cdn"),
     ("shifted_range", "content,cdn"), ("size_change", "content,cdn"),
-    ("redirect_loop", ALL), ("cross_host", "content"),
+    ("redirect_loop", ALL), ("cross_host", "content"), ("expired_url", "content"),
+    ("interim_flood", ALL), ("length_cut", ALL), ("length_short", "content,cdn"),
+    ("trickle", ALL), ("refused", ALL),
 ]
+REDIRECTING = ("cross_host", "expired_url")     # faults of the CDN redirect
 TERMINAL = ("succeeded", "failed", "cancelled", "expired", "rejected")
 
 
@@ -106,15 +109,31 @@ def check_video(counts, m, name, source, what):
         print(f"  wrong bytes: {what} {name} ({len(data)} of {len(source)})", flush=True)
 
 
+def when_up(fn, **kw):
+    """fn(**kw), retried while the simulator's port is closed (the refused fault)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return fn(**kw)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def one_round(fault, ops, rnd, source, counts, dialect):
+    # Rounds 1 and 2 of 4 serve content by a redirect to the CDN, so that
+    # its calls get the faults too.
+    redirect = fault in REDIRECTING or rnd % 4 in (1, 2)
     sim = Sim(["--queue-ms", "100", "--run-ms", "300",
-               "--content-mode", "redirect" if fault == "cross_host" else "range"])
+               "--content-mode", "redirect" if redirect else "range"])
     m = None
     try:
-        m = Mount(sim, ["timeout=5", f"dialect={dialect}"])
+        m = Mount(sim, ["timeout=5", "read_timeout=15", f"dialect={dialect}"])
         # Odd rounds fault every matching call (nothing gets through until
         # it ends), even ones every other call (retries get through).
-        sim.control(fault=fault, fault_every=1 if rnd % 2 else 2, fault_ops=ops)
+        sim.control(fault=fault, fault_every=1 if rnd % 2 else 2, fault_ops=ops,
+                    fault_seconds=3)
         names = [f"{fault}-{rnd}-{k}" for k in range(3)]
         accepted = []
         for n in names:
@@ -134,7 +153,7 @@ def one_round(fault, ops, rnd, source, counts, dialect):
             removed = names[0]
         else:
             removed = None
-        sim.control(fault="")
+        when_up(sim.control, fault="")
         counts["faulted"] += sim.stats()["faults_hit"]
         if not wait_terminal(m, accepted, 60):
             print(f"  {fault}: not all final after the fault ended", flush=True)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import wait_until
+from conftest import FIXTURE, create_elsewhere, wait_until
 
 
 def test_a_proxys_html_404_neither_expires_nor_deletes_a_task(start_sim, start_mount):
@@ -62,3 +62,59 @@ def test_escapes_forged_lines_and_megabytes_in_an_error_message_reach_no_file(si
     assert error.rstrip("\n").endswith("..."), error    # 6 KB cut to about 1 KB
     log = mount.read_log()
     assert "\x1b" not in log and not re.search(r"^FAKE", log, re.M)
+
+
+def imported_and_sized(start_sim, start_mount, *options):
+    """A mount of a task made elsewhere, succeeded and its video sized
+    (nothing cached): (sim, mount, the video's path)."""
+    sim = start_sim("--queue-ms", "0", "--run-ms", "0")
+    task = create_elsewhere(sim, "made elsewhere")
+    wait_until(lambda: sim.tasks()[0]["status"] == "succeeded", what="succeeded elsewhere")
+    mount = start_mount(sim, *options)
+    status = mount.path("tasks", task, "status")
+    wait_until(lambda: os.path.exists(status) and open(status).read() == "succeeded\n",
+               what="imported, succeeded")
+    video = mount.path("tasks", task, "video.mp4")
+    assert os.stat(video).st_size == os.path.getsize(FIXTURE)
+    return sim, mount, video
+
+
+def whole_or_none(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def read_error(path):
+    with pytest.raises(OSError) as e:
+        with open(path, "rb") as f:
+            f.read(65536)
+    return e.value.errno
+
+
+def test_a_read_waits_for_its_bytes_at_most_read_timeout(start_sim, start_mount):
+    """A server that stalls every content request (2.5 s of silence, then a
+    reset; the fetch would try three times): the read ends at read_timeout."""
+    sim, mount, video = imported_and_sized(start_sim, start_mount, "read_timeout=1")
+    sim.control(fault="stall", fault_ops="content")
+    assert read_error(video) == errno.EIO
+    assert "did not come within read_timeout=1 s" in mount.read_log()
+    sim.control(fault="")
+    # A fetch still in its stall may time out a read or two more.
+    wait_until(lambda: whole_or_none(video) == open(FIXTURE, "rb").read(), timeout=30,
+               what="the video read whole once the server answers")
+
+
+def test_a_flood_of_interim_responses_ends_the_request(start_sim, start_mount):
+    """102 Processing every millisecond for 20 s keeps curl's low-speed
+    clock happy: the request is ended after a few, not left to the flood."""
+    sim, mount, video = imported_and_sized(start_sim, start_mount)
+    sim.control(fault="interim_flood", fault_ops="content")
+    assert read_error(video) == errno.EIO
+    log = mount.read_log()
+    assert "more than 16 interim (1xx) responses" in log
+    assert "read_timeout" not in log                 # ended by the bound, not the wait
+    sim.control(fault="")
+    assert open(video, "rb").read() == open(FIXTURE, "rb").read()

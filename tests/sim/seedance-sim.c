@@ -1284,6 +1284,61 @@ static void usage(FILE *out)
           "The key defaults to $SEEDANCE_SIM_KEY, else 'sim-key'.\n", out);
 }
 
+/* ---- the listener: closed and reopened by the refused fault ---- */
+
+static pthread_mutex_t listener_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct MHD_Daemon *daemons[64];      /* the last one listens; the others are quiesced */
+static int ndaemons;
+static struct sockaddr_in listen_addr;
+
+/* A daemon on `fd` (a listening socket), or on listen_addr when fd < 0. */
+static struct MHD_Daemon *start_daemon(int fd)
+{
+    struct MHD_Daemon *d;
+
+    if (ndaemons == (int)(sizeof daemons / sizeof *daemons))
+        return NULL;
+    const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                           MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (fd < 0)
+        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&listen_addr,
+                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                             MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+    else
+        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                             MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+    if (d)
+        daemons[ndaemons++] = d;
+    return d;
+}
+
+/* The port refuses connections from now on; open ones go on. */
+static void stop_listening(void)
+{
+    pthread_mutex_lock(&listener_lock);
+    MHD_socket fd = ndaemons ? MHD_quiesce_daemon(daemons[ndaemons - 1]) : MHD_INVALID_SOCKET;
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    pthread_mutex_unlock(&listener_lock);
+}
+
+static void listen_again(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+
+    pthread_mutex_lock(&listener_lock);
+    if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
+                    bind(fd, (struct sockaddr *)&listen_addr, sizeof listen_addr) ||
+                    listen(fd, 64) || !start_daemon(fd))) {
+        perror("seedance-sim: listening again");
+        close(fd);
+    }
+    pthread_mutex_unlock(&listener_lock);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -1355,21 +1410,22 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                         MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
-    if (!d) {
+    listen_addr = addr;
+    if (!(d = start_daemon(-1))) {
         fprintf(stderr, "seedance-sim: cannot listen on 127.0.0.1:%d\n", sim.port);
         return 1;
     }
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     sim.port = info ? info->port : sim.port;
+    listen_addr.sin_port = htons((uint16_t)sim.port);
+    faults_set_listener(stop_listening, listen_again);
     printf("seedance-sim: listening on http://127.0.0.1:%d\n", sim.port);
     fflush(stdout);
     sigwait(&stop, &sig);
-    MHD_stop_daemon(d);
+    pthread_mutex_lock(&listener_lock);
+    for (int i = 0; i < ndaemons; i++)
+        MHD_stop_daemon(daemons[i]);
+    pthread_mutex_unlock(&listener_lock);
     for (int i = 0; i < sim.ntasks; i++) {
         free(sim.tasks[i].model);
         free(sim.tasks[i].prompt);

@@ -18,6 +18,14 @@
  *   size_change              a 206 that states a total one byte larger
  *   redirect_loop            302 to itself
  *   cross_host               302 to the CDN host (the key must not follow)
+ *   expired_url              content: 302 to a signed URL that expired (the CDN says 403)
+ *   interim_flood            102 Processing every millisecond for 20 s, then a 503
+ *   length_cut               Content-Length of the whole reply, half of it sent, closed
+ *   length_short             content: Content-Length and body half what Content-Range says
+ *   trickle                  the reply's bytes one every 200 ms (at most 100), then closed
+ *   refused                  the port closes for "fault_seconds" (default 3; calls on
+ *                            connections already open are reset), then listens again;
+ *                            the fault then ends by itself
  */
 #ifndef SIM_FAULTS_H
 #define SIM_FAULTS_H
@@ -35,5 +43,8 @@ bool faults_apply(struct MHD_Connection *c, const char *op, const char *url,
                   const char *video, size_t size, const char *cdn_url, enum MHD_Result *ret);
 
 long long faults_hit(void);
+
+/* How the refused fault closes and reopens the port (the simulator's main). */
+void faults_set_listener(void (*stop_listening)(void), void (*listen_again)(void));
 
 #endif
