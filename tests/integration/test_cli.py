@@ -18,7 +18,8 @@ def run(*args, key=True):
 def test_help_lists_every_option_and_exits_zero():
     r = run("--help")
     assert r.returncode == 0
-    for opt in ("api_url=", "dialect=", "key_file=", "state_dir=", "model=", "poll_interval="):
+    for opt in ("api_url=", "dialect=", "key_file=", "state_dir=", "model=", "poll_interval=",
+                "read_timeout="):
         assert opt in r.stdout
 
 
@@ -42,7 +43,8 @@ def test_missing_mountpoint_is_a_one_line_error(tmp_path):
 def test_bad_options_are_one_line_errors(tmp_path):
     for opts in ("dialect=soap,api_url=http://x", "api_url=ftp://x", "poll_interval=zero,api_url=http://x",
                  "state_dir=/proc/nope/x,api_url=http://x", "key_file=/nonexistent,api_url=http://x",
-                 "readahead=lots,api_url=http://x", "readahead=1G,api_url=http://x"):
+                 "readahead=lots,api_url=http://x", "readahead=1G,api_url=http://x",
+                 "read_timeout=0,api_url=http://x", "read_timeout=1m,api_url=http://x"):
         r = run(str(tmp_path), "-o", opts)
         assert r.returncode == 1, opts
         assert r.stderr.count("\n") == 1, (opts, r.stderr)
