@@ -164,9 +164,11 @@ int api_delete_task(api *a, const char *id, struct api_result *res);
 int api_video_source(api *a, const char *id, const char *video_url, char **url, bool *auth);
 
 /* The video's size in bytes, learned with a one-byte range read of
- * api_video_source's URL, under the budget. -EIO (with `res`) when the
- * server does not state it; other errors as http_get_range. */
-int api_video_size(api *a, const char *id, const char *video_url, off_t *size,
+ * api_video_source's URL, under the budget, and its validator (ETag or
+ * Last-Modified, "" if none) into tag[HTTP_TAG_MAX] (may be NULL). -EIO
+ * (with `res`) when the server does not state the size; other errors as
+ * http_get_range. */
+int api_video_size(api *a, const char *id, const char *video_url, off_t *size, char *tag,
                    struct api_result *res);
 
 /* True when a DELETE removes a task whatever its state (the OpenAI shape

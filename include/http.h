@@ -66,10 +66,20 @@ int http_send(http *h, const char *method, const char *url, const struct http_bo
               bool auth, const char *const *headers, struct http_reply *out);
 void http_reply_free(struct http_reply *r);
 
+/* One version of a file at the server: its size (-1: unknown) and its
+ * validator, a strong ETag, else the Last-Modified date ("" when the
+ * server states neither). Two replies of one file with different sizes or
+ * validators are of different versions: their bytes must not mix. */
+#define HTTP_TAG_MAX 96
+struct http_version {
+    off_t size;
+    char tag[HTTP_TAG_MAX];
+};
+
 /* Reads up to `len` bytes at `off` of `url` into `buf`, following redirects.
  * Works with servers that answer 206 and with servers that ignore Range and
  * send 200 with the whole body (the bytes before `off` are skipped).
- * `*total` (may be NULL) receives the full size when the server stated it.
+ * `*got` (may be NULL) receives the file's version as the reply states it.
  * A reply that cannot be the file's bytes (Content-Type text/..., JSON or
  * XML: an error page; a Content-Encoding other than identity) is refused
  * before any byte is delivered: -EIO, logged. A 206 carrying more than was
@@ -77,7 +87,7 @@ void http_reply_free(struct http_reply *r);
  * Returns bytes read (short only at end of file), or -EACCES (401/403, e.g.
  * an expired signed URL), -ENOENT (404), -EIO (anything else). */
 ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t len,
-                       char *buf, off_t *total);
+                       char *buf, struct http_version *got);
 
 /* Receives the bytes of a streamed GET in order, `at` being their offset in
  * the file; returns 0 to go on, HTTP_SINK_STOP to stop (the rest of a 206
@@ -101,15 +111,18 @@ enum http_priority { HTTP_FOREGROUND, HTTP_BACKGROUND };
 /* Streams bytes `off`..`last` of `url` (`last` < 0: to the end) into `sink`
  * (one attempt, no retry; no overall time limit, only the stall limit). A
  * server that ignores Range sends the whole file: the sink then sees it
- * from `at` = 0 and may take it all or stop. `expect` (-1: unknown) is the
- * file's size: a reply stating another total is refused like an error page
- * (the file changed at the server: its bytes must not mix with cached
- * ones). `*total` as in http_get_range. Returns 0 when the body ended or
- * the sink stopped it, else the errors of http_get_range. A sink may block
+ * from `at` = 0 and may take it all or stop. `expect` is the version the
+ * cached bytes are of: its tag goes out as If-Range (a server whose file
+ * changed then sends the new one whole), and a reply stating another size
+ * or tag is refused before any byte reaches the sink: -ESTALE, with the
+ * reply's version in `*got` (may be NULL; also set on success). Returns 0
+ * when the body ended or the sink stopped it, else the errors of
+ * http_get_range. A sink may block
  * (a paused background transfer) for up to a few seconds at a time: longer
  * would trip the stall limit. */
-int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last, off_t expect,
-                    enum http_priority priority, http_sink_fn sink, void *arg, off_t *total);
+int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last,
+                    const struct http_version *expect, enum http_priority priority,
+                    http_sink_fn sink, void *arg, struct http_version *got);
 
 /* The receive buffer a background transfer gets now (bytes). */
 size_t http_background_window(http *h);

@@ -27,7 +27,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 enum request_state { REQ_ACCEPTED, REQ_SENDING, REQ_SUBMITTED, REQ_REJECTED };
 
@@ -57,6 +57,7 @@ struct stored_task {
     long long created_at, updated_at;
     long long video_size;       /* -1 unknown */
     const char *video_error;    /* NULL, or why the video cannot be had (gone at the provider) */
+    const char *video_tag;      /* the version video_size is of (ETag or Last-Modified), or NULL */
 };
 
 /* One cache row: `bitmap` has one bit per `block_size` bytes of the video. */

@@ -156,6 +156,27 @@ int tasks_size_video(tasks *t, const char *id);
  * video_error says so from now on, durably, and nothing fetches it again. */
 void tasks_video_gone(tasks *t, const char *id, const char *why);
 
+/* The version of the task's video that its size (and so its cached
+ * bytes) are of, into tag[size]: an ETag or Last-Modified, "" when the
+ * server stated none. -ENOENT. */
+int tasks_video_tag(tasks *t, const char *id, char *tag, size_t size);
+
+/* A reply of the video stated `tag` where none was known, for the known
+ * `size`: it is kept (saved) as the version of the cached bytes. */
+void tasks_video_tag_learned(tasks *t, const char *id, off_t size, const char *tag);
+
+/* A reply showed the video at the server in another version than the
+ * known one (`was`, `was_tag`: what the fetch expected; when that is no
+ * longer the known version, another reader adopted the new one: 0 and
+ * nothing more): `size` (-1: not stated; the video is then sized again
+ * when next looked at) and `tag`. The new version is adopted and saved, the
+ * removed hook drops the cached bytes (no mix of versions) and the sized
+ * hook tells the kernel. After TASKS_MAX_VIDEO_CHANGES in one mount the
+ * video is given up for this mount (video_error says why): -ESTALE; else 0. */
+#define TASKS_MAX_VIDEO_CHANGES 8
+int tasks_video_changed(tasks *t, const char *id, off_t was, const char *was_tag, off_t size,
+                        const char *tag);
+
 /* Where the video of a succeeded task is read from, and its size.
  * -ENOENT unless video.mp4 exists. Caller frees *url; with `url` NULL only
  * the size is looked up (`auth` may then be NULL too). */

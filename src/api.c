@@ -483,34 +483,38 @@ void api_free(api *a)
     free(a);
 }
 
-int api_video_size(api *a, const char *id, const char *video_url, off_t *size,
+int api_video_size(api *a, const char *id, const char *video_url, off_t *size, char *tag,
                    struct api_result *res)
 {
+    struct http_version version = {.size = -1};
     char *url, byte;
     bool auth;
-    off_t total = -1;
     ssize_t got;
     int rc;
 
     result_init(res);
     *size = -1;
+    if (tag)
+        tag[0] = '\0';
     if ((rc = api_video_source(a, id, video_url, &url, &auth)))
         return result_done(res, rc);
     if ((rc = throttle(a, API_WAIT))) {
         free(url);
         return result_done(res, rc);
     }
-    got = http_get_range(a->http, url, auth, 0, 1, &byte, &total);
+    got = http_get_range(a->http, url, auth, 0, 1, &byte, &version);
     free(url);
     if (got < 0) {
         snprintf(res->msg, sizeof res->msg, "size probe: %s", strerror((int)-got));
         return result_done(res, (int)got);
     }
-    if (total <= 0) {
+    if (version.size <= 0) {
         snprintf(res->msg, sizeof res->msg, "size probe: the server states no size");
         return result_done(res, -EIO);
     }
-    *size = total;
+    *size = version.size;
+    if (tag)
+        snprintf(tag, HTTP_TAG_MAX, "%s", version.tag);
     return result_done(res, 0);
 }
 

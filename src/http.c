@@ -42,27 +42,52 @@ struct reply_headers {
     double requested_at;        /* clock_mono() when the last request went out */
     double replied_at;          /* ... and when its status line came back */
     int interim;                /* 1xx responses before the final one */
+    char etag[HTTP_TAG_MAX];    /* ETag, as sent; "" if none */
+    char modified[HTTP_TAG_MAX];/* Last-Modified, as sent; "" if none */
 };
+
+/* The reply's version of the file (http_version). */
+static void reply_version(const struct reply_headers *rh, struct http_version *v)
+{
+    bool strong = rh->etag[0] && strncmp(rh->etag, "W/", 2);
+
+    v->size = rh->total;
+    snprintf(v->tag, sizeof v->tag, "%s", strong ? rh->etag : rh->modified);
+}
 
 /* More interim (1xx) responses than this end the transfer: a server that
  * floods them would otherwise keep a request alive past every limit
  * (they reset curl's low-speed clock). */
 #define HTTP_MAX_INTERIM 16
 
-/* A header's value, trimmed and lower-cased, into out[size]. */
-static void header_value(const char *v, char *out, size_t size)
+/* A header's value up to `stop`, trimmed, into out[size]; lower-cased
+ * when `lower`. A value that does not fit, or holds control bytes, is
+ * taken as none (""): a validator must be compared whole. */
+static void header_text(const char *v, const char *stop, bool lower, char *out, size_t size)
 {
     size_t n;
 
     v += strspn(v, " \t");
-    n = strcspn(v, "\r\n;");
+    n = strcspn(v, stop);
     while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
         n--;
+    out[0] = '\0';
     if (n >= size)
-        n = size - 1;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] - 'A' + 'a' : v[i]);
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+            out[0] = '\0';
+            return;
+        }
+        out[i] = (char)(lower && v[i] >= 'A' && v[i] <= 'Z' ? v[i] - 'A' + 'a' : v[i]);
+    }
     out[n] = '\0';
+}
+
+/* A header's value, trimmed and lower-cased, without parameters. */
+static void header_value(const char *v, char *out, size_t size)
+{
+    header_text(v, "\r\n;", true, out, size);
 }
 
 http *http_new(const char *api_key, long timeout)
@@ -225,7 +250,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
         }
         rh->retry_after = -1;
         rh->range_start = rh->total = -1;
-        rh->type[0] = rh->encoding[0] = '\0';
+        rh->type[0] = rh->encoding[0] = rh->etag[0] = rh->modified[0] = '\0';
         rh->replied_at = clock_mono();
     } else if (!strncasecmp(line, "Retry-After:", 12)) {
         char *end;
@@ -240,6 +265,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
         }
     } else if (!strncasecmp(line, "Content-Type:", 13)) {
         header_value(line + 13, rh->type, sizeof rh->type);
+    } else if (!strncasecmp(line, "ETag:", 5)) {
+        header_text(line + 5, "\r\n", false, rh->etag, sizeof rh->etag);
+    } else if (!strncasecmp(line, "Last-Modified:", 14)) {
+        header_text(line + 14, "\r\n", false, rh->modified, sizeof rh->modified);
     } else if (!strncasecmp(line, "Content-Encoding:", 17)) {
         header_value(line + 17, rh->encoding, sizeof rh->encoding);
     } else if (!strncasecmp(line, "Content-Length:", 15) && rh->status == 200) {
@@ -312,6 +341,7 @@ static void set_common(http *h, CURL *c, const char *url, bool auth, struct repl
     rh->range_start = rh->total = -1;
     rh->requested_at = rh->replied_at = 0;
     rh->interim = 0;
+    rh->etag[0] = rh->modified[0] = '\0';
 }
 
 static int curl_errno(CURLcode rc)
@@ -423,11 +453,13 @@ struct stream_state {
     off_t delivered;                /* body bytes handed to the sink */
     double tune_at;                 /* background: when the current rate sample began */
     off_t tune_from;                /* ... and `delivered` then */
-    off_t off, last, at, expect;
+    off_t off, last, at;
+    const struct http_version *expect;  /* NULL: any */
     http_sink_fn sink;
     void *arg;
     int started, bad_start, sink_stopped, draining;
-    char refused[160];              /* why the body is not the video's bytes */
+    bool changed;                   /* refused: another version of the file */
+    char refused[240];              /* why the body is not the video's bytes */
 };
 
 /* Why the reply about to be delivered cannot be bytes of the video, or
@@ -448,9 +480,18 @@ static const char *not_the_video(struct stream_state *s, char *why, size_t size)
         snprintf(why, size, "Content-Encoding %s, not the bytes themselves", rh->encoding);
         return why;
     }
-    if (s->expect >= 0 && rh->total >= 0 && rh->total != s->expect) {
-        snprintf(why, size, "the server's file has %lld bytes, the video %lld (changed?)",
-                 (long long)rh->total, (long long)s->expect);
+    if (s->expect && s->expect->size >= 0 && rh->total >= 0 && rh->total != s->expect->size) {
+        snprintf(why, size, "the server's file has %lld bytes, the video %lld: another version",
+                 (long long)rh->total, (long long)s->expect->size);
+        s->changed = true;
+        return why;
+    }
+    struct http_version got;
+    reply_version(rh, &got);
+    if (s->expect && s->expect->tag[0] && got.tag[0] && strcmp(got.tag, s->expect->tag)) {
+        snprintf(why, size, "the server's file is version %.80s, the cached bytes %.80s",
+                 got.tag, s->expect->tag);
+        s->changed = true;
         return why;
     }
     return NULL;
@@ -602,22 +643,37 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
 
 /* One GET of bytes off..last (last < 0: to the end), or until the sink stops it. */
 static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t last,
-                          off_t expect, bool no_deadline, enum http_priority priority,
-                          http_sink_fn sink, void *arg, off_t *total, int *transient)
+                          const struct http_version *expect, bool no_deadline,
+                          enum http_priority priority, http_sink_fn sink, void *arg,
+                          struct http_version *got, int *transient)
 {
     CURL *c = atomic_load(&h->aborted) ? NULL : handle_get(h, priority);
     struct reply_headers rh;
     struct stream_state st = { .h = h, .priority = priority, .rh = &rh, .off = off,
                                .last = last, .expect = expect, .sink = sink, .arg = arg,
                                .tune_from = -1 };
-    char range[48];
+    char range[48], if_range[HTTP_TAG_MAX + 16];
+    struct curl_slist *headers = NULL;
     CURLcode rc;
     int result;
 
     *transient = 0;
+    if (got) {
+        got->size = -1;
+        got->tag[0] = '\0';
+    }
     if (!c)
         return atomic_load(&h->aborted) ? -ECANCELED : -ENOMEM;
     set_common(h, c, url, auth, &rh);
+    /* The cached bytes' version: a server whose file changed sends the new one whole. */
+    if (expect && expect->tag[0]) {
+        snprintf(if_range, sizeof if_range, "If-Range: %s", expect->tag);
+        if (!(headers = curl_slist_append(NULL, if_range))) {
+            handle_put(h, c, priority);
+            return -ENOMEM;
+        }
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    }
     /* A long download may take long on a slow link: only the stall limit applies. */
     if (no_deadline)
         curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L);
@@ -634,18 +690,20 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
         curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, h);
     }
     rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(headers);
     handle_put(h, c, priority);
     if (priority == HTTP_FOREGROUND && st.started)     /* background ones measured as they go */
         note_rate(h, st.delivered, clock_mono() - st.first_at);
-    if (rh.total >= 0 && total)
-        *total = rh.total;
+    if (got)
+        reply_version(&rh, got);
 
     if (rc == CURLE_ABORTED_BY_CALLBACK || (rc == CURLE_WRITE_ERROR && atomic_load(&h->aborted))) {
         return -ECANCELED;                           /* http_abort: nothing to report */
     } else if (st.refused[0]) {
         log_error("read %.*s from byte %lld: refused: %s", (int)strcspn(url, "?"), url,
                  (long long)off, st.refused);
-        return -EIO;                                 /* nothing was written */
+        return st.changed ? -ESTALE : -EIO;          /* nothing was written */
     } else if (rh.status == 416) {
         result = 0;                                  /* at or past the end */
     } else if ((rh.status == 200 || rh.status == 206) && !st.bad_start &&
@@ -666,11 +724,12 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
     return result;
 }
 
-int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last, off_t expect,
-                    enum http_priority priority, http_sink_fn sink, void *arg, off_t *total)
+int http_get_stream(http *h, const char *url, bool auth, off_t off, off_t last,
+                    const struct http_version *expect, enum http_priority priority,
+                    http_sink_fn sink, void *arg, struct http_version *got)
 {
     int transient;
-    return stream_attempt(h, url, auth, off, last, expect, true, priority, sink, arg, total,
+    return stream_attempt(h, url, auth, off, last, expect, true, priority, sink, arg, got,
                           &transient);
 }
 
@@ -699,7 +758,7 @@ static int fill_buffer(off_t at, const char *data, size_t len, void *arg)
 }
 
 ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t len,
-                       char *buf, off_t *total)
+                       char *buf, struct http_version *got)
 {
     static const long backoff_ms[HTTP_RANGE_ATTEMPTS] = {0, 200, 800};
     int rc = -EIO, transient = 1;
@@ -712,8 +771,8 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
         if (i && !atomic_load(&h->aborted))
             nanosleep(&pause, NULL);
         b.got = 0;
-        rc = stream_attempt(h, url, auth, off, off + (off_t)len - 1, -1, false,
-                            HTTP_FOREGROUND, fill_buffer, &b, total, &transient);
+        rc = stream_attempt(h, url, auth, off, off + (off_t)len - 1, NULL, false,
+                            HTTP_FOREGROUND, fill_buffer, &b, got, &transient);
     }
     return rc ? rc : (ssize_t)b.got;
 }

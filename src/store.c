@@ -43,6 +43,8 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
      "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"),
     /* 5 -> 6: where an asset's steps stand (operation, step, captured values, link) */
     "ALTER TABLE assets ADD COLUMN flow TEXT;",
+    /* 6 -> 7: the version of the file at the server the video's size and cached bytes are of */
+    "ALTER TABLE tasks ADD COLUMN video_tag TEXT;",
 };
 
 static const char *const state_names[] = {"accepted", "sending", "submitted", "rejected"};
@@ -265,8 +267,8 @@ static sqlite3_stmt *prepare_task_put(store *s, const struct stored_task *t)
     sqlite3_stmt *st = prepare(s, "INSERT INTO tasks (id, name, status, api_status,"
                                   " task_json, request_json, error, video_url, last_frame,"
                                   " wants_last_frame, created_at, updated_at, video_size,"
-                                  " video_error)"
-                                  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+                                  " video_error, video_tag)"
+                                  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
                                   " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
                                   " status = excluded.status, api_status = excluded.api_status,"
                                   " task_json = excluded.task_json,"
@@ -277,7 +279,8 @@ static sqlite3_stmt *prepare_task_put(store *s, const struct stored_task *t)
                                   " created_at = excluded.created_at,"
                                   " updated_at = excluded.updated_at,"
                                   " video_size = excluded.video_size,"
-                                  " video_error = excluded.video_error");
+                                  " video_error = excluded.video_error,"
+                                  " video_tag = excluded.video_tag");
     if (!st)
         return NULL;
     bind_text(st, 1, t->id);
@@ -294,6 +297,7 @@ static sqlite3_stmt *prepare_task_put(store *s, const struct stored_task *t)
     sqlite3_bind_int64(st, 12, t->updated_at);
     sqlite3_bind_int64(st, 13, t->video_size);
     bind_text(st, 14, t->video_error);
+    bind_text(st, 15, t->video_tag);
     return st;
 }
 
@@ -381,7 +385,8 @@ int store_tasks_load(store *s, void (*fn)(const struct stored_task *t, void *arg
     pthread_mutex_lock(&s->lock);
     st = prepare(s, "SELECT id, name, status, api_status, task_json, request_json, error,"
                     " video_url, last_frame, wants_last_frame, created_at, updated_at,"
-                    " video_size, video_error FROM tasks ORDER BY created_at, rowid");
+                    " video_size, video_error, video_tag FROM tasks"
+                    " ORDER BY created_at, rowid");
     while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
         struct stored_task t = {
             .id = column_text(st, 0), .name = column_text(st, 1), .status = column_text(st, 2),
@@ -394,6 +399,7 @@ int store_tasks_load(store *s, void (*fn)(const struct stored_task *t, void *arg
             .updated_at = sqlite3_column_int64(st, 11),
             .video_size = sqlite3_column_int64(st, 12),
             .video_error = column_text(st, 13),
+            .video_tag = column_text(st, 14),
         };
         fn(&t, arg);
     }

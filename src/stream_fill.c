@@ -271,27 +271,37 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
         return rc;
     }
     for (int failures = 0; failures < FETCH_ATTEMPTS && s->running; ) {
-        off_t total = -1, size, from, last;
+        struct http_version want = {.size = expected}, got;
+        off_t size, from, last;
         char *url = NULL;
         bool auth;
         if ((rc = tasks_video(s->tasks, id, &url, &auth, &size)))
             break;
+        if (size != expected) {                 /* another version was adopted meanwhile */
+            free(url);
+            rc = -EIO;
+            break;
+        }
+        tasks_video_tag(s->tasks, id, want.tag, sizeof want.tag);
         f->error = 0;
         from = f->pos;
         if (f->pos > (last = fill_last(f)) && !f->whole) {
             free(url);
             break;                              /* a background fetch that ended early */
         }
-        rc = http_get_stream(s->http, url, auth, f->pos, f->whole ? -1 : last, expected,
+        rc = http_get_stream(s->http, url, auth, f->pos, f->whole ? -1 : last, &want,
                              background ? HTTP_BACKGROUND : HTTP_FOREGROUND, fill_sink, f,
-                             &total);
+                             &got);
         free(url);
-        if (!rc && total >= 0 && total != expected) {
-            log_error("read %s: server says %lld bytes, expected %lld", id,
-                     (long long)total, (long long)expected);
+        if (rc == -ESTALE) {
+            /* The server's file changed: the new version is adopted and the
+             * cached bytes dropped; these readers fail rather than mix. */
+            tasks_video_changed(s->tasks, id, want.size, want.tag, got.size, got.tag);
             rc = -EIO;
             break;
         }
+        if (!rc && !want.tag[0] && got.tag[0])
+            tasks_video_tag_learned(s->tasks, id, expected, got.tag);
         if (f->error == -EAGAIN) {
             rc = 0;
             break;

@@ -19,6 +19,7 @@ static void task_free(struct task *k)
     free(k->id); free(k->name);
     free(k->task_json); free(k->request_json); free(k->error); free(k->video_url);
     free(k->last_frame_url); free(k->last_frame); free(k->video_error); free(k->size_gave_up);
+    free(k->video_tag);
     free(k);
 }
 
@@ -97,6 +98,7 @@ struct stored_task *tasks_snapshot(const struct task *k)
     s->updated_at = k->updated_at;
     s->video_size = k->video_size;
     s->video_error = tasks_dup(k->video_error);
+    s->video_tag = tasks_dup(k->video_tag);
     return s;
 }
 
@@ -107,7 +109,7 @@ static void snapshot_free(struct stored_task *s)
     free((char *)s->id); free((char *)s->name); free((char *)s->status);
     free((char *)s->api_status); free((char *)s->task_json); free((char *)s->request_json);
     free((char *)s->error); free((char *)s->video_url); free((void *)s->last_frame);
-    free((char *)s->video_error);
+    free((char *)s->video_error); free((char *)s->video_tag);
     free(s);
 }
 
@@ -217,6 +219,7 @@ static void restore_one(const struct stored_task *s, void *arg)
     k->updated_at = s->updated_at;
     k->video_size = s->video_size;
     k->video_error = tasks_dup(s->video_error);
+    k->video_tag = tasks_dup(s->video_tag);
     k->progress = -1;               /* not saved: the next poll says it again */
     k->progress_told = -100;
     /* Imports of older versions were held at "running" until sized. */

@@ -24,6 +24,8 @@ struct task {
     bool wants_last_frame;
     long long created_at, updated_at;
     off_t video_size;
+    char *video_tag;            /* the version video_size is of (saved); NULL: not stated */
+    int video_changes;          /* versions adopted this mount (tasks_video_changed) */
     char *video_error;          /* why the video cannot be had (saved); shown as video_error */
     char *size_gave_up;         /* why sizing gave up this mount (not saved); shown so too */
     bool sizing;                /* a size probe is queued or under way (tasks_sizer.c) */
@@ -66,6 +68,9 @@ struct tasks {
 /* The sizer thread (tasks_sizer.c), started and stopped with the poller. */
 int tasks_sizer_start(tasks *t);
 void tasks_sizer_stop(tasks *t);
+
+/* Sets k->video_tag to `tag` (NULL or "": none). Lock held. */
+void tasks_set_tag(struct task *k, const char *tag);
 
 /* strdup that passes NULL through. */
 char *tasks_dup(const char *s);

@@ -21,6 +21,8 @@
 struct poll_result {
     struct task_info info;
     off_t video_size;
+    bool probed;                    /* video_size is this poll's probe's, of video_tag */
+    char video_tag[HTTP_TAG_MAX];
     char *last_frame;
     size_t last_frame_len;
     bool last_frame_failed;
@@ -36,12 +38,12 @@ static bool wants_poll(const struct task *k)
 }
 
 /* Learns the video size with a one-byte range read (api_video_size). */
-static off_t probe_video_size(tasks *t, const struct task_info *info)
+static off_t probe_video_size(tasks *t, const struct task_info *info, char *tag)
 {
     struct api_result res;
     off_t size;
 
-    if (api_video_size(t->api, info->id, info->video_url, &size, &res))
+    if (api_video_size(t->api, info->id, info->video_url, &size, tag, &res))
         log_info("poll %s: succeeded, but the video size is not known yet (%s)", info->id,
                  res.msg);
     return size;
@@ -72,8 +74,10 @@ static void finish_poll(tasks *t, off_t known_size, bool ours, bool need_frame,
     r->video_size = known_size;
     if (r->rc || r->info.status.code != STATUS_SUCCEEDED)
         return;
-    if (r->video_size < 0 && ours)
-        r->video_size = probe_video_size(t, &r->info);
+    if (r->video_size < 0 && ours) {
+        r->video_size = probe_video_size(t, &r->info, r->video_tag);
+        r->probed = true;
+    }
     if (need_frame && r->info.last_frame_url)
         fetch_last_frame(t, r->info.last_frame_url, r);
     else if (need_frame)
@@ -219,8 +223,10 @@ static struct stored_task *apply_result(tasks *t, struct task *k, struct poll_re
             k->created_at = i->created_at;
         if (i->updated_at)
             k->updated_at = i->updated_at;
-        if (r->video_size >= 0)         /* the sizer may have learned it meanwhile */
+        if (r->probed && r->video_size >= 0 && k->video_size < 0) {   /* or the sizer did */
             k->video_size = r->video_size;
+            tasks_set_tag(k, r->video_tag);
+        }
         if (r->last_frame) {
             free(k->last_frame);
             k->last_frame = r->last_frame;

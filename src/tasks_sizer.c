@@ -76,11 +76,88 @@ void tasks_video_gone(tasks *t, const char *id, const char *why)
         t->on_sized(id, t->on_sized_arg);
 }
 
+void tasks_set_tag(struct task *k, const char *tag)
+{
+    free(k->video_tag);
+    k->video_tag = tag && tag[0] ? strdup(tag) : NULL;
+}
+
+int tasks_video_tag(tasks *t, const char *id, char *tag, size_t size)
+{
+    struct task *k;
+    int rc = -ENOENT;
+
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id))) {
+        snprintf(tag, size, "%s", k->video_tag ? k->video_tag : "");
+        rc = 0;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+void tasks_video_tag_learned(tasks *t, const char *id, off_t size, const char *tag)
+{
+    struct stored_task *snap = NULL;
+    struct task *k;
+
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id)) && !k->video_tag && tag[0] && k->video_size == size) {
+        tasks_set_tag(k, tag);
+        snap = tasks_snapshot(k);
+    }
+    pthread_mutex_unlock(&t->lock);
+    tasks_persist(t, snap);
+}
+
+int tasks_video_changed(tasks *t, const char *id, off_t was, const char *was_tag, off_t size,
+                        const char *tag)
+{
+    struct stored_task *snap = NULL;
+    struct task *k;
+    int rc = -ENOENT;
+
+    pthread_mutex_lock(&t->lock);
+    if ((k = strmap_get(t->by_id, id)) &&
+        (k->video_size != was || strcmp(k->video_tag ? k->video_tag : "", was_tag))) {
+        pthread_mutex_unlock(&t->lock);
+        return 0;                               /* another reader adopted it already */
+    }
+    if (k && ++k->video_changes > TASKS_MAX_VIDEO_CHANGES) {
+        if (!k->size_gave_up &&
+            asprintf(&k->size_gave_up, "the server's file keeps changing (more than %d "
+                     "versions in this mount); a new mount tries again\n",
+                     TASKS_MAX_VIDEO_CHANGES) < 0)
+            k->size_gave_up = NULL;
+        k->video_size = -1;                     /* no video.mp4 this mount */
+        rc = -ESTALE;
+    } else if (k) {
+        k->video_size = size;
+        tasks_set_tag(k, tag);
+        snap = tasks_snapshot(k);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (rc == -ESTALE)
+        log_error("video %s: the server's file keeps changing; given up for this mount", id);
+    else if (!rc)
+        log_info("video %s: another version at the server (%lld bytes%s%s, was %lld): "
+                 "the cached bytes are dropped", id, (long long)size, tag[0] ? ", " : "", tag,
+                 (long long)was);
+    tasks_persist(t, snap);
+    if (!rc && t->on_removed)
+        t->on_removed(id, t->on_removed_arg);
+    if (rc != -ENOENT && t->on_sized)
+        t->on_sized(id, t->on_sized_arg);
+    return rc;
+}
+
 /* One probe; the URL is asked for afresh once when it was refused or
  * missing (a signed URL expired; a listed task without content). *gone:
  * still not found with a fresh URL, the only proof that the provider has
  * dropped the video (a refresh that failed proves nothing). Lock not held. */
-static int probe(tasks *t, const char *id, off_t *size, struct api_result *res, bool *gone)
+static int probe(tasks *t, const char *id, off_t *size, char *tag, struct api_result *res,
+                 bool *gone)
 {
     char *url = NULL;
     struct task *k;
@@ -94,7 +171,7 @@ static int probe(tasks *t, const char *id, off_t *size, struct api_result *res, 
         pthread_mutex_unlock(&t->lock);
         if (!k)
             return -ENOENT;
-        rc = api_video_size(t->api, id, url, size, res);
+        rc = api_video_size(t->api, id, url, size, tag, res);
         free(url);
         if (rc != -EACCES && rc != -ENOENT)
             return rc;
@@ -113,10 +190,10 @@ static void size_one(tasks *t, const char *id)
     struct stored_task *snap = NULL;
     struct api_result res;
     struct task *k;
-    char why[600];
+    char why[600], tag[HTTP_TAG_MAX];
     off_t size;
     bool gone;
-    int rc = probe(t, id, &size, &res, &gone);
+    int rc = probe(t, id, &size, tag, &res, &gone);
 
     why[0] = '\0';
     pthread_mutex_lock(&t->lock);
@@ -124,6 +201,7 @@ static void size_one(tasks *t, const char *id)
         k->sizing = false;
         if (!rc) {
             k->video_size = size;
+            tasks_set_tag(k, tag);
             snap = tasks_snapshot(k);
         } else if (gone) {
             snprintf(why, sizeof why, "the provider no longer serves this video (%s); "

@@ -53,7 +53,8 @@
  * (content bodies trickle at N bytes/s, each on its own), "openai_no_list": bool (GET /v1/videos
  * is a 404, as new-api has no list), "variant_ignored": bool (content ignores ?variant=, as
  * new-api's proxy does), "list_broken": bool (list answers HTML, as some gateways
- * do), "cut_after": N (content bodies break after N bytes), "queue_ms",
+ * do), "cut_after": N (content bodies break after N bytes), "video_version": N and
+ * "video_extra": M (the file changes at the server: sim-video.h), "queue_ms",
  * "run_ms": the clock of tasks created from then on}.
  */
 #include <arpa/inet.h>
@@ -74,6 +75,7 @@
 #include "sim-link.h"
 #include "sim-openai.h"
 #include "sim-providers.h"
+#include "sim-video.h"
 
 #define MAX_BODY (80u << 20)
 #define MAX_TASKS 100000
@@ -103,8 +105,6 @@ struct sim_task {
 
 static struct {
     _Atomic(const char *) key;      /* "key" control replaces it (the old one leaks) */
-    char *video;
-    size_t video_len;
     enum content_mode mode;
     long queue_ms, run_ms, url_ttl;
     int port;
@@ -784,15 +784,35 @@ static struct MHD_Response *body_response(const char *data, size_t len)
                      (double)sim.content_bps);
 }
 
+static enum MHD_Result serve_version(struct MHD_Connection *c, const char *data, size_t size,
+                                     const struct sim_video *v, const char *type,
+                                     bool honour_range);
+
 static enum MHD_Result serve_blob(struct MHD_Connection *c, const char *data, size_t size,
                                   const char *type, bool honour_range)
 {
+    return serve_version(c, data, size, NULL, type, honour_range);
+}
+
+static enum MHD_Result serve_video(struct MHD_Connection *c, const struct sim_video *v,
+                                   bool honour_range)
+{
+    return serve_version(c, v->data, v->len, v, "video/mp4", honour_range);
+}
+
+/* Serves `data` (of version `v`, NULL: a blob with no validators). */
+static enum MHD_Result serve_version(struct MHD_Connection *c, const char *data, size_t size,
+                                     const struct sim_video *v, const char *type,
+                                     bool honour_range)
+{
     const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+    const char *if_range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range");
     size_t from = 0, to = size - 1;
     struct MHD_Response *r;
     enum MHD_Result ret;
     char header[96];
-    bool partial = honour_range && range && parse_range(range, size, &from, &to);
+    bool partial = honour_range && range && (!v || video_range_applies(v, if_range)) &&
+                   parse_range(range, size, &from, &to);
 
     if (partial) {
         if (from >= size) {
@@ -812,6 +832,10 @@ static enum MHD_Result serve_blob(struct MHD_Connection *c, const char *data, si
         r = body_response(data, size);
     }
     MHD_add_response_header(r, "Content-Type", type);
+    if (v) {
+        MHD_add_response_header(r, "ETag", v->etag);
+        MHD_add_response_header(r, "Last-Modified", v->modified);
+    }
     if (honour_range)
         MHD_add_response_header(r, "Accept-Ranges", "bytes");
     ret = MHD_queue_response(c, partial ? 206 : 200, r);
@@ -872,7 +896,7 @@ static enum MHD_Result content(struct MHD_Connection *c, const char *id)
     if (variant && !sim.variant_ignored && strcmp(variant, "video"))
         return send_error(c, 400, "invalid_request", "variant is video or thumbnail", "variant");
     if (sim.mode != MODE_REDIRECT)
-        return serve_blob(c, sim.video, sim.video_len, "video/mp4", sim.mode == MODE_RANGE);
+        return serve_video(c, video_current(), sim.mode == MODE_RANGE);
     snprintf(location, sizeof location, "http://localhost:%d/cdn/%s.mp4?expires=%ld", url_port(),
              id, (long)now_wall() + sim.url_ttl);
     r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -904,7 +928,7 @@ static enum MHD_Result cdn(struct MHD_Connection *c, const char *file)
                           MHD_RESPMEM_PERSISTENT);
     if (png)
         return serve_blob(c, (const char *)png_1x1, sizeof png_1x1, "image/png", true);
-    return serve_blob(c, sim.video, sim.video_len, "video/mp4", true);
+    return serve_video(c, video_current(), true);
 }
 
 #define FILE_COPIES 20     /* copy-01.mp4 .. copy-20.mp4: the bench's concurrent readers */
@@ -941,7 +965,7 @@ static enum MHD_Result files(struct MHD_Connection *c, const char *name)
     if (!strcmp(name, "video.mp4") ||
         (sscanf(name, "copy-%2d.mp4%n", &copy, &end) == 1 && end == (int)strlen(name) &&
          copy >= 1 && copy <= FILE_COPIES))
-        return serve_blob(c, sim.video, sim.video_len, "video/mp4", true);
+        return serve_video(c, video_original(), true);
     return send_bytes(c, 404, "text/html", "<html>404</html>", 16, MHD_RESPMEM_PERSISTENT);
 }
 
@@ -963,7 +987,7 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "auth_leaks", (double)sim.auth_leaks);
     cJSON_AddNumberToObject(o, "bytes_served", (double)link_bytes_sent());
     cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
-    cJSON_AddNumberToObject(o, "video_size", (double)sim.video_len);
+    cJSON_AddNumberToObject(o, "video_size", (double)video_current()->len);
     cJSON_AddNumberToObject(o, "asset_creates", (double)sim.asset_creates);
     cJSON_AddNumberToObject(o, "faults_hit", (double)faults_hit());
     struct provider_stats ps;
@@ -1050,6 +1074,12 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.api_429 = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "retry_after")) && cJSON_IsNumber(v))
         sim.retry_after = (long)v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "video_version")) && cJSON_IsNumber(v)) {
+        const cJSON *extra = cJSON_GetObjectItemCaseSensitive(body, "video_extra");
+        video_set_version((int)v->valuedouble,
+                          cJSON_IsNumber(extra) && extra->valuedouble > 0 &&
+                          extra->valuedouble < (1 << 24) ? (size_t)extra->valuedouble : 0);
+    }
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_bps")) && cJSON_IsNumber(v))
         sim.content_bps = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "list_broken")))
@@ -1132,7 +1162,7 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
     if (!up->too_big && providers_serve(c, method, url, up->data, up->len, &served))
         return served;
     if (!strncmp(url, "/cdn/", 5) &&
-        faults_apply(c, "cdn", url, sim.video, sim.video_len, NULL, &served))
+        faults_apply(c, "cdn", url, video_current()->data, video_current()->len, NULL, &served))
         return served;
     if (!strncmp(url, "/cdn/", 5))
         return cdn(c, url + 5);
@@ -1169,7 +1199,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
         snprintf(cdn_url, sizeof cdn_url, "http://localhost:%d/cdn/%s.mp4?expires=%ld",
                  url_port(), id, (long)now_wall() + sim.url_ttl);
     }
-    if (op && faults_apply(c, op, url, sim.video, sim.video_len, cdn_url, &served))
+    const struct sim_video *video = video_current();
+    if (op && faults_apply(c, op, url, video->data, video->len, cdn_url, &served))
         return served;
     if (!sim.assets_alt && !strcmp(url, "/seedance/api/v3/assets") && !strcmp(method, "POST"))
         return create_asset(c, up->data, up->len);
@@ -1254,23 +1285,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(up);
     }
     *con_cls = NULL;
-}
-
-static int load_video(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    long size;
-
-    if (!f || fseek(f, 0, SEEK_END) || (size = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) ||
-        !(sim.video = malloc((size_t)size)) || fread(sim.video, 1, (size_t)size, f) != (size_t)size) {
-        fprintf(stderr, "seedance-sim: cannot read video %s: %s\n", path, strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    fclose(f);
-    sim.video_len = (size_t)size;
-    return 0;
 }
 
 static void usage(FILE *out)
@@ -1400,7 +1414,7 @@ int main(int argc, char **argv)
     }
     link_configure(latency_ms, rate);
     providers_configure(ak, sk, sim.key, sim.verify_ms, link_ttl_ms);
-    if (load_video(video) || !(sim.tasks = calloc(MAX_TASKS, sizeof *sim.tasks)))
+    if (video_load(video) || !(sim.tasks = calloc(MAX_TASKS, sizeof *sim.tasks)))
         return 1;
     addr.sin_port = htons((uint16_t)sim.port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -1432,6 +1446,6 @@ int main(int argc, char **argv)
         cJSON_Delete(sim.tasks[i].request);
     }
     free(sim.tasks);
-    free(sim.video);
+    video_free_all();
     return 0;
 }
