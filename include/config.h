@@ -51,6 +51,7 @@ struct config {
     double poll_interval;   /* seconds between polls of a running task */
     long timeout;           /* seconds for one API call */
     long read_timeout;      /* seconds a video read waits for its bytes in all */
+    long max_tasks;         /* tasks (and requests not yet tasks) the mount holds */
     size_t max_request;     /* largest request file accepted, bytes */
     size_t cache_max;       /* video cache bound in bytes, 0 = none */
     size_t cache_min_free;  /* free space the cache leaves under state_dir: bytes, */

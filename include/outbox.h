@@ -77,8 +77,13 @@ void outbox_stop(outbox *o);
 
 /* Commits a new request (state accepted) and wakes the submitter. A
  * rejected request of the same name is replaced. -EEXIST when the name is
- * pending or submitted; -EIO when the store cannot commit (nothing accepted). */
+ * pending or submitted; -EDQUOT when the tasks table and the requests not
+ * yet submitted already hold tasks_max; -EIO when the store cannot commit
+ * (nothing accepted). */
 int outbox_accept(outbox *o, const struct stored_request *r);
+
+/* The bound outbox_accept keeps (tasks_max of its table). */
+size_t outbox_max_tasks(outbox *o);
 
 /* Waits up to `seconds` for the request's first answer: 0 submitted,
  * -EINPROGRESS still pending (it is durable and will be sent),

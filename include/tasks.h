@@ -85,7 +85,8 @@ bool tasks_known(tasks *t, const char *id);
 bool tasks_unclaimed(tasks *t, const char *id);
 
 /* Adds a task created elsewhere (no name, no request), saved and reported
- * like any other. -EEXIST when known. */
+ * like any other. -EEXIST when known, -EDQUOT when the table holds
+ * tasks_max tasks. */
 int tasks_import(tasks *t, const struct task_info *info);
 
 /* One look for tasks made elsewhere (tasks_import.c): the newest list pages
@@ -129,6 +130,12 @@ void tasks_report(tasks *t, struct tasks_report *r);
 
 /* How many tasks the table holds. */
 size_t tasks_count(tasks *t);
+
+/* The most tasks the table takes from tasks_import (default 100000):
+ * past it an import is -EDQUOT. Tasks of our own requests and those in
+ * the store are always taken (the outbox bounds new requests). */
+void tasks_set_max(tasks *t, size_t max);
+size_t tasks_max(tasks *t);
 
 /* -ENOENT when the id is unknown. */
 int tasks_stat(tasks *t, const char *id, struct task_stat *out);

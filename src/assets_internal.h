@@ -36,6 +36,7 @@ struct asset {
 };
 
 #define ASSETS_MAX_LIBRARY 1000     /* entries of one kind's library shown */
+#define ASSETS_MAX_LOCAL 10000      /* local assets of all kinds: mkdir past it is EDQUOT */
 #define ASSETS_LIBRARY_REFRESH 60.0 /* seconds between two list calls of a kind */
 
 /* One asset of the provider's library (a list step's item): read-only. */

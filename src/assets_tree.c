@@ -678,7 +678,12 @@ int assets_mkdir(assets *a, const char *rel)
     pthread_mutex_lock(&a->lock);
     rc = split(a, rel, &w);
     if (rc == -ENOENT && w.n == 2 && profile_has_kind(a->p, w.part[0]) &&
-        names_request_name_ok(w.part[1])) {
+        names_request_name_ok(w.part[1]) && strmap_count(a->by_key) >= ASSETS_MAX_LOCAL) {
+        log_error("asset %s/%s: the mount holds %d assets already; remove some (rmdir)",
+                  w.part[0], w.part[1], ASSETS_MAX_LOCAL);
+        rc = -EDQUOT;
+    } else if (rc == -ENOENT && w.n == 2 && profile_has_kind(a->p, w.part[0]) &&
+               names_request_name_ok(w.part[1])) {
         struct asset *r = assets_add_record(a, w.part[0], w.part[1]);
         rc = r ? 0 : -ENOMEM;
         if (r) {

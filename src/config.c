@@ -24,7 +24,7 @@ enum opt {
     O_TIMEOUT, O_MAX_REQUEST, O_CACHE_MAX, O_SUBMIT_WAIT, O_MAX_RPS, O_IMPORT,
     O_ASSETS_PROFILE, O_READAHEAD, O_UID, O_GID, O_UMASK, O_LOG, O_LOG_LEVEL, O_CONFIG,
     O_EXPORT_DIR, O_EXPORT_BY, O_EXPORT_LINK, O_CACHE_MIN_FREE, O_ASSETS_URL,
-    O_ASSETS_KEY_FILE, O_READ_TIMEOUT, O_COUNT
+    O_ASSETS_KEY_FILE, O_READ_TIMEOUT, O_MAX_TASKS, O_COUNT
 };
 
 struct raw_options {
@@ -49,6 +49,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("export_by=%s", O_EXPORT_BY),     OPT("export_link=%s", O_EXPORT_LINK),
     OPT("assets_url=%s", O_ASSETS_URL),   OPT("assets_key_file=%s", O_ASSETS_KEY_FILE),
     OPT("cache_min_free=%s", O_CACHE_MIN_FREE), OPT("read_timeout=%s", O_READ_TIMEOUT),
+    OPT("max_tasks=%s", O_MAX_TASKS),
     FUSE_OPT_KEY("-h", KEY_HELP),       FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),    FUSE_OPT_KEY("--version", KEY_VERSION),
     FUSE_OPT_KEY("-f", KEY_FOREGROUND), FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -90,6 +91,8 @@ static const char usage_text[] =
 "  -o timeout=SECS        limit for one API call (default 30)\n"
 "  -o read_timeout=SECS   longest a read of video.mp4 waits for its bytes\n"
 "                         before EIO (default 60)\n"
+"  -o max_tasks=N         most tasks the mount holds (default 100000): past it\n"
+"                         a request's close() fails with EDQUOT and imports stop\n"
 "  -o max_request=SIZE    largest request file (default 64M)\n"
 "  -o cache_max=SIZE      bound of the video cache in state_dir (default 10G,\n"
 "                         0 = no bound); df on the mount shows it\n"
@@ -545,6 +548,14 @@ static int convert_options(struct config *cfg, char **v, char **file_state_dir, 
         cfg->read_timeout = strtol(v[O_READ_TIMEOUT], &end, 10);
         if (*end || cfg->read_timeout < 1 || cfg->read_timeout > 86400) {
             fprintf(err, "seedancefs: read_timeout must be 1..86400 seconds\n");
+            return -1;
+        }
+    }
+    cfg->max_tasks = 100000;
+    if (v[O_MAX_TASKS]) {
+        cfg->max_tasks = strtol(v[O_MAX_TASKS], &end, 10);
+        if (*end || cfg->max_tasks < 1 || cfg->max_tasks > 10000000) {
+            fprintf(err, "seedancefs: max_tasks must be 1..10000000\n");
             return -1;
         }
     }

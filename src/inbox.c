@@ -366,6 +366,10 @@ static int submit_entry(inbox *in, struct entry *e)
         rc = outbox_accept(in->outbox, &r);
         if (rc == -EEXIST)
             snprintf(why, sizeof why, "the name %s is already used by a request", name);
+        else if (rc == -EDQUOT)
+            snprintf(why, sizeof why, "the mount holds max_tasks=%zu tasks and requests: "
+                     "remove finished tasks (rmdir tasks/ID) or raise max_tasks",
+                     outbox_max_tasks(in->outbox));
         else if (rc)
             snprintf(why, sizeof why, "cannot save the request: %s", strerror(-rc));
     }
@@ -393,11 +397,11 @@ static int submit_entry(inbox *in, struct entry *e)
         e->state = ACCEPTED;
         set_error(in, e, NULL);
     } else {
-        /* EINVAL, EACCES (the API refused), EEXIST, ENOSPC: the bytes
-         * stay, editable. */
+        /* EINVAL, EACCES (the API refused), EEXIST, ENOSPC, EDQUOT: the
+         * bytes stay, editable. */
         e->state = REJECTED;
         set_error(in, e, why);
-        if (rc != -EINVAL && rc != -EACCES && rc != -EEXIST && rc != -ENOSPC)
+        if (rc != -EINVAL && rc != -EACCES && rc != -EEXIST && rc != -ENOSPC && rc != -EDQUOT)
             rc = -EIO;
     }
     free(file); free(name); free(data); free(body);

@@ -378,6 +378,7 @@ int main(int argc, char **argv)
         goto out;
     }
     stream_set_read_timeout(fs.stream, (double)cfg.read_timeout);
+    tasks_set_max(fs.tasks, (size_t)cfg.max_tasks);
     stream_set_cache_floor(fs.stream, cfg.cache_min_free, cfg.cache_min_free_pct,
                            cfg.cache_min_free_cap);
     if (cfg.export_dir &&

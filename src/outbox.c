@@ -187,6 +187,11 @@ int outbox_restore(outbox *o, void (*fn)(const struct stored_request *r, void *a
     return store_requests_load(o->store, restore_one, &c);
 }
 
+size_t outbox_max_tasks(outbox *o)
+{
+    return tasks_max(o->tasks);
+}
+
 int outbox_accept(outbox *o, const struct stored_request *r)
 {
     struct pending *p = pending_new(r), *old;
@@ -194,6 +199,7 @@ int outbox_accept(outbox *o, const struct stored_request *r)
 
     if (!p)
         return -ENOMEM;
+    size_t tasks_held = tasks_count(o->tasks);      /* not under our lock: a bound, not a count */
     p->state = REQ_ACCEPTED;
     p->attempts = 0;
     p->first_sent_at = 0;
@@ -207,6 +213,11 @@ int outbox_accept(outbox *o, const struct stored_request *r)
         pthread_mutex_unlock(&o->lock);
         pending_free(p);
         return -EEXIST;
+    }
+    if (!old && tasks_held + strmap_count(o->pending) >= tasks_max(o->tasks)) {
+        pthread_mutex_unlock(&o->lock);
+        pending_free(p);
+        return -EDQUOT;
     }
     if ((rc = strmap_put(o->pending, p->name, p))) {      /* replaces a rejected one */
         pthread_mutex_unlock(&o->lock);

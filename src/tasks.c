@@ -32,6 +32,7 @@ tasks *tasks_new(api *a, store *st, double poll_interval)
     t->api = a;
     t->store = st;
     t->poll_interval = poll_interval;
+    t->max_tasks = 100000;
     t->by_id = strmap_new();
     t->by_name = strmap_new();
     if (!t->by_id || !t->by_name) {
@@ -270,8 +271,12 @@ int tasks_import(tasks *t, const struct task_info *info)
     struct stored_task *snap;
     int rc;
 
-    if (tasks_known(t, info->id) || !(k = calloc(1, sizeof *k)))
+    if (tasks_known(t, info->id))
         return -EEXIST;
+    if (tasks_count(t) >= t->max_tasks)
+        return -EDQUOT;
+    if (!(k = calloc(1, sizeof *k)))
+        return -ENOMEM;
     k->id = strdup(info->id);
     /* Shown as the API says: its video is sized when someone looks at it
      * (tasks_size_video), so an import costs the gateway nothing per task. */
@@ -405,6 +410,16 @@ int tasks_describe(tasks *t, const char *id, char *name, char *model, size_t siz
     free(task_json);
     free(request_json);
     return rc;
+}
+
+void tasks_set_max(tasks *t, size_t max)
+{
+    t->max_tasks = max;
+}
+
+size_t tasks_max(tasks *t)
+{
+    return t->max_tasks;
 }
 
 size_t tasks_count(tasks *t)

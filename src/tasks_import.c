@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
 
 #define IMPORT_PAGE_SIZE 100
 #define IMPORT_PAGES 10             /* at most this many list pages per look ... */
@@ -16,6 +17,8 @@ int tasks_import_recent(tasks *t, api *a, bool first)
     struct api_result res;
     char *after = NULL;                 /* this listing's own cursor */
     int total = 0;
+    bool full = false;
+    static atomic_bool told;            /* the bound is said once a mount */
 
     for (int page = 1; page <= (first ? IMPORT_PAGES_FIRST : IMPORT_PAGES); page++) {
         struct task_info *items;
@@ -30,10 +33,20 @@ int tasks_import_recent(tasks *t, api *a, bool first)
             log_info("import: %s", res.msg);
             break;              /* -ECANCELED at unmount ends it too */
         }
-        for (int i = 0; i < n; i++)
-            added += !tasks_import(t, &items[i]);
+        for (int i = 0; i < n && !full; i++) {
+            int one = tasks_import(t, &items[i]);
+            added += !one;
+            full = one == -EDQUOT;
+        }
         api_task_list_free(items, n);
         total += added;
+        if (full) {
+            if (!atomic_exchange(&told, true))
+                log_error("import: the mount holds max_tasks=%zu tasks; older tasks made "
+                          "elsewhere are not shown (remove some with rmdir, or raise "
+                          "max_tasks)", tasks_max(t));
+            break;
+        }
         /* Newest first: after the first look, a page with nothing new means
          * the rest is known. */
         if (n < IMPORT_PAGE_SIZE || (!added && !first))

@@ -41,6 +41,7 @@ struct task {
 struct tasks {
     api *api;
     store *store;
+    _Atomic size_t max_tasks;   /* tasks_set_max */
     tasks_status_fn on_status;  /* called when a status word changes */
     void *on_status_arg;
     tasks_progress_fn on_progress;  /* called when progress moved by >= 10 */

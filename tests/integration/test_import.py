@@ -169,3 +169,28 @@ def test_lookups_waiting_for_a_size_hold_no_fuse_thread(quick_sim, start_mount):
         if i != 5:
             out, err = p.communicate(timeout=60)
             assert p.returncode == 0 and out.strip() == size, err
+
+
+def test_max_tasks_bounds_imports_and_new_requests(quick_sim, start_mount):
+    """The mount holds at most max_tasks tasks: imports stop there (said
+    once in the log), a new request's close() fails with EDQUOT and says
+    why, and room made with rmdir takes the request."""
+    sim = quick_sim
+    for i in range(4):
+        create_elsewhere(sim, f"elsewhere {i}")
+    wait_until(lambda: all(t["status"] == "succeeded" for t in sim.tasks()), what="succeeded")
+    mount = start_mount(sim, "max_tasks=3")
+    wait_until(lambda: "max_tasks=3" in mount.read_log(), what="the bound said")
+    held = os.listdir(mount.path("tasks"))
+    assert len(held) == 3
+    assert mount.read_log().count("older tasks made elsewhere are not shown") == 1
+    r = mount.submit("one-more.json", {"prompt": "one more"})
+    assert r.returncode != 0 and "quota" in r.stderr.lower(), r.stderr       # EDQUOT
+    error = read(mount.path("requests", "one-more.error"))
+    assert "max_tasks=3" in error and "rmdir" in error, error
+    assert len(sim.tasks()) == 4                                # nothing was sent
+    # Room for two: the fourth task may be imported into one of them.
+    os.rmdir(mount.path("tasks", held[0]))
+    os.rmdir(mount.path("tasks", held[1]))
+    assert mount.submit("one-more.json", {"prompt": "one more"}).returncode == 0
+    assert mount.wait_status("one-more") == "succeeded\n"
