@@ -150,6 +150,21 @@ crash-quick: all testbin
 faults: all testbin
 	$(PYTHON) tests/faults/fault_matrix.py --rounds $(FAULT_ROUNDS)
 
+# The fault matrix with the daemon under AddressSanitizer + UBSan (any
+# report fails the daemon's exit status, which the matrix counts), and
+# under valgrind: tens of times slower, so one round and a longer hang limit.
+faults-asan: deps
+	$(MAKE) $(SAN_ASAN) all testbin
+	SEEDANCEFS_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    $(PYTHON) tests/faults/fault_matrix.py --rounds $(FAULT_ROUNDS)
+
+faults-valgrind: deps
+	command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
+	$(MAKE) all testbin
+	SEEDANCEFS_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --suppressions=$(CURDIR)/tests/valgrind.supp" \
+	    $(PYTHON) tests/faults/fault_matrix.py --rounds 1 --hang-seconds 300
+
 # A few faults of each kind, one round: make check keeps the injector honest.
 faults-quick: all testbin
 	$(PYTHON) tests/faults/fault_matrix.py --rounds 1 --only 503,html_404,reset,gzip,shifted_range
