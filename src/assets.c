@@ -118,9 +118,11 @@ static void refresh_libraries(assets *a)
         char why[512] = "";
         double now = clock_mono();
         bool due;
+        unsigned deletes;
         int n, rc;
 
         pthread_mutex_lock(&a->lock);
+        deletes = l->deletes;
         due = !l->listed_at || now - l->listed_at >= ASSETS_LIBRARY_REFRESH ||
               (l->wanted && now - l->listed_at >= a->poll_interval);
         l->wanted = false;
@@ -130,7 +132,12 @@ static void refresh_libraries(assets *a)
         rc = assets_flow_list(a, l->kind, &e, &n, why, sizeof why);
         pthread_mutex_lock(&a->lock);
         l->listed_at = clock_mono();    /* a failure waits its turn too */
-        if (!rc) {
+        if (!rc && l->deletes != deletes) {
+            /* An entry was deleted while the list was under way: the list
+             * may still hold it. Dropped; the next round lists again. */
+            free_entries(e, n);
+            l->listed_at = 0;
+        } else if (!rc) {
             free_entries(l->entries, l->n);
             l->entries = e;
             l->n = n;

@@ -51,6 +51,7 @@ struct library {
     int n;
     double listed_at;               /* clock_mono(), 0 = never */
     bool wanted;                    /* an ls asked for a fresh list */
+    unsigned deletes;               /* entries deleted (a list begun before is stale) */
 };
 
 struct assets {

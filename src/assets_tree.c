@@ -713,13 +713,14 @@ static int delete_library_entry(assets *a, const char *kind, const char *id)
     }
     pthread_mutex_lock(&a->lock);
     if ((l = assets_library(a, kind)))
-        for (int i = 0; i < l->n; i++)
-            if (!strcmp(l->entries[i].id, id)) {
-                free(l->entries[i].id);
-                free(l->entries[i].state);
-                l->entries[i] = l->entries[--l->n];
-                break;
-            }
+        l->deletes++;                   /* a list in flight may still hold it */
+    for (int i = 0; l && i < l->n; i++)
+        if (!strcmp(l->entries[i].id, id)) {
+            free(l->entries[i].id);
+            free(l->entries[i].state);
+            l->entries[i] = l->entries[--l->n];
+            break;
+        }
     pthread_mutex_unlock(&a->lock);
     log_info("asset %s/%s (library): deleted at the provider", kind, id);
     return 0;
