@@ -4,8 +4,9 @@ and over an emulated wide-area link.
     $ make bench                                   # or:
     $ /usr/bin/python3 tests/bench/bench_stream.py [--size-mb 1024] [--links loopback,wan]
 
-For each link (loopback; 20 ms to first byte + 200 mbit shared, emulated by
-the simulator) and each body (a synthetic 1 GiB file and a ~150 MB real MP4
+For each link (loopback; 20 ms RTT + 200 mbit through tests/bench/linkproxy.py:
+one FIFO bottleneck, TCP-like windows with slow start, a round trip to
+connect) and each body (a synthetic 1 GiB file and a ~150 MB real MP4
 with its moov atom at the end), one simulator on 127.0.0.1 serves the bytes
 both as task videos and as a plain web directory (/files/), and the bench
 prints, side by side:
@@ -42,10 +43,12 @@ import sys
 import tempfile
 import threading
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from conftest import BUILD, Mount, Sim, create_elsewhere, wait_until  # noqa: E402
+from linkproxy import LinkProxyProcess  # noqa: E402
 
 DATA = os.environ.get("SEEDANCEFS_BENCH_DATA", "/var/tmp/seedancefs-bench")
 MB = 1e6
@@ -340,24 +343,33 @@ class Table:
             print(line)
 
 
-def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
+def bench_body(label, body, link, rtt, peers, args, mount_opts):
+    """`link`: None (loopback), or (rtt_ms, rate) of the emulated link
+    (tests/bench/linkproxy.py) every reader goes through: seedancefs, curl
+    and the peers alike."""
     size = os.path.getsize(body)
     is_mp4 = body.endswith(".mp4")
-    repeat = 1 if link_args else args.repeat
+    repeat = 1 if link else args.repeat
     tasks_needed = repeat + 3 + (20 if args.concurrent and is_mp4 else 0)
-    sim = Sim(["--video", body, "--queue-ms", "0", "--run-ms", "0", *link_args])
+    proxy = LinkProxyProcess(*link) if link else None
+    sim = Sim(["--video", body, "--queue-ms", "0", "--run-ms", "0",
+               *(["--public-port", str(proxy.port)] if proxy else [])])
+    via = sim
+    if proxy:
+        proxy.connect(sim.port)
+        via = types.SimpleNamespace(url=f"http://127.0.0.1:{proxy.port}")
     mount = None
     table = Table(f"{label}: {os.path.basename(body)} ({size / MB:.0f} MB)")
     try:
         ids = create_tasks(sim, tasks_needed)
-        mount = Mount(sim, mount_opts)
+        mount = Mount(via, mount_opts)
         wait_until(lambda: all(os.path.exists(mount.path("tasks", i, "video.mp4")) for i in ids),
                    timeout=120, what="import of the bench tasks")
         wait_until(lambda: all(os.path.getsize(mount.path("tasks", i, "video.mp4")) == size
                                for i in ids), timeout=120, what="video sizes")
         fresh = Fresh(mount, ids)
         served = lambda: sim.stats()["bytes_served"]  # noqa: E731
-        files_url = sim.url + "/files/"
+        files_url = via.url + "/files/"
         pid = mount.proc.pid
 
         # cold sequential (median of `repeat` never-read videos), then warm:
@@ -395,7 +407,7 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
                 t, n = read_seq(p.file, cap=args.peer_cap)
                 peer_warm[name] = n / MB / t
         fs_cold = fs_warm = fs_direct = fs_lat = fs_rt_lat = cpu_fs = float("nan")
-        if not link_args:
+        if not link:
             with memfs(body) as m:
                 fs_colds, cpu_fss = [], []
                 for _ in range(repeat):
@@ -522,6 +534,8 @@ def bench_body(label, body, link_args, rtt, peers, args, mount_opts):
         if mount:
             mount.unmount()
         sim.stop()
+        if proxy:
+            proxy.stop()
     return table
 
 
@@ -530,7 +544,7 @@ def main():
     ap.add_argument("--size-mb", type=int, default=1024, help="synthetic body size")
     ap.add_argument("--mp4-seconds", type=int, default=60, help="real MP4 length (~2.5 MB/s)")
     ap.add_argument("--links", default="loopback,wan")
-    ap.add_argument("--latency-ms", type=int, default=20)
+    ap.add_argument("--latency-ms", type=int, default=20, help="the emulated link's round trip")
     ap.add_argument("--rate", default="200mbit")
     ap.add_argument("--peer-cap", type=float, default=20.0, help="seconds per peer read")
     ap.add_argument("--repeat", type=int, default=3, help="cold runs on loopback (median)")
@@ -551,14 +565,15 @@ def main():
     tables = []
     for link in args.links.split(","):
         if link == "loopback":
-            link_args, rtt = [], 0.0
+            link, rtt = None, 0.0
             label = "loopback"
         else:
-            link_args = ["--latency-ms", str(args.latency_ms), "--rate", args.rate]
+            link = (args.latency_ms, args.rate)
             rtt = args.latency_ms / 1000
-            label = f"emulated link ({args.latency_ms} ms, {args.rate})"
+            label = (f"emulated link ({args.latency_ms} ms RTT, {args.rate}, FIFO bottleneck, "
+                     f"slow start)")
         for body in bodies:
-            tables.append(bench_body(label, body, link_args, rtt, peers, args, mount_opts))
+            tables.append(bench_body(label, body, link, rtt, peers, args, mount_opts))
             tables[-1].print(list(peers))
     print("\nseedancefs stream bench: figures above; ratio = seedancefs / limit "
           "(MB/s: higher is better; seconds, us, MB, fetched: lower is better)")
