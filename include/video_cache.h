@@ -94,6 +94,18 @@ struct video *video_get(video_cache *c, const char *id, off_t size);
 void video_hold(video_cache *c, struct video *v);
 void video_put(video_cache *c, struct video *v);
 
+/* The version of the file at the server the video's bytes are of (an ETag
+ * or Last-Modified; "" until known), into tag[size]. It is set once, by
+ * video_learn_tag, from "" to a value: a video's bytes never change
+ * version (another version is another video: video_cache_forget first). */
+#define VIDEO_TAG_MAX 96
+void video_tag(video_cache *c, struct video *v, char *tag, size_t size);
+void video_learn_tag(video_cache *c, struct video *v, const char *tag);
+
+/* True once `v` was taken out of the cache (forgotten, evicted or
+ * replaced): nothing should be fetched into it any more. */
+bool video_dropped(video_cache *c, struct video *v);
+
 /* Fixed for the handle's life: no lock. */
 const char *video_id(const struct video *v);
 off_t video_size(const struct video *v);

@@ -60,34 +60,46 @@ static void reply_version(const struct reply_headers *rh, struct http_version *v
  * (they reset curl's low-speed clock). */
 #define HTTP_MAX_INTERIM 16
 
-/* A header's value up to `stop`, trimmed, into out[size]; lower-cased
- * when `lower`. A value that does not fit, or holds control bytes, is
- * taken as none (""): a validator must be compared whole. */
-static void header_text(const char *v, const char *stop, bool lower, char *out, size_t size)
+/* A header's value, trimmed. */
+static const char *header_span(const char *v, const char *stop, size_t *n)
+{
+    v += strspn(v, " \t");
+    *n = strcspn(v, stop);
+    while (*n && (v[*n - 1] == ' ' || v[*n - 1] == '\t'))
+        (*n)--;
+    return v;
+}
+
+/* A header's value, trimmed and lower-cased, without parameters, into
+ * out[size] (cut to fit: a long Content-Encoding still is not identity). */
+static void header_value(const char *v, char *out, size_t size)
 {
     size_t n;
 
-    v += strspn(v, " \t");
-    n = strcspn(v, stop);
-    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-        n--;
-    out[0] = '\0';
+    v = header_span(v, "\r\n;", &n);
     if (n >= size)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
-            out[0] = '\0';
-            return;
-        }
-        out[i] = (char)(lower && v[i] >= 'A' && v[i] <= 'Z' ? v[i] - 'A' + 'a' : v[i]);
-    }
+        n = size - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] - 'A' + 'a' : v[i]);
     out[n] = '\0';
 }
 
-/* A header's value, trimmed and lower-cased, without parameters. */
-static void header_value(const char *v, char *out, size_t size)
+/* A validator (ETag, Last-Modified) as sent, into out[size]; one that
+ * does not fit or holds control bytes is none (""): it is compared whole
+ * and sent back in If-Range. */
+static void header_validator(const char *v, char *out, size_t size)
 {
-    header_text(v, "\r\n;", true, out, size);
+    size_t n;
+
+    v = header_span(v, "\r\n", &n);
+    out[0] = '\0';
+    if (n >= size)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return;
+    memcpy(out, v, n);
+    out[n] = '\0';
 }
 
 http *http_new(const char *api_key, long timeout)
@@ -266,9 +278,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     } else if (!strncasecmp(line, "Content-Type:", 13)) {
         header_value(line + 13, rh->type, sizeof rh->type);
     } else if (!strncasecmp(line, "ETag:", 5)) {
-        header_text(line + 5, "\r\n", false, rh->etag, sizeof rh->etag);
+        header_validator(line + 5, rh->etag, sizeof rh->etag);
     } else if (!strncasecmp(line, "Last-Modified:", 14)) {
-        header_text(line + 14, "\r\n", false, rh->modified, sizeof rh->modified);
+        header_validator(line + 14, rh->modified, sizeof rh->modified);
     } else if (!strncasecmp(line, "Content-Encoding:", 17)) {
         header_value(line + 17, rh->encoding, sizeof rh->encoding);
     } else if (!strncasecmp(line, "Content-Length:", 15) && rh->status == 200) {
@@ -480,18 +492,26 @@ static const char *not_the_video(struct stream_state *s, char *why, size_t size)
         snprintf(why, size, "Content-Encoding %s, not the bytes themselves", rh->encoding);
         return why;
     }
-    if (s->expect && s->expect->size >= 0 && rh->total >= 0 && rh->total != s->expect->size) {
-        snprintf(why, size, "the server's file has %lld bytes, the video %lld: another version",
-                 (long long)rh->total, (long long)s->expect->size);
+    if (!s->expect)
+        return NULL;
+    /* Another version when its validator says so, or (none known) its size
+     * does; a size that changed under the same or no validator is a lie or
+     * a broken reply, refused without a change. */
+    struct http_version got;
+    const struct http_version *want = s->expect;
+    bool other_size = want->size >= 0 && rh->total >= 0 && rh->total != want->size;
+    reply_version(rh, &got);
+    if (want->tag[0] && got.tag[0] && strcmp(got.tag, want->tag)) {
+        snprintf(why, size, "the server's file is version %.80s, the cached bytes %.80s",
+                 got.tag, want->tag);
         s->changed = true;
         return why;
     }
-    struct http_version got;
-    reply_version(rh, &got);
-    if (s->expect && s->expect->tag[0] && got.tag[0] && strcmp(got.tag, s->expect->tag)) {
-        snprintf(why, size, "the server's file is version %.80s, the cached bytes %.80s",
-                 got.tag, s->expect->tag);
-        s->changed = true;
+    if (other_size) {
+        snprintf(why, size, "the server's file has %lld bytes, the video %lld%s",
+                 (long long)rh->total, (long long)want->size,
+                 want->tag[0] ? " under the same version: not the video" : ": another version");
+        s->changed = !want->tag[0];
         return why;
     }
     return NULL;

@@ -337,6 +337,31 @@ void stream_wake_readers(stream *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* The cached video of `id` in the task's version (with a use; *size its
+ * size), or NULL (no video now: -ENOENT from tasks_video; or -EIO). */
+static struct video *current_video(stream *s, const char *id, off_t *size)
+{
+    char tag[VIDEO_TAG_MAX], held[VIDEO_TAG_MAX];
+
+    for (int tries = 0; tries < 3; tries++) {
+        struct video *v;
+        if (tasks_video(s->tasks, id, NULL, NULL, size) ||
+            tasks_video_tag(s->tasks, id, tag, sizeof tag) ||
+            !(v = video_get(s->cache, id, *size)))
+            return NULL;
+        video_learn_tag(s->cache, v, tag);
+        video_tag(s->cache, v, held, sizeof held);
+        if (!tag[0] || !strcmp(tag, held))
+            return v;
+        /* Cached bytes of another version than the task's (opened by a
+         * reader that looked just before a change): not to be fetched
+         * into, nor served. */
+        video_put(s->cache, v);
+        video_cache_forget(s->cache, id);
+    }
+    return NULL;
+}
+
 ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off,
                     const atomic_bool *cancel)
 {
@@ -351,10 +376,14 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
         return rc;
     if (off >= total || size == 0)
         return 0;
+    if (!(v = current_video(s, id, &total)))
+        return tasks_video(s->tasks, id, NULL, NULL, &total) ? -ENOENT : -EIO;
+    if (off >= total) {                 /* another version, shorter */
+        video_put(s->cache, v);
+        return 0;
+    }
     if ((off_t)size > total - off)
         size = (size_t)(total - off);
-    if (!(v = video_get(s->cache, id, total)))
-        return -EIO;
     if (!video_complete(s->cache, v)) {
         if (!(vf = video_state(s->cache, v, vfetch_new))) {
             video_put(s->cache, v);
@@ -397,12 +426,16 @@ int stream_export(stream *s, const char *id, const char *dest, bool link_ok,
     if (rc == -EAGAIN && wait_for_cache)
         return rc;                  /* the download will finish: link it then */
     rc = 0;
-    if (!(v = video_get(s->cache, id, total)) || !(buf = malloc(chunk)))
+    if (!(v = current_video(s, id, &total)) || !(buf = malloc(chunk)))
         rc = -ENOMEM;
     else if ((fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)) < 0)
         rc = -errno;
     while (!rc && off < total) {
         ssize_t n = stream_read(s, id, buf, chunk, off, cancel);
+        if (video_dropped(s->cache, v)) {
+            rc = -EAGAIN;           /* another version at the server: no copy of two */
+            break;
+        }
         if (n <= 0) {
             rc = n ? (int)n : -EIO;
             break;
@@ -450,15 +483,13 @@ void stream_want(const char *id, void *stream_arg)
  * missing run (fetch_range), skipping what readers are fetching. */
 static void download(stream *s, const char *id)
 {
-    bool complete = false, announce;
+    bool complete = false, announce, requeue = false;
     off_t size;
     struct video *v;
     struct vfetch *vf;
     int failures = 0;
 
-    if (tasks_video(s->tasks, id, NULL, NULL, &size))
-        return;
-    if (!(v = video_get(s->cache, id, size)))
+    if (!(v = current_video(s, id, &size)))
         return;
     if (!(vf = video_state(s->cache, v, vfetch_new))) {
         video_put(s->cache, v);
@@ -485,13 +516,21 @@ static void download(stream *s, const char *id)
             end = n;
         }
         pthread_mutex_unlock(&s->lock);
-        if (stream_fetch_range(s, vf, g, end, !ignored)) {
+        int rc = stream_fetch_range(s, vf, g, end, !ignored);
+        if (rc == -ESTALE) {
+            /* Another version at the server: this video is dropped; the
+             * new one is downloaded afresh. */
+            requeue = true;
+            pthread_mutex_lock(&s->lock);
+            break;
+        }
+        if (rc) {
             failures++;
             stream_backoff(s, 1 << failures);          /* 2, 4, 8 ... s, then resume */
         }
         pthread_mutex_lock(&s->lock);
     }
-    if ((announce = complete && !vf->announced))
+    if ((announce = complete && !vf->announced && !video_dropped(s->cache, v)))
         vf->announced = true;
     pthread_mutex_unlock(&s->lock);
     if (announce) {
@@ -499,10 +538,12 @@ static void download(stream *s, const char *id)
         log_info("download %s: complete, %lld bytes cached", id, (long long)size);
         if (s->on_complete)
             s->on_complete(id, s->on_complete_arg);
-    } else if (!complete && s->running) {
+    } else if (!complete && s->running && !requeue) {
         log_info("download %s: incomplete for now; reads fetch what they need", id);
     }
     video_put(s->cache, v);
+    if (requeue && s->running)
+        stream_want(id, s);
 }
 
 static void *downloader_main(void *arg)

@@ -277,12 +277,13 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
         bool auth;
         if ((rc = tasks_video(s->tasks, id, &url, &auth, &size)))
             break;
-        if (size != expected) {                 /* another version was adopted meanwhile */
+        /* The bytes fetched are of this video's version, or none are. */
+        video_tag(s->cache, vf->v, want.tag, sizeof want.tag);
+        if (size != expected || video_dropped(s->cache, vf->v)) {
             free(url);
-            rc = -EIO;
+            rc = -ESTALE;                       /* another version was adopted meanwhile */
             break;
         }
-        tasks_video_tag(s->tasks, id, want.tag, sizeof want.tag);
         f->error = 0;
         from = f->pos;
         if (f->pos > (last = fill_last(f)) && !f->whole) {
@@ -297,11 +298,12 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
             /* The server's file changed: the new version is adopted and the
              * cached bytes dropped; these readers fail rather than mix. */
             tasks_video_changed(s->tasks, id, want.size, want.tag, got.size, got.tag);
-            rc = -EIO;
             break;
         }
-        if (!rc && !want.tag[0] && got.tag[0])
+        if (!rc && !want.tag[0] && got.tag[0]) {
+            video_learn_tag(s->cache, vf->v, got.tag);
             tasks_video_tag_learned(s->tasks, id, expected, got.tag);
+        }
         if (f->error == -EAGAIN) {
             rc = 0;
             break;
@@ -342,7 +344,7 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
         vf->whole_active = false;
     if (rc) {
         vf->fail_gen++;
-        vf->last_error = rc == -EACCES || rc == -ENOENT ? -EIO : rc;
+        vf->last_error = rc == -EACCES || rc == -ENOENT || rc == -ESTALE ? -EIO : rc;
     }
     pthread_cond_broadcast(&s->arrived);
     pthread_mutex_unlock(&s->lock);

@@ -102,8 +102,10 @@ struct fill {
 /* Fetches granules [first, end) of vf with one range request and writes
  * them into the cache: a foreground fetch (the caller claimed the
  * granules) or the background download's (it claims them as it goes, and
- * pauses while a reader waits). Lock not held. 0 or -errno; the readers
- * waiting on those granules are woken either way. */
+ * pauses while a reader waits). Lock not held. 0 or -errno (-ESTALE: the
+ * video is of a version the server no longer has, or was dropped; its
+ * readers get -EIO); the readers waiting on those granules are woken
+ * either way. */
 int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, bool background);
 
 /* Sleeps up to `seconds` unless the stream is stopping. Never on a FUSE

@@ -115,39 +115,43 @@ int tasks_video_changed(tasks *t, const char *id, off_t was, const char *was_tag
 {
     struct stored_task *snap = NULL;
     struct task *k;
-    int rc = -ENOENT;
+    int rc = 0;
 
     pthread_mutex_lock(&t->lock);
-    if ((k = strmap_get(t->by_id, id)) &&
-        (k->video_size != was || strcmp(k->video_tag ? k->video_tag : "", was_tag))) {
+    if (!(k = strmap_get(t->by_id, id)) || k->video_size != was ||
+        strcmp(k->video_tag ? k->video_tag : "", was_tag)) {
         pthread_mutex_unlock(&t->lock);
-        return 0;                               /* another reader adopted it already */
+        return k ? 0 : -ENOENT;                 /* another reader adopted it already */
     }
-    if (k && ++k->video_changes > TASKS_MAX_VIDEO_CHANGES) {
+    if (++k->video_changes > TASKS_MAX_VIDEO_CHANGES) {
         if (!k->size_gave_up &&
             asprintf(&k->size_gave_up, "the server's file keeps changing (more than %d "
-                     "versions in this mount); a new mount tries again\n",
+                     "changes in this mount); a new mount tries again\n",
                      TASKS_MAX_VIDEO_CHANGES) < 0)
             k->size_gave_up = NULL;
-        k->video_size = -1;                     /* no video.mp4 this mount */
         rc = -ESTALE;
-    } else if (k) {
+    }
+    k->video_size = -1;             /* no video.mp4 until the old bytes are gone */
+    pthread_mutex_unlock(&t->lock);
+    if (rc)
+        log_error("video %s: the server's file keeps changing; given up for this mount", id);
+    /* The old version's bytes go before the new version is saved: after a
+     * crash in between, the store never pairs them. */
+    if (t->on_removed)
+        t->on_removed(id, t->on_removed_arg);
+    pthread_mutex_lock(&t->lock);
+    if (!rc && (k = strmap_get(t->by_id, id))) {
         k->video_size = size;
         tasks_set_tag(k, tag);
         snap = tasks_snapshot(k);
-        rc = 0;
     }
     pthread_mutex_unlock(&t->lock);
-    if (rc == -ESTALE)
-        log_error("video %s: the server's file keeps changing; given up for this mount", id);
-    else if (!rc)
-        log_info("video %s: another version at the server (%lld bytes%s%s, was %lld): "
+    if (snap)
+        log_info("video %s: another version at the server (%lld bytes%s%s, was %lld%s%s): "
                  "the cached bytes are dropped", id, (long long)size, tag[0] ? ", " : "", tag,
-                 (long long)was);
+                 (long long)was, was_tag[0] ? ", " : "", was_tag);
     tasks_persist(t, snap);
-    if (!rc && t->on_removed)
-        t->on_removed(id, t->on_removed_arg);
-    if (rc != -ENOENT && t->on_sized)
+    if (t->on_sized)
         t->on_sized(id, t->on_sized_arg);
     return rc;
 }

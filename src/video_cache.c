@@ -36,6 +36,7 @@ struct video {
     void *state;                    /* the fetch side's (video_state) */
     pthread_mutex_t write_lock;     /* one writer at a time (video_write) */
     bool shared;                    /* its blocks are also export_dir's: evicting frees none */
+    char tag[VIDEO_TAG_MAX];        /* the version its bytes are of ("" unknown): video_tag */
     struct video_cache *cache;
 };
 
@@ -466,6 +467,29 @@ size_t video_first_missing(video_cache *c, struct video *v, size_t from, size_t 
 size_t video_first_present(video_cache *c, struct video *v, size_t from, size_t end)
 {
     return first_with(c, v, from, end, true);
+}
+
+void video_tag(video_cache *c, struct video *v, char *tag, size_t size)
+{
+    pthread_mutex_lock(&c->lock);
+    snprintf(tag, size, "%s", v->tag);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void video_learn_tag(video_cache *c, struct video *v, const char *tag)
+{
+    pthread_mutex_lock(&c->lock);
+    if (!v->tag[0])
+        snprintf(v->tag, sizeof v->tag, "%s", tag);
+    pthread_mutex_unlock(&c->lock);
+}
+
+bool video_dropped(video_cache *c, struct video *v)
+{
+    pthread_mutex_lock(&c->lock);
+    bool dropped = v->orphan;
+    pthread_mutex_unlock(&c->lock);
+    return dropped;
 }
 
 bool video_complete(video_cache *c, struct video *v)

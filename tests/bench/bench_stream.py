@@ -352,8 +352,13 @@ def bench_body(label, body, link, rtt, peers, args, mount_opts):
     repeat = 1 if link else args.repeat
     tasks_needed = repeat + 3 + (20 if args.concurrent and is_mp4 else 0)
     proxy = LinkProxyProcess(*link) if link else None
-    sim = Sim(["--video", body, "--queue-ms", "0", "--run-ms", "0",
-               *(["--public-port", str(proxy.port)] if proxy else [])])
+    try:
+        sim = Sim(["--video", body, "--queue-ms", "0", "--run-ms", "0",
+                   *(["--public-port", str(proxy.port)] if proxy else [])])
+    except Exception:
+        if proxy:
+            proxy.stop()
+        raise
     via = sim
     if proxy:
         proxy.connect(sim.port)

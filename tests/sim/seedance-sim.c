@@ -1161,8 +1161,9 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
     enum MHD_Result served;
     if (!up->too_big && providers_serve(c, method, url, up->data, up->len, &served))
         return served;
+    const struct sim_video *video = video_current();
     if (!strncmp(url, "/cdn/", 5) &&
-        faults_apply(c, "cdn", url, video_current()->data, video_current()->len, NULL, &served))
+        faults_apply(c, "cdn", url, video->data, video->len, NULL, &served))
         return served;
     if (!strncmp(url, "/cdn/", 5))
         return cdn(c, url + 5);
@@ -1199,7 +1200,6 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
         snprintf(cdn_url, sizeof cdn_url, "http://localhost:%d/cdn/%s.mp4?expires=%ld",
                  url_port(), id, (long)now_wall() + sim.url_ttl);
     }
-    const struct sim_video *video = video_current();
     if (op && faults_apply(c, op, url, video->data, video->len, cdn_url, &served))
         return served;
     if (!sim.assets_alt && !strcmp(url, "/seedance/api/v3/assets") && !strcmp(method, "POST"))
@@ -1304,6 +1304,7 @@ static pthread_mutex_t listener_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct MHD_Daemon *daemons[64];      /* the last one listens; the others are quiesced */
 static int ndaemons;
 static struct sockaddr_in listen_addr;
+static bool stopping;                       /* main stops the daemons: none may start */
 
 /* A daemon on `fd` (a listening socket), or on listen_addr when fd < 0. */
 static struct MHD_Daemon *start_daemon(int fd)
@@ -1344,6 +1345,12 @@ static void listen_again(void)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
 
     pthread_mutex_lock(&listener_lock);
+    if (stopping) {
+        pthread_mutex_unlock(&listener_lock);
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
     if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
                     bind(fd, (struct sockaddr *)&listen_addr, sizeof listen_addr) ||
                     listen(fd, 64) || !start_daemon(fd))) {
@@ -1437,6 +1444,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     sigwait(&stop, &sig);
     pthread_mutex_lock(&listener_lock);
+    stopping = true;
     for (int i = 0; i < ndaemons; i++)
         MHD_stop_daemon(daemons[i]);
     pthread_mutex_unlock(&listener_lock);

@@ -42,7 +42,6 @@ static void *refuse(void *arg)
     (void)arg;
     pause_for(0.2);
     pthread_mutex_lock(&F.lock);
-    F.refusing = true;
     F.hit++;
     pthread_mutex_unlock(&F.lock);
     F.stop_listening();
@@ -50,7 +49,8 @@ static void *refuse(void *arg)
     F.listen_again();
     pthread_mutex_lock(&F.lock);
     F.refusing = false;
-    F.fault[0] = '\0';
+    if (!strcmp(F.fault, "refused"))
+        F.fault[0] = '\0';
     pthread_mutex_unlock(&F.lock);
     return NULL;
 }
@@ -74,6 +74,7 @@ void faults_configure(const cJSON *control)
         const cJSON *secs = cJSON_GetObjectItemCaseSensitive(control, "fault_seconds");
         F.refuse_seconds = cJSON_IsNumber(secs) && secs->valuedouble > 0 &&
                            secs->valuedouble <= 60 ? secs->valuedouble : 3;
+        F.refusing = true;          /* from now: a second control starts no second refusal */
     }
     pthread_mutex_unlock(&F.lock);
     pthread_t t;
