@@ -490,6 +490,24 @@ static int convert_logging(struct config *cfg, char **v, FILE *err)
     }
     return 0;
 }
+/* A whole-number option: `dflt` when absent, else `text` in lo..hi (said
+ * on `err` with its `unit` otherwise: -1). */
+static int whole_option(const char *text, const char *name, long dflt, long lo, long hi,
+                        const char *unit, long *out, FILE *err)
+{
+    char *end;
+
+    *out = dflt;
+    if (!text)
+        return 0;
+    *out = strtol(text, &end, 10);
+    if (*end || *out < lo || *out > hi) {
+        fprintf(err, "seedancefs: %s must be %ld..%ld%s\n", name, lo, hi, unit);
+        return -1;
+    }
+    return 0;
+}
+
 
 static int convert_options(struct config *cfg, char **v, char **file_state_dir, FILE *err)
 {
@@ -535,30 +553,12 @@ static int convert_options(struct config *cfg, char **v, char **file_state_dir, 
             return -1;
         }
     }
-    cfg->timeout = 30;
-    if (v[O_TIMEOUT]) {
-        cfg->timeout = strtol(v[O_TIMEOUT], &end, 10);
-        if (*end || cfg->timeout < 1 || cfg->timeout > 3600) {
-            fprintf(err, "seedancefs: timeout must be 1..3600 seconds\n");
-            return -1;
-        }
-    }
-    cfg->read_timeout = 60;
-    if (v[O_READ_TIMEOUT]) {
-        cfg->read_timeout = strtol(v[O_READ_TIMEOUT], &end, 10);
-        if (*end || cfg->read_timeout < 1 || cfg->read_timeout > 86400) {
-            fprintf(err, "seedancefs: read_timeout must be 1..86400 seconds\n");
-            return -1;
-        }
-    }
-    cfg->max_tasks = 100000;
-    if (v[O_MAX_TASKS]) {
-        cfg->max_tasks = strtol(v[O_MAX_TASKS], &end, 10);
-        if (*end || cfg->max_tasks < 1 || cfg->max_tasks > 10000000) {
-            fprintf(err, "seedancefs: max_tasks must be 1..10000000\n");
-            return -1;
-        }
-    }
+    if (whole_option(v[O_TIMEOUT], "timeout", 30, 1, 3600, " seconds", &cfg->timeout, err) ||
+        whole_option(v[O_READ_TIMEOUT], "read_timeout", 60, 1, 86400, " seconds",
+                     &cfg->read_timeout, err) ||
+        whole_option(v[O_MAX_TASKS], "max_tasks", 100000, 1, 10000000, "", &cfg->max_tasks,
+                     err))
+        return -1;
     cfg->max_request = 64u << 20;
     if (v[O_MAX_REQUEST] && (config_parse_size(v[O_MAX_REQUEST], &cfg->max_request) ||
                              cfg->max_request < 1024 || cfg->max_request > (1u << 30))) {

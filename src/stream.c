@@ -337,29 +337,33 @@ void stream_wake_readers(stream *s)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* The cached video of `id` in the task's version (with a use; *size its
- * size), or NULL (no video now: -ENOENT from tasks_video; or -EIO). */
-static struct video *current_video(stream *s, const char *id, off_t *size)
+/* The cached video of `id` in the task's version, with a use, in *out
+ * (*size its size). 0, the errors of tasks_video (no video now), or -EIO. */
+static int current_video(stream *s, const char *id, off_t *size, struct video **out)
 {
     char tag[VIDEO_TAG_MAX], held[VIDEO_TAG_MAX];
+    int rc;
 
     for (int tries = 0; tries < 3; tries++) {
         struct video *v;
-        if (tasks_video(s->tasks, id, NULL, NULL, size) ||
-            tasks_video_tag(s->tasks, id, tag, sizeof tag) ||
-            !(v = video_get(s->cache, id, *size)))
-            return NULL;
+        if ((rc = tasks_video(s->tasks, id, NULL, NULL, size)) ||
+            (rc = tasks_video_tag(s->tasks, id, tag, sizeof tag)))
+            return rc;
+        if (!(v = video_get(s->cache, id, *size)))
+            return -EIO;
         video_learn_tag(s->cache, v, tag);
         video_tag(s->cache, v, held, sizeof held);
-        if (!tag[0] || !strcmp(tag, held))
-            return v;
+        if (!tag[0] || !strcmp(tag, held)) {
+            *out = v;
+            return 0;
+        }
         /* Cached bytes of another version than the task's (opened by a
          * reader that looked just before a change): not to be fetched
          * into, nor served. */
         video_put(s->cache, v);
         video_cache_forget(s->cache, id);
     }
-    return NULL;
+    return -EIO;
 }
 
 ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off,
@@ -370,15 +374,11 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
     struct video *v;
     struct vfetch *vf;
     ssize_t n;
-    int rc = tasks_video(s->tasks, id, NULL, NULL, &total);
+    int rc = current_video(s, id, &total, &v);
 
     if (rc)
         return rc;
-    if (off >= total || size == 0)
-        return 0;
-    if (!(v = current_video(s, id, &total)))
-        return tasks_video(s->tasks, id, NULL, NULL, &total) ? -ENOENT : -EIO;
-    if (off >= total) {                 /* another version, shorter */
+    if (off >= total || size == 0) {
         video_put(s->cache, v);
         return 0;
     }
@@ -426,8 +426,8 @@ int stream_export(stream *s, const char *id, const char *dest, bool link_ok,
     if (rc == -EAGAIN && wait_for_cache)
         return rc;                  /* the download will finish: link it then */
     rc = 0;
-    if (!(v = current_video(s, id, &total)) || !(buf = malloc(chunk)))
-        rc = -ENOMEM;
+    if ((rc = current_video(s, id, &total, &v)) || !(buf = malloc(chunk)))
+        rc = rc ? rc : -ENOMEM;
     else if ((fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)) < 0)
         rc = -errno;
     while (!rc && off < total) {
@@ -489,7 +489,7 @@ static void download(stream *s, const char *id)
     struct vfetch *vf;
     int failures = 0;
 
-    if (!(v = current_video(s, id, &size)))
+    if (current_video(s, id, &size, &v))
         return;
     if (!(vf = video_state(s->cache, v, vfetch_new))) {
         video_put(s->cache, v);
