@@ -61,6 +61,7 @@ void tasks_free(tasks *t)
     strmap_each(t->by_id, free_task_entry, NULL);
     strmap_free(t->by_id);
     strmap_free(t->by_name);
+    strmap_free(t->removed_in_listing);
     id_queue_clear(&t->size_queue);
     pthread_cond_destroy(&t->wake);
     pthread_cond_destroy(&t->size_work);
@@ -273,6 +274,11 @@ int tasks_import(tasks *t, const struct task_info *info)
 
     if (tasks_known(t, info->id))
         return -EEXIST;
+    pthread_mutex_lock(&t->lock);
+    bool removed = t->removed_in_listing && strmap_get(t->removed_in_listing, info->id);
+    pthread_mutex_unlock(&t->lock);
+    if (removed)
+        return -ENOENT;
     if (tasks_count(t) >= t->max_tasks)
         return -EDQUOT;
     if (!(k = calloc(1, sizeof *k)))
@@ -300,6 +306,27 @@ int tasks_import(tasks *t, const struct task_info *info)
     if (t->on_status)
         t->on_status(info->id, NULL, NULL, &shown, t->on_status_arg);
     return 0;
+}
+
+int tasks_listing_begin(tasks *t)
+{
+    strmap *m = strmap_new();
+
+    if (!m)
+        return -ENOMEM;
+    pthread_mutex_lock(&t->lock);
+    strmap_free(t->removed_in_listing);
+    t->removed_in_listing = m;
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}
+
+void tasks_listing_end(tasks *t)
+{
+    pthread_mutex_lock(&t->lock);
+    strmap_free(t->removed_in_listing);
+    t->removed_in_listing = NULL;
+    pthread_mutex_unlock(&t->lock);
 }
 
 bool tasks_known(tasks *t, const char *id)
@@ -567,6 +594,10 @@ int tasks_remove(tasks *t, const char *id, char *why, size_t why_len)
             pthread_cond_signal(&t->wake);
             snap = tasks_snapshot(k);
         } else {
+            /* A list in flight may hold it still; if the id cannot be
+             * kept, the look may bring it back until the next rmdir. */
+            if (t->removed_in_listing)
+                (void)strmap_put(t->removed_in_listing, id, t);
             unlink_task(t, k);
             deleted = true;
         }

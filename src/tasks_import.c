@@ -1,7 +1,7 @@
 /* tasks_import.c — tasks of this account made elsewhere (the web console,
  * another machine): one look at the newest pages of the list endpoint adds
  * those the table does not know; see tasks.h. */
-#include "tasks.h"
+#include "tasks_internal.h"
 #include "log.h"
 
 #include <errno.h>
@@ -22,8 +22,14 @@ int tasks_import_recent(tasks *t, api *a, bool first)
 
     for (int page = 1; page <= (first ? IMPORT_PAGES_FIRST : IMPORT_PAGES); page++) {
         struct task_info *items;
-        int n, added = 0, rc = api_list_recent(a, NULL, page, IMPORT_PAGE_SIZE, &after, &items,
-                                               &n, &res);
+        int n, added = 0, rc = tasks_listing_begin(t);
+        if (rc) {
+            log_error("import: out of memory");
+            break;
+        }
+        rc = api_list_recent(a, NULL, page, IMPORT_PAGE_SIZE, &after, &items, &n, &res);
+        if (rc)
+            tasks_listing_end(t);
         if (rc == -EPROTO) {
             log_info("import: %s; not importing tasks made elsewhere", res.msg);
             free(after);
@@ -38,6 +44,7 @@ int tasks_import_recent(tasks *t, api *a, bool first)
             added += !one;
             full = one == -EDQUOT;
         }
+        tasks_listing_end(t);
         api_task_list_free(items, n);
         total += added;
         if (full) {

@@ -62,6 +62,8 @@ struct tasks {
     atomic_bool running;             /* read without the lock by loops and sinks */
     bool started;
     _Atomic int list_mode;      /* 0 untried, 1 works, -1 broken: one GET per task */
+    strmap *removed_in_listing; /* ids removed while an import list is in flight
+                                   (tasks_listing_begin); NULL otherwise */
 };
 
 #define SIZE_ATTEMPTS 3         /* failed size probes before a video is given up */
@@ -72,6 +74,14 @@ void tasks_sizer_stop(tasks *t);
 
 /* Sets k->video_tag to `tag` (NULL or "": none). Lock held. */
 void tasks_set_tag(struct task *k, const char *tag);
+
+/* An import look's list call is in flight from tasks_listing_begin to
+ * tasks_listing_end: a task removed meanwhile may still be in its reply, so
+ * tasks_import refuses those ids (-ENOENT) instead of bringing them back.
+ * One look at a time (the outbox's thread). begin is -ENOMEM when the ids
+ * cannot be kept: do not list now. */
+int tasks_listing_begin(tasks *t);
+void tasks_listing_end(tasks *t);
 
 /* strdup that passes NULL through. */
 char *tasks_dup(const char *s);

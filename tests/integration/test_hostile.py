@@ -32,7 +32,7 @@ def test_a_proxys_html_404_neither_expires_nor_deletes_a_task(start_sim, start_m
 
 def test_a_retry_after_of_a_day_does_not_stop_the_mount_for_a_day(sim, start_mount):
     mount = start_mount(sim)
-    sim.control(api_429=1, retry_after=86400)
+    sim.control(create_429=1, retry_after=86400)   # the create, not an import look
     assert mount.submit("later.json", {"prompt": "soon"}).returncode == 0
     reason = mount.path("pending", "later", "reason")
     wait_until(lambda: "retry in" in open(reason).read(), what="the 429 noted")

@@ -99,6 +99,24 @@ def test_a_video_the_provider_dropped_is_said_so_and_absent(quick_sim, start_mou
     assert fetches(sim) == probes
 
 
+def test_a_task_removed_while_an_import_look_is_in_flight_stays_removed(quick_sim, start_mount,
+                                                                      state_dir):
+    """A list reply built before an rmdir and received after it still holds
+    the task: it must not bring the task back."""
+    sim = quick_sim
+    mount, ids = imported(sim, start_mount, 1, state=state_dir)
+    mount.stop(keep=True)
+    sim.control(list_hold=True)
+    mount = start_mount(sim, state=state_dir)          # the task from the store
+    wait_until(lambda: sim.stats()["list_held"] == 1, what="the import look in flight")
+    os.rmdir(mount.path("tasks", ids[0]))
+    sim.control(list_hold=False)
+    # Looks and POSTs share the outbox's thread: a POST sent means the look ended.
+    assert mount.submit("after.json", {"prompt": "after the look"}).returncode == 0
+    wait_until(lambda: len(sim.tasks()) == 2, what="the next POST")
+    assert ids[0] not in os.listdir(mount.path("tasks"))
+
+
 def test_a_read_that_finds_the_video_gone_says_so(quick_sim, start_mount):
     sim = quick_sim
     mount, ids = imported(sim, start_mount, 1)

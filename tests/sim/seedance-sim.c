@@ -46,7 +46,9 @@
  * error page does), "hostile_text": bool (every error message gains terminal escapes, a
  * forged second line, invalid UTF-8 and 6000 more bytes), "echo_key": bool (every JSON reply and error message repeats the caller's key,
  * as a careless or hostile gateway might), "key": "..." (the only key accepted from now on: a rotation), "content_hold": bool (content requests wait, at most 30 s, until it is false
- * again; "content_held" in the stats counts the waiting ones),
+ * again; "content_held" in the stats counts the waiting ones), "list_hold": bool (the
+ * same for lists without filter ids, their reply built before the wait: an import look
+ * in flight; "list_held"),
  * "url_ttl": secs, "create_delay_ms": N (create the task, then hold the
  * reply), "create_429": N (next N creates get 429), "api_429": N (next N API
  * calls get 429), "retry_after": N (their Retry-After, default 1), "content_bps": N
@@ -112,7 +114,9 @@ static struct {
     bool api_down, content_off, content_gone, content_hold, echo_key, content_html, html_404;
     bool hostile_text;             /* error messages carry escapes, newlines, bad UTF-8, 6 KB */
     int content_held;               /* content requests waiting for content_hold */
-    pthread_cond_t released;        /* content_hold turned false */
+    bool list_hold;                 /* lists without ids wait, their reply built */
+    int list_held;
+    pthread_cond_t released;        /* content_hold or list_hold turned false */
     long create_delay_ms;       /* the task exists, the reply waits (a lost answer) */
     long create_429;            /* the next N creates get 429 + Retry-After: 1 */
     long cut_after;             /* content bodies stop after N bytes (0 = never) */
@@ -687,6 +691,19 @@ static bool list_match(struct sim_task *t, const struct list_filter *f)
            (!f->status || !strcmp(f->status, task_status(t, &changed)));
 }
 
+/* Waits while *hold is true, at most 30 s, counted in *held. Lock held. */
+static void hold_while(const bool *hold, int *held)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    ++*held;
+    while (*hold && pthread_cond_timedwait(&sim.released, &sim.lock, &until) != ETIMEDOUT)
+        ;
+    --*held;
+}
+
 static enum MHD_Result list_tasks(struct MHD_Connection *c)
 {
     struct list_filter f = {0};
@@ -713,6 +730,8 @@ static enum MHD_Result list_tasks(struct MHD_Connection *c)
             cJSON_AddItemToArray(items, task_json(&sim.tasks[i]));
         seen++;
     }
+    if (!f.nids)            /* built as of now, sent once list_hold ends */
+        hold_while(&sim.list_hold, &sim.list_held);
     pthread_mutex_unlock(&sim.lock);
     cJSON_AddNumberToObject(root, "total", (double)seen);
     return send_json(c, 200, root);
@@ -864,16 +883,7 @@ static enum MHD_Result content(struct MHD_Connection *c, const char *id)
 
     pthread_mutex_lock(&sim.lock);
     sim.content_requests++;
-    if (sim.content_hold) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 30;
-        sim.content_held++;
-        while (sim.content_hold &&
-               pthread_cond_timedwait(&sim.released, &sim.lock, &until) != ETIMEDOUT)
-            ;
-        sim.content_held--;
-    }
+    hold_while(&sim.content_hold, &sim.content_held);
     pthread_mutex_unlock(&sim.lock);
     if (sim.content_off)
         return send_error(c, 502, "BadGateway", "upstream video URL expired", NULL);
@@ -984,6 +994,7 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "content_requests", (double)sim.content_requests);
     cJSON_AddNumberToObject(o, "cdn_requests", (double)sim.cdn_requests);
     cJSON_AddNumberToObject(o, "content_held", sim.content_held);
+    cJSON_AddNumberToObject(o, "list_held", sim.list_held);
     cJSON_AddNumberToObject(o, "auth_leaks", (double)sim.auth_leaks);
     cJSON_AddNumberToObject(o, "bytes_served", (double)link_bytes_sent());
     cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
@@ -1058,6 +1069,10 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
     pthread_mutex_lock(&sim.lock);
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "content_hold"))) {
         sim.content_hold = cJSON_IsTrue(v);
+        pthread_cond_broadcast(&sim.released);
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "list_hold"))) {
+        sim.list_hold = cJSON_IsTrue(v);
         pthread_cond_broadcast(&sim.released);
     }
     pthread_mutex_unlock(&sim.lock);
