@@ -272,11 +272,12 @@ int tasks_import(tasks *t, const struct task_info *info)
     struct stored_task *snap;
     int rc;
 
-    if (tasks_known(t, info->id))
-        return -EEXIST;
     pthread_mutex_lock(&t->lock);
+    bool known = strmap_get(t->by_id, info->id) != NULL;
     bool removed = t->removed_in_listing && strmap_get(t->removed_in_listing, info->id);
     pthread_mutex_unlock(&t->lock);
+    if (known)
+        return -EEXIST;
     if (removed)
         return -ENOENT;
     if (tasks_count(t) >= t->max_tasks)

@@ -22,14 +22,18 @@ int tasks_import_recent(tasks *t, api *a, bool first)
 
     for (int page = 1; page <= (first ? IMPORT_PAGES_FIRST : IMPORT_PAGES); page++) {
         struct task_info *items;
-        int n, added = 0, rc = tasks_listing_begin(t);
+        int n = 0, added = 0, rc = tasks_listing_begin(t);
         if (rc) {
             log_error("import: out of memory");
             break;
         }
         rc = api_list_recent(a, NULL, page, IMPORT_PAGE_SIZE, &after, &items, &n, &res);
-        if (rc)
-            tasks_listing_end(t);
+        for (int i = 0; !rc && i < n && !full; i++) {
+            int one = tasks_import(t, &items[i]);
+            added += !one;
+            full = one == -EDQUOT;
+        }
+        tasks_listing_end(t);
         if (rc == -EPROTO) {
             log_info("import: %s; not importing tasks made elsewhere", res.msg);
             free(after);
@@ -39,12 +43,6 @@ int tasks_import_recent(tasks *t, api *a, bool first)
             log_info("import: %s", res.msg);
             break;              /* -ECANCELED at unmount ends it too */
         }
-        for (int i = 0; i < n && !full; i++) {
-            int one = tasks_import(t, &items[i]);
-            added += !one;
-            full = one == -EDQUOT;
-        }
-        tasks_listing_end(t);
         api_task_list_free(items, n);
         total += added;
         if (full) {

@@ -696,6 +696,8 @@ static void hold_while(const bool *hold, int *held)
 {
     struct timespec until;
 
+    if (!*hold)
+        return;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 30;
     ++*held;
