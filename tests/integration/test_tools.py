@@ -137,6 +137,12 @@ def test_getfattr_shows_a_tasks_metadata_and_setfattr_is_refused(busy_mount):
     with pytest.raises(OSError) as e:
         os.getxattr(done, "user.seedance.nothing")
     assert e.value.errno == errno.ENODATA
+    # No ACLs or security labels here: "not supported", which ls -l
+    # remembers for the device instead of asking for each entry.
+    for name in ("security.selinux", "system.posix_acl_access", "trusted.x"):
+        with pytest.raises(OSError) as e:
+            os.getxattr(done, name)
+        assert e.value.errno == errno.ENOTSUP, name
     # The root and README have none, and say so without an error.
     assert os.listxattr(m.mnt) == [] and os.listxattr(m.path("README")) == []
 
