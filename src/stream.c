@@ -259,6 +259,17 @@ static bool read_ahead(stream *s, struct vfetch *vf, off_t off, size_t size)
         if ((size_t)(p.tail_from / G) < at && tail_end > at)
             tail_end = at;
     }
+    /* A read that read-ahead continues right where it ends, with its own
+     * bytes missing and unclaimed, goes in one urgent request with its
+     * read-ahead: as two, the read-ahead may take the warm connection and
+     * leave the waiting reader a cold one (a connect and a slow start). */
+    if (!p.with_read && p.from == off + (off_t)size && to > (size_t)(p.from / G)) {
+        size_t read_end = (size_t)((p.from + G - 1) / G);
+        if (next_unclaimed(s, vf, (size_t)(off / G), read_end) < read_end) {
+            p.from = off;
+            p.with_read = true;
+        }
+    }
     if (to > (size_t)(p.from / G))
         schedule(s, vf, (size_t)(p.from / G), to, p.with_read);
     if (p.tail_from < total)
@@ -496,6 +507,10 @@ static void download(stream *s, const char *id)
         return;
     }
     pthread_mutex_lock(&s->lock);
+    /* Players and probes read a moov-at-end MP4's index first: its end comes
+     * now, beside the download, not after it (nor after their first read). */
+    if (size > (off_t)READAHEAD_TAIL)
+        schedule(s, vf, (size_t)((size - (off_t)READAHEAD_TAIL) / G), video_granules(v), false);
     while (s->running && failures < DOWNLOAD_ATTEMPTS) {
         struct timespec tick;
         bool ignored;

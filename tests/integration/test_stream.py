@@ -133,6 +133,40 @@ def test_ffprobe_of_a_cold_moov_at_end_video_asks_for_head_and_tail_together(sta
     assert fetched < size / 4
 
 
+def test_a_background_download_brings_the_videos_end_beside_it(tmp_path, start_sim, start_mount):
+    """A player or probe opening a moov-at-end video the moment it succeeds
+    reads its end second: that comes beside the download, which would reach
+    it last, before anyone reads."""
+    body = body_file(tmp_path, 16, seed=7)
+    data = open(body, "rb").read()
+    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0")
+    sim.control(content_bps=400_000)            # the download takes ~40 s, the end ~0.2 s
+    mount = start_mount(sim)
+    assert mount.submit("dusk.txt", "dusk over a harbour\n").returncode == 0
+    mount.wait_status("dusk", want=("succeeded",), timeout=30)
+    # Three requests: the video's size, the download, and its end.
+    wait_until(lambda: sim.stats()["content_requests"] == 3, timeout=10,
+               what="the download and its end, unread")
+    video = mount.path("tasks", os.path.basename(os.path.realpath(mount.task_dir("dusk"))),
+                       "video.mp4")
+    with open(video, "rb", buffering=0) as f:
+        assert os.pread(f.fileno(), 65536, len(data) - 65536) == data[-65536:]
+    assert sim.stats()["content_requests"] == 3, "the end was read from what came"
+
+
+def test_a_seek_fetches_its_next_read_and_that_reads_read_ahead_in_one_request(
+        tmp_path, start_sim, start_mount):
+    """After a seek, the reader's second read and the read-ahead it starts go
+    as one request: as two, the read-ahead could take the warm connection."""
+    sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 16)
+    at = 8 << 20
+    before = sim.stats()
+    with open(video, "rb", buffering=0) as f:
+        for off in (at, at + 32768):
+            assert os.pread(f.fileno(), 32768, off) == data[off:off + 32768]
+    assert fetched_since(sim, before)[1] == 2, "the seek, then read and read-ahead together"
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="setting a bdi's read_ahead_kb needs root")
 def test_mount_read_ahead_is_raised(start_sim, start_mount):
     sim = start_sim()
