@@ -13,8 +13,9 @@ very video has just begun:
   - ffmpeg -ss <middle> -frames:v 1 vs local + 6 RTT
   - 100 random 4 KiB preads         p50 vs 25 ms, p99 vs 60 ms
 and, for each, how long the background download took against 1.1 x what
-curl takes for the whole file over the same (idle) link plus the time the
-foreground reads held it. Each figure is printed as a ratio to its limit.
+curl takes for the whole file over the same (idle) link (or, where less,
+the file at the link's rate after a connect, a request and slow start)
+plus the time the foreground reads held it. Each figure is printed as a ratio to its limit.
 Nothing is asserted.
 """
 import argparse
@@ -29,7 +30,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from bench_stream import (DATA, MB, Table, ffmpeg_seek, ffprobe, pct, quiesce,  # noqa: E402
                           random_reads, real_mp4, timed_cmd)
 from conftest import Mount, Sim, wait_until  # noqa: E402
-from linkproxy import LinkProxyProcess  # noqa: E402
+from linkproxy import LinkProxyProcess, parse_rate  # noqa: E402
 
 
 def download_done(mount, task_id, timeout=300):
@@ -87,10 +88,19 @@ def main():
         local_seek = min(ffmpeg_seek(body, middle) for _ in range(3))
         curl = timed_cmd(["curl", "-s", "-o", "/dev/null", via.url + "/files/video.mp4"], cap=900)
         table.add("  curl, whole file, idle link s", curl, "", float("nan"), None, False)
+        # curl's socket autotunes its receive window for loopback's microsecond
+        # round trip, not the emulated 20 ms, so over the proxy it gets a
+        # fraction of the rate (the proxy honours the real advertised window).
+        # The whole file at the link's rate after a connect, a request and
+        # slow start to the bandwidth-delay product (~5 round trips) is what
+        # curl would take on a real path: the limit is the smaller of the two.
+        ideal = size / parse_rate(args.rate) + 7 * rtt
+        table.add("  whole file at the link's rate s", ideal, "", float("nan"), None, False)
+        best = min(curl, ideal)
 
         def background_row(task_id, start, held):
             took = download_done(mount, task_id) - start
-            table.add("  background download s", took, "1.1xcurl+held", 1.1 * curl + held,
+            table.add("  background download s", took, "1.1xbest+held", 1.1 * best + held,
                       None, False)
 
         # ffprobe
