@@ -93,7 +93,9 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
  * the file; returns 0 to go on, HTTP_SINK_STOP to stop (the rest of a 206
  * is read and dropped, so that its connection can be reused: for short
  * ranges) or HTTP_SINK_CLOSE to stop at once and drop the connection (for
- * long ranges). */
+ * long ranges). `data` NULL (len 0) is a tick: no bytes came for a while
+ * (about once a second while none do); the sink may write what it holds,
+ * and its return value is ignored. */
 typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
 #define HTTP_SINK_STOP 1
 #define HTTP_SINK_CLOSE 2

@@ -134,6 +134,13 @@ ssize_t video_read(video_cache *c, struct video *v, char *buf, size_t size, off_
  * or -ENOSPC (the disk is full, or free space is below the floor). */
 int video_write(struct video *v, const char *data, size_t len, off_t at);
 
+/* A hint before writing [at, at + len): allocates its blocks in one go.
+ * Writing into a hole of a sparse file makes ext4 allocate per page, which
+ * cost ten times the CPU of the copy itself here. Failures are ignored (a
+ * file system without fallocate, or too little room for the whole range):
+ * the writes report their own errors. */
+void video_reserve(struct video *v, off_t at, off_t len);
+
 /* Marks granules [first, end) present (their bytes are written); queues a
  * commit when one is due. */
 void video_arrived(video_cache *c, struct video *v, size_t first, size_t end);

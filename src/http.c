@@ -19,6 +19,7 @@
 #define HTTP_MAX_REPLY (16u << 20)
 #define HTTP_RANGE_ATTEMPTS 3
 #define HTTP_STREAM_BUFFER (128 * 1024)  /* fewer, larger body callbacks */
+#define HTTP_TICK_SECS 0.05              /* a quiet stream's sink hears of it this often */
 #define HTTP_TUNE_SECS 0.1               /* a background transfer samples its rate this often */
 
 struct http {
@@ -470,6 +471,7 @@ struct stream_state {
     http_sink_fn sink;
     void *arg;
     int started, bad_start, sink_stopped, draining;
+    double body_at;                 /* clock_mono() of the last body bytes */
     bool changed;                   /* refused: another version of the file */
     char refused[240];              /* why the body is not the video's bytes */
 };
@@ -643,7 +645,7 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
     }
     s->at += (off_t)len;
     s->delivered += (off_t)len;
-    called = clock_mono();
+    called = s->body_at = clock_mono();
     stop = s->sink(s->at - (off_t)len, data, len, s->arg);
     if (s->priority == HTTP_BACKGROUND)
         background_tune(s, clock_mono() - called);
@@ -659,6 +661,22 @@ static size_t on_stream_body(char *data, size_t size, size_t n, void *userp)
         return 0;
     }
     return size * n;
+}
+
+/* A stream's progress: besides a stop, a tick for the sink once no body
+ * bytes came for HTTP_TICK_SECS (curl calls this about once a second while
+ * none arrive), so that it can write what a reader waits for. */
+static int on_stream_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
+                              curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct stream_state *s = userp;
+
+    (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+    if (atomic_load(&s->h->aborted))
+        return 1;
+    if (s->started && !s->draining && !s->sink_stopped && clock_mono() - s->body_at > HTTP_TICK_SECS)
+        s->sink(s->at, NULL, 0, s->arg);
+    return 0;
 }
 
 /* One GET of bytes off..last (last < 0: to the end), or until the sink stops it. */
@@ -705,6 +723,8 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, HTTP_STREAM_BUFFER);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_stream_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &st);
     if (priority == HTTP_BACKGROUND) {
         curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_background_socket);
         curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, h);
@@ -764,6 +784,8 @@ static int fill_buffer(off_t at, const char *data, size_t len, void *arg)
 {
     struct buffer_sink *b = arg;
 
+    if (!data)
+        return 0;                   /* a tick: nothing to do */
     if (at + (off_t)len <= b->off)
         return 0;                   /* before the range (Range ignored): skip */
     if (at < b->off) {

@@ -23,7 +23,9 @@ static void *vfetch_new(struct video *v)
 {
     struct vfetch *vf = calloc(1, sizeof *vf);
 
-    if (vf && !(vf->busy = calloc(bitmap_bytes(video_granules(v)) + 1, 1))) {
+    if (vf && (!(vf->busy = calloc(bitmap_bytes(video_granules(v)) + 1, 1)) ||
+               !(vf->wanted = calloc(bitmap_bytes(video_granules(v)) + 1, 1)))) {
+        free(vf->busy);
         free(vf);
         return NULL;
     }
@@ -37,6 +39,7 @@ static void vfetch_free(void *arg)
     struct vfetch *vf = arg;
 
     free(vf->busy);
+    free(vf->wanted);
     free(vf);
 }
 
@@ -326,6 +329,7 @@ static int wait_granules(stream *s, struct vfetch *vf, size_t first, size_t end,
                       video_id(vf->v), s->read_timeout);
             return -EIO;
         }
+        set_bit(vf->wanted, g);         /* a fill holding it staged writes it now */
         /* Unless the downloader itself brings g, it pauses meanwhile. */
         foreground = !vf->background || !bit(vf->background->mine, g);
         if (foreground)

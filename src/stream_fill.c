@@ -83,6 +83,24 @@ static void claim_ahead(struct fill *f)
     }
 }
 
+/* Allocates the file's blocks ahead of the bytes, RESERVE_STEP at a time
+ * up to the end of the request (never beyond what it asks for). */
+static void reserve_ahead(struct fill *f, off_t at, off_t end)
+{
+    off_t last = fill_last(f), limit = last < 0 ? video_size(f->vf->v) : last + 1, to;
+
+    if (end <= f->reserved)
+        return;
+    if (f->reserved < at)
+        f->reserved = at;
+    to = f->reserved + RESERVE_STEP > end ? f->reserved + RESERVE_STEP : end;
+    if (to > limit)
+        to = limit;
+    if (to > f->reserved)
+        video_reserve(f->vf->v, f->reserved, to - f->reserved);
+    f->reserved = to;
+}
+
 /* Writes `len` bytes at f->written (only into the granules this fetch
  * owns) and marks the granules now complete. */
 static int fill_write(struct fill *f, const char *data, size_t len)
@@ -91,6 +109,8 @@ static int fill_write(struct fill *f, const char *data, size_t len)
     off_t at = f->written, end = at + (off_t)len;
     size_t first = (size_t)(at / G), done;
     int rc;
+
+    reserve_ahead(f, at, end);
 
     for (size_t g = first, last = (size_t)((end - 1) / G) + 1; at < end; ) {
         size_t run_end = owner_run_end(f, g, last);
@@ -112,6 +132,8 @@ static int fill_write(struct fill *f, const char *data, size_t len)
     }
     pthread_mutex_lock(&f->s->lock);
     f->written = end;                           /* read_ahead looks at it */
+    for (size_t g = first; g < done; g++)
+        clear_bit(f->vf->wanted, g);
     if (done > first)
         pthread_cond_broadcast(&f->s->arrived);
     if (f->mine && !f->whole)
@@ -139,13 +161,58 @@ static void background_pause(stream *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* The end of what the request asks for: before granule f->stop, or the
+ * end of the file. */
+static off_t request_end(const struct fill *f)
+{
+    off_t last = fill_last(f);
+
+    return f->whole || last < 0 ? video_size(f->vf->v) : last + 1;
+}
+
+/* Where the complete granules among the staged bytes end, if a reader
+ * waits for one of them; else f->written (nothing to write early). */
+static off_t stage_wanted(struct fill *f)
+{
+    off_t size = video_size(f->vf->v);
+    size_t g = (size_t)(f->written / G);
+    size_t end = f->pos >= size ? video_granules(f->vf->v) : (size_t)(f->pos / G);
+    bool wanted = false;
+
+    if (g >= end)
+        return f->written;
+    pthread_mutex_lock(&f->s->lock);
+    for (size_t i = g; i < end && !wanted; i++)
+        wanted = bit(f->vf->wanted, i);
+    pthread_mutex_unlock(&f->s->lock);
+    return !wanted ? f->written : f->pos >= size ? size : (off_t)end * G;
+}
+
+/* Writes the staged bytes before `upto` (whole pages, or to the end of the
+ * file) and keeps the rest staged. 0 or fill_write's error. */
+static int stage_flush(struct fill *f, off_t upto)
+{
+    size_t held = (size_t)(f->pos - f->written), n = (size_t)(upto - f->written);
+    int rc;
+
+    if (!n)
+        return 0;
+    if ((rc = fill_write(f, f->stage, n)))
+        return rc;
+    memmove(f->stage, f->stage + n, held - n);
+    return 0;
+}
+
 static int fill_sink(off_t at, const char *data, size_t len, void *arg)
 {
     struct fill *f = arg;
     struct vfetch *vf = f->vf;
-    off_t size = video_size(vf->v);
-    size_t held = (size_t)(f->pos - f->written), n;
 
+    if (!data) {                                /* a tick: no bytes for a while */
+        if (stage_flush(f, stage_wanted(f)))
+            goto refused;
+        return 0;
+    }
     if (at != f->pos) {
         bool mine;
         if (at != 0)
@@ -164,36 +231,32 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
             log_info("read %s: the server ignores Range; taking the whole file in order",
                      video_id(vf->v));
         f->whole = true;
-        f->pos = f->written = 0;
-        held = 0;
+        f->pos = f->written = 0;                /* what was staged goes */
     }
     if (f->mine && !f->whole) {
-        if (f->pos >= (off_t)f->stop * G)
-            return HTTP_SINK_CLOSE;             /* reached what it must not fetch */
+        if (f->pos >= (off_t)f->stop * G) {     /* reached what it must not fetch */
+            if (stage_flush(f, f->pos))
+                goto refused;
+            return HTTP_SINK_CLOSE;
+        }
         if (f->pos + (off_t)len > (off_t)f->stop * G)
             len = (size_t)((off_t)f->stop * G - f->pos);
         background_pause(f->s);
     }
-    f->pos += (off_t)len;
-    if (held) {                                 /* complete the held page first */
-        n = PAGE - held < len ? PAGE - held : len;
-        memcpy(f->tail + held, data, n);
-        held += n;
+    while (len) {
+        size_t held = (size_t)(f->pos - f->written), n = STAGE - held < len ? STAGE - held : len;
+        off_t upto;
+        memcpy(f->stage + held, data, n);
         data += n;
         len -= n;
-        if (held == PAGE || f->pos >= size) {
-            if (fill_write(f, f->tail, held))
-                goto refused;
-            held = 0;
-        }
-    }
-    if ((n = f->pos >= size ? len : len / PAGE * PAGE) && !held) {
-        if (fill_write(f, data, n))
+        f->pos += (off_t)n;
+        if (f->pos >= request_end(f) || f->pos - f->written == (off_t)STAGE)
+            upto = f->pos;                      /* whole pages: written is page-aligned */
+        else
+            upto = stage_wanted(f);
+        if (stage_flush(f, upto))
             goto refused;
-        data += n;
-        len -= n;
     }
-    memcpy(f->tail + held, data, len);          /* less than a page */
     return f->s->running ? 0 : HTTP_SINK_CLOSE;
 refused:
     f->pos = f->written;        /* what is not written is not had: a resume starts there */
@@ -221,9 +284,14 @@ static struct fill *fill_new(stream *s, struct vfetch *vf, size_t first, size_t 
     if (!f)
         return NULL;
     *f = (struct fill){ .s = s, .vf = vf, .pos = (off_t)first * G, .written = (off_t)first * G,
-                        .claimed = first, .stop = end };
+                        .claimed = first, .stop = end, .stage = aligned_alloc(PAGE, STAGE) };
+    if (!f->stage) {
+        free(f);
+        return NULL;
+    }
     if (background) {
         if (!(f->mine = calloc(bitmap_bytes(video_granules(vf->v)), 1))) {
+            free(f->stage);
             free(f);
             return NULL;
         }
@@ -337,6 +405,11 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
         if (failures < FETCH_ATTEMPTS)
             stream_backoff(s, 0.2 * (1 << (2 * failures)));    /* 0.2, 0.8 s */
     }
+    /* What came and is still staged is kept, in whole pages (the rest is
+     * fetched again), unless it is of a version the server no longer has. */
+    if (rc != -ESTALE && !f->error)
+        stage_flush(f, f->pos >= expected ? expected
+                                          : f->written + (f->pos - f->written) / PAGE * PAGE);
     whole = f->whole;
     pthread_mutex_lock(&s->lock);
     fill_release(f, first, end);
@@ -349,6 +422,7 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
     pthread_cond_broadcast(&s->arrived);
     pthread_mutex_unlock(&s->lock);
     free(f->mine);
+    free(f->stage);
     free(f);
     return rc;
 }

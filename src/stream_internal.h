@@ -23,6 +23,9 @@
 #define BG_AHEAD (256u << 10)       /* a background fetch claims this far past what it wrote */
 #define BG_SKIP_PRESENT (1u << 20)  /* it reads over a cached run this short (cheaper than a
                                      * new request), and ends at a longer one */
+#define STAGE (256u << 10)          /* a fill writes the cache file in runs this long (see
+                                     * struct fill); no longer than BG_AHEAD */
+#define RESERVE_STEP (4 << 20)      /* a fill allocates its file's blocks this far ahead */
 #define BG_PAUSE_SECS 2.0           /* longest one pause for a waiting reader (the stall
                                      * limit of the connection is 10 s) */
 
@@ -32,6 +35,8 @@
 struct vfetch {
     struct video *v;
     unsigned char *busy;            /* bitmap: granules being fetched */
+    unsigned char *wanted;          /* bitmap: granules a reader waits for (set by it,
+                                     * cleared as they are written) */
     struct readahead ra;
     int fetching;                   /* range requests in flight */
     bool ranges_ignored;            /* the server answers Range with the whole file */
@@ -76,17 +81,21 @@ struct stream {
     void *on_complete_arg;
 };
 
-/* Where one range request has got to. Bytes go to the cache file in whole
- * pages straight from curl's buffer; only a page's worth is held back when
- * a piece ends mid-page (partial-page writes made the kernel zero and lock
- * far more than it copied). */
+/* Where one range request has got to. Bytes are staged and go to the cache
+ * file STAGE at a time, in whole pages: ext4 pays per call and per folio,
+ * and the 4-128 KiB pieces curl hands over (each split at a page) cost the
+ * daemon about three times the CPU of 256 KiB writes. A reader waiting for
+ * a granule the stage holds has it written at once (stage_wanted); so do
+ * the end of the request and the end of the file. */
 #define PAGE 4096
+_Static_assert(STAGE % G == 0 && STAGE <= BG_AHEAD, "a stage is whole granules within the claims");
 struct fill {
     stream *s;
     struct vfetch *vf;
     off_t pos;                      /* next byte expected */
-    off_t written;                  /* bytes before this are in the file */
-    char tail[PAGE];                /* bytes written..pos, less than a page */
+    off_t written;                  /* bytes before this are in the file (page-aligned) */
+    off_t reserved;                 /* blocks are allocated up to here (reserve_ahead) */
+    char *stage;                    /* STAGE bytes: written..pos, not yet in the file */
     bool whole;                     /* the server ignored Range: taking the whole file */
     int error;
     /* A background fetch asks for a long run but claims granules only as

@@ -569,6 +569,12 @@ static bool room_left(video_cache *c, size_t len, bool fresh)
     return avail >= floor && len <= avail - floor;
 }
 
+void video_reserve(struct video *v, off_t at, off_t len)
+{
+    if (len > 0 && at >= 0 && at < v->size)
+        (void)fallocate(v->fd, FALLOC_FL_KEEP_SIZE, at, len < v->size - at ? len : v->size - at);
+}
+
 int video_write(struct video *v, const char *data, size_t len, off_t at)
 {
     int rc = 0;

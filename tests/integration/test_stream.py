@@ -154,6 +154,24 @@ def test_a_background_download_brings_the_videos_end_beside_it(tmp_path, start_s
     assert sim.stats()["content_requests"] == 3, "the end was read from what came"
 
 
+def test_a_reader_has_its_granule_before_the_rest_of_a_long_request_comes(start_sim,
+                                                                         start_mount):
+    """Bytes go to the cache in runs of 256 KiB, but a reader waiting for a
+    granule among them has it as soon as it came, not once the run is full:
+    over a trickling link, the first read of a video returns long before its
+    read-ahead (the same request) has arrived."""
+    sim = start_sim("--queue-ms", "0", "--run-ms", "0")
+    mount, video = mount_with_imported_video(sim, start_mount, os.path.getsize(FIXTURE))
+    sim.control(content_bps=64_000)             # each body: 256 KiB in 4 s
+    before = sim.stats()["bytes_served"]
+    with open(video, "rb", buffering=0) as f, open(FIXTURE, "rb") as g:
+        assert os.pread(f.fileno(), 4096, 0) == g.read(4096)
+    served = sim.stats()["bytes_served"] - before
+    # The read's granule (32 KiB) and as much of the video's end, fetched
+    # beside it: far from the 256 KiB the first run holds.
+    assert served < 160_000, f"the first read waited for {served} bytes"
+
+
 def test_a_seek_fetches_its_next_read_and_that_reads_read_ahead_in_one_request(
         tmp_path, start_sim, start_mount):
     """After a seek, the reader's second read and the read-ahead it starts go

@@ -1,0 +1,2 @@
+build-old/obj/hup.o: src/hup.c include/hup.h
+include/hup.h:

@@ -1,0 +1,2 @@
+build-old/obj/names.o: src/names.c include/names.h
+include/names.h:

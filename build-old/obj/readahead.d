@@ -1,0 +1,2 @@
+build-old/obj/readahead.o: src/readahead.c include/readahead.h
+include/readahead.h:

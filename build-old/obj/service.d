@@ -1,0 +1,2 @@
+build-old/obj/service.o: src/service.c include/service.h
+include/service.h:

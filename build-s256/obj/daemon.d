@@ -1,0 +1,2 @@
+build-s256/obj/daemon.o: src/daemon.c include/daemon.h
+include/daemon.h:

@@ -1,0 +1,2 @@
+build-s256/obj/hup.o: src/hup.c include/hup.h
+include/hup.h:

@@ -1,0 +1,2 @@
+build-s256/obj/secret.o: src/secret.c include/secret.h
+include/secret.h:

@@ -1,0 +1,2 @@
+build-s256/obj/service.o: src/service.c include/service.h
+include/service.h:

@@ -1,0 +1,2 @@
+build-s256/obj/status.o: src/status.c include/status.h
+include/status.h:

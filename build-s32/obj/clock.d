@@ -1,0 +1,2 @@
+build-s32/obj/clock.o: src/clock.c include/clock.h
+include/clock.h:

@@ -1,0 +1,2 @@
+build-s32/obj/hup.o: src/hup.c include/hup.h
+include/hup.h:

@@ -1,0 +1,2 @@
+build-s32/obj/status.o: src/status.c include/status.h
+include/status.h:
