@@ -485,7 +485,8 @@ def bench_body(label, body, link, rtt, peers, args, mount_opts):
                 with start(files_url) as p:
                     peer_seek[name] = (ffmpeg_seek(p.file, middle, args.peer_cap),
                                        ffmpeg_seek(p.file, middle, args.peer_cap))
-            table.add(f"ffmpeg -ss {middle} cold s", cold_seek, "local", local_seek,
+            table.add(f"ffmpeg -ss {middle} cold s", cold_seek,
+                      "local+6 RTT" if rtt else "local", local_seek + 6 * rtt,
                       {k: v[0] for k, v in peer_seek.items()}, False)
             table.add(f"ffmpeg -ss {middle} warm s", warm_seek, "local", local_seek,
                       {k: v[1] for k, v in peer_seek.items()}, False)
