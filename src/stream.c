@@ -217,6 +217,7 @@ static void schedule(stream *s, struct vfetch *vf, size_t first, size_t end, boo
 static void *fetcher_main(void *arg)
 {
     stream *s = arg;
+    char *stage = stream_stage_new();
 
     pthread_mutex_lock(&s->lock);
     while (s->running) {
@@ -229,7 +230,7 @@ static void *fetcher_main(void *arg)
         }
         j->vf->fetching++;
         pthread_mutex_unlock(&s->lock);
-        stream_fetch_range(s, j->vf, j->first, j->end, false);
+        stream_fetch_range(s, j->vf, j->first, j->end, false, stage);
         pthread_mutex_lock(&s->lock);
         j->vf->fetching--;
         pthread_cond_broadcast(&s->work);       /* its next job may go now */
@@ -239,6 +240,7 @@ static void *fetcher_main(void *arg)
         pthread_mutex_lock(&s->lock);
     }
     pthread_mutex_unlock(&s->lock);
+    free(stage);
     return NULL;
 }
 
@@ -496,7 +498,7 @@ void stream_want(const char *id, void *stream_arg)
 
 /* Fetches the rest of one video in order: one background fetch per
  * missing run (fetch_range), skipping what readers are fetching. */
-static void download(stream *s, const char *id)
+static void download(stream *s, const char *id, char *stage)
 {
     bool complete = false, announce, requeue = false;
     off_t size;
@@ -535,7 +537,7 @@ static void download(stream *s, const char *id)
             end = n;
         }
         pthread_mutex_unlock(&s->lock);
-        int rc = stream_fetch_range(s, vf, g, end, !ignored);
+        int rc = stream_fetch_range(s, vf, g, end, !ignored, stage);
         if (rc == -ESTALE) {
             /* Another version at the server: this video is dropped; the
              * new one is downloaded afresh. */
@@ -568,6 +570,7 @@ static void download(stream *s, const char *id)
 static void *downloader_main(void *arg)
 {
     stream *s = arg;
+    char *stage = stream_stage_new();
 
     pthread_mutex_lock(&s->lock);
     while (s->running) {
@@ -577,11 +580,12 @@ static void *downloader_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&s->lock);
-        download(s, id);
+        download(s, id, stage);
         free(id);
         pthread_mutex_lock(&s->lock);
     }
     pthread_mutex_unlock(&s->lock);
+    free(stage);
     return NULL;
 }
 

@@ -276,22 +276,22 @@ void stream_backoff(stream *s, double seconds)
 
 /* A fill for granules [first, end) of vf; a background one claims its
  * first granules (the caller claims a foreground one's). */
-static struct fill *fill_new(stream *s, struct vfetch *vf, size_t first, size_t end,
-                             bool background)
+char *stream_stage_new(void)
 {
-    struct fill *f = malloc(sizeof *f);
+    return aligned_alloc(PAGE, STAGE);
+}
+
+static struct fill *fill_new(stream *s, struct vfetch *vf, size_t first, size_t end,
+                             bool background, char *stage)
+{
+    struct fill *f = stage ? malloc(sizeof *f) : NULL;
 
     if (!f)
         return NULL;
     *f = (struct fill){ .s = s, .vf = vf, .pos = (off_t)first * G, .written = (off_t)first * G,
-                        .claimed = first, .stop = end, .stage = aligned_alloc(PAGE, STAGE) };
-    if (!f->stage) {
-        free(f);
-        return NULL;
-    }
+                        .claimed = first, .stop = end, .stage = stage };
     if (background) {
         if (!(f->mine = calloc(bitmap_bytes(video_granules(vf->v)), 1))) {
-            free(f->stage);
             free(f);
             return NULL;
         }
@@ -318,11 +318,12 @@ static void fill_release(struct fill *f, size_t first, size_t end)
  * takes the granules the caller marked busy; a background one claims them
  * as it goes (struct fill) and may end early, at a long cached run. Busy
  * is cleared at the end; a failure is recorded for the waiting readers. */
-int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, bool background)
+int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, bool background,
+                       char *stage)
 {
     const char *id = video_id(vf->v);
     off_t expected = video_size(vf->v);
-    struct fill *f = fill_new(s, vf, first, end, background);
+    struct fill *f = fill_new(s, vf, first, end, background, stage);
     bool refreshed = false, fresh = false, whole = false;
     int rc = f ? 0 : -ENOMEM;
 
@@ -422,7 +423,6 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
     pthread_cond_broadcast(&s->arrived);
     pthread_mutex_unlock(&s->lock);
     free(f->mine);
-    free(f->stage);
     free(f);
     return rc;
 }

@@ -95,7 +95,8 @@ struct fill {
     off_t pos;                      /* next byte expected */
     off_t written;                  /* bytes before this are in the file (page-aligned) */
     off_t reserved;                 /* blocks are allocated up to here (reserve_ahead) */
-    char *stage;                    /* STAGE bytes: written..pos, not yet in the file */
+    char *stage;                    /* the thread's STAGE bytes: written..pos, not yet in
+                                     * the file */
     bool whole;                     /* the server ignored Range: taking the whole file */
     int error;
     /* A background fetch asks for a long run but claims granules only as
@@ -109,13 +110,20 @@ struct fill {
 
 
 /* Fetches granules [first, end) of vf with one range request and writes
- * them into the cache: a foreground fetch (the caller claimed the
+ * them into the cache, staged in `stage` (the calling thread's,
+ * stream_stage_new): a foreground fetch (the caller claimed the
  * granules) or the background download's (it claims them as it goes, and
  * pauses while a reader waits). Lock not held. 0 or -errno (-ESTALE: the
  * video is of a version the server no longer has, or was dropped; its
  * readers get -EIO); the readers waiting on those granules are woken
  * either way. */
-int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, bool background);
+int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, bool background,
+                       char *stage);
+
+/* A fetching thread's stage for stream_fetch_range: STAGE bytes, page-aligned,
+ * kept for the thread's life (per fill, freed chunks would stay in each
+ * thread's malloc arena). NULL if out of memory. */
+char *stream_stage_new(void);
 
 /* Sleeps up to `seconds` unless the stream is stopping. Never on a FUSE
  * thread: only fetchers and the downloader back off. Lock not held. */
