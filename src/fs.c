@@ -603,8 +603,16 @@ static void reply_xattr(fuse_req_t req, int rc, const char *buf, size_t size)
 
 static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-    char *path = nodes_path(fsx.nodes, ino), *buf = size ? malloc(size) : NULL;
-    int rc = !path ? -ENOENT : size && !buf ? -ENOMEM : tree_getxattr(path, name, buf, size);
+    char *path, *buf;
+    int rc;
+
+    if (strncmp(name, "user.", 5)) {            /* ls -l's ACLs and labels: not looked up */
+        fuse_reply_err(req, ENOTSUP);
+        return;
+    }
+    path = nodes_path(fsx.nodes, ino);
+    buf = size ? malloc(size) : NULL;
+    rc = !path ? -ENOENT : size && !buf ? -ENOMEM : tree_getxattr(path, name, buf, size);
 
     reply_xattr(req, rc, buf, size);
     free(buf);

@@ -674,7 +674,8 @@ static int on_stream_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
     (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
     if (atomic_load(&s->h->aborted))
         return 1;
-    if (s->started && !s->draining && !s->sink_stopped && clock_mono() - s->body_at > HTTP_TICK_SECS)
+    if (s->body_at > 0 && !s->draining && !s->sink_stopped &&    /* bytes reached the sink */
+        clock_mono() - s->body_at > HTTP_TICK_SECS)
         s->sink(s->at, NULL, 0, s->arg);
     return 0;
 }

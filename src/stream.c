@@ -217,7 +217,7 @@ static void schedule(stream *s, struct vfetch *vf, size_t first, size_t end, boo
 static void *fetcher_main(void *arg)
 {
     stream *s = arg;
-    char *stage = stream_stage_new();
+    char *stage = NULL;             /* allocated at the first job (retried if it failed) */
 
     pthread_mutex_lock(&s->lock);
     while (s->running) {
@@ -230,6 +230,8 @@ static void *fetcher_main(void *arg)
         }
         j->vf->fetching++;
         pthread_mutex_unlock(&s->lock);
+        if (!stage && !(stage = stream_stage_new()))
+            log_error("fetch: out of memory for a stage; this fetch fails");
         stream_fetch_range(s, j->vf, j->first, j->end, false, stage);
         pthread_mutex_lock(&s->lock);
         j->vf->fetching--;
@@ -275,8 +277,17 @@ static bool read_ahead(stream *s, struct vfetch *vf, off_t off, size_t size)
             p.with_read = true;
         }
     }
-    if (to > (size_t)(p.from / G))
-        schedule(s, vf, (size_t)(p.from / G), to, p.with_read);
+    if (to > (size_t)(p.from / G)) {
+        /* The urgent part is what a reader waits for and a chunk after it;
+         * the rest of a long window stays read-ahead, behind other readers. */
+        size_t from = (size_t)(p.from / G), urgent = p.with_read ? from + CHUNK / G : from;
+        if (urgent > to)
+            urgent = to;
+        if (urgent > from)
+            schedule(s, vf, from, urgent, true);
+        if (to > urgent)
+            schedule(s, vf, urgent, to, false);
+    }
     if (p.tail_from < total)
         schedule(s, vf, (size_t)(p.tail_from / G), tail_end, false);
     return p.long_run;
@@ -570,7 +581,7 @@ static void download(stream *s, const char *id, char *stage)
 static void *downloader_main(void *arg)
 {
     stream *s = arg;
-    char *stage = stream_stage_new();
+    char *stage = NULL;             /* allocated at the first download (retried if it failed) */
 
     pthread_mutex_lock(&s->lock);
     while (s->running) {
@@ -580,6 +591,8 @@ static void *downloader_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&s->lock);
+        if (!stage && !(stage = stream_stage_new()))
+            log_error("download %s: out of memory for a stage; it fails", id);
         download(s, id, stage);
         free(id);
         pthread_mutex_lock(&s->lock);

@@ -83,11 +83,22 @@ static void claim_ahead(struct fill *f)
     }
 }
 
+/* The end of what the request asks for: before granule f->stop, or the
+ * end of the file. */
+static off_t request_end(const struct fill *f)
+{
+    off_t last = fill_last(f);
+
+    return f->whole || last < 0 ? video_size(f->vf->v) : last + 1;
+}
+
 /* Allocates the file's blocks ahead of the bytes, RESERVE_STEP at a time
- * up to the end of the request (never beyond what it asks for). */
+ * up to the end of the request (never beyond what it asks for). A
+ * background fill that ends early leaves at most RESERVE_STEP allocated
+ * past its bytes. */
 static void reserve_ahead(struct fill *f, off_t at, off_t end)
 {
-    off_t last = fill_last(f), limit = last < 0 ? video_size(f->vf->v) : last + 1, to;
+    off_t limit = request_end(f), to;
 
     if (end <= f->reserved)
         return;
@@ -133,7 +144,8 @@ static int fill_write(struct fill *f, const char *data, size_t len)
     pthread_mutex_lock(&f->s->lock);
     f->written = end;                           /* read_ahead looks at it */
     for (size_t g = first; g < done; g++)
-        clear_bit(f->vf->wanted, g);
+        if (owns(f, g))
+            clear_bit(f->vf->wanted, g);
     if (done > first)
         pthread_cond_broadcast(&f->s->arrived);
     if (f->mine && !f->whole)
@@ -159,15 +171,6 @@ static void background_pause(stream *s)
             ;
     }
     pthread_mutex_unlock(&s->lock);
-}
-
-/* The end of what the request asks for: before granule f->stop, or the
- * end of the file. */
-static off_t request_end(const struct fill *f)
-{
-    off_t last = fill_last(f);
-
-    return f->whole || last < 0 ? video_size(f->vf->v) : last + 1;
 }
 
 /* Where the complete granules among the staged bytes end, if a reader
@@ -203,11 +206,22 @@ static int stage_flush(struct fill *f, off_t upto)
     return 0;
 }
 
+/* Writes the staged whole pages (all of it at the end of the file): what
+ * came is kept when a request ends, broken or not. */
+static void stage_keep(struct fill *f)
+{
+    off_t size = video_size(f->vf->v);
+
+    stage_flush(f, f->pos >= size ? size : f->written + (f->pos - f->written) / PAGE * PAGE);
+}
+
 static int fill_sink(off_t at, const char *data, size_t len, void *arg)
 {
     struct fill *f = arg;
     struct vfetch *vf = f->vf;
 
+    if (f->error)
+        return HTTP_SINK_CLOSE;                 /* a write failed (a tick's, say) */
     if (!data) {                                /* a tick: no bytes for a while */
         if (stage_flush(f, stage_wanted(f)))
             goto refused;
@@ -231,7 +245,7 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
             log_info("read %s: the server ignores Range; taking the whole file in order",
                      video_id(vf->v));
         f->whole = true;
-        f->pos = f->written = 0;                /* what was staged goes */
+        f->pos = f->written = f->reserved = 0;  /* what was staged goes */
     }
     if (f->mine && !f->whole) {
         if (f->pos >= (off_t)f->stop * G) {     /* reached what it must not fetch */
@@ -274,13 +288,13 @@ void stream_backoff(stream *s, double seconds)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* A fill for granules [first, end) of vf; a background one claims its
- * first granules (the caller claims a foreground one's). */
 char *stream_stage_new(void)
 {
     return aligned_alloc(PAGE, STAGE);
 }
 
+/* A fill for granules [first, end) of vf; a background one claims its
+ * first granules (the caller claims a foreground one's). */
 static struct fill *fill_new(stream *s, struct vfetch *vf, size_t first, size_t end,
                              bool background, char *stage)
 {
@@ -373,6 +387,10 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
             video_learn_tag(s->cache, vf->v, got.tag);
             tasks_video_tag_learned(s->tasks, id, expected, got.tag);
         }
+        /* A reader may wait for staged bytes while this backs off or asks for
+         * a fresh URL: they go to the file now, unless of a stale version. */
+        if (rc != -ESTALE && !f->error)
+            stage_keep(f);
         if (f->error == -EAGAIN) {
             rc = 0;
             break;
@@ -406,11 +424,6 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
         if (failures < FETCH_ATTEMPTS)
             stream_backoff(s, 0.2 * (1 << (2 * failures)));    /* 0.2, 0.8 s */
     }
-    /* What came and is still staged is kept, in whole pages (the rest is
-     * fetched again), unless it is of a version the server no longer has. */
-    if (rc != -ESTALE && !f->error)
-        stage_flush(f, f->pos >= expected ? expected
-                                          : f->written + (f->pos - f->written) / PAGE * PAGE);
     whole = f->whole;
     pthread_mutex_lock(&s->lock);
     fill_release(f, first, end);

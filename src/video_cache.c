@@ -571,8 +571,14 @@ static bool room_left(video_cache *c, size_t len, bool fresh)
 
 void video_reserve(struct video *v, off_t at, off_t len)
 {
-    if (len > 0 && at >= 0 && at < v->size)
-        (void)fallocate(v->fd, FALLOC_FL_KEEP_SIZE, at, len < v->size - at ? len : v->size - at);
+    if (len <= 0 || at < 0 || at >= v->size)
+        return;
+    if (len > v->size - at)
+        len = v->size - at;
+    /* Not below the floor: there only the writes themselves may go, and
+     * they check first. */
+    if (room_left(v->cache, (size_t)len, false))
+        (void)fallocate(v->fd, FALLOC_FL_KEEP_SIZE, at, len);
 }
 
 int video_write(struct video *v, const char *data, size_t len, off_t at)

@@ -172,6 +172,27 @@ def test_a_reader_has_its_granule_before_the_rest_of_a_long_request_comes(start_
     assert served < 160_000, f"the first read waited for {served} bytes"
 
 
+def test_a_reader_has_bytes_that_came_while_the_server_has_gone_quiet(tmp_path, start_sim,
+                                                                    start_mount):
+    """The background download holds the video's first 100 kB (not yet
+    written: nobody wanted them) when the server goes quiet for 5 s. A read
+    of those bytes gets them during the pause, not after it."""
+    body = body_file(tmp_path, 4, seed=9)
+    data = open(body, "rb").read()
+    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0")
+    sim.control(pause_at=100_000, pause_ms=5000)
+    mount = start_mount(sim)
+    assert mount.submit("quiet.txt", "a quiet street at night\n").returncode == 0
+    mount.wait_status("quiet", want=("succeeded",), timeout=30)
+    wait_until(lambda: sim.stats()["bodies_paused"] == 1, timeout=10,
+               what="the download to go quiet")
+    video = mount.path("tasks", os.path.basename(os.path.realpath(mount.task_dir("quiet"))),
+                       "video.mp4")
+    with open(video, "rb", buffering=0) as f:
+        assert os.pread(f.fileno(), 4096, 0) == data[:4096]
+    assert sim.stats()["bodies_paused"] == 1, "the read waited for the server"
+
+
 def test_a_seek_fetches_its_next_read_and_that_reads_read_ahead_in_one_request(
         tmp_path, start_sim, start_mount):
     """After a seek, the reader's second read and the read-ahead it starts go

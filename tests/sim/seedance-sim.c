@@ -55,7 +55,9 @@
  * (content bodies trickle at N bytes/s, each on its own), "openai_no_list": bool (GET /v1/videos
  * is a 404, as new-api has no list), "variant_ignored": bool (content ignores ?variant=, as
  * new-api's proxy does), "list_broken": bool (list answers HTML, as some gateways
- * do), "cut_after": N (content bodies break after N bytes), "video_version": N and
+ * do), "cut_after": N (content bodies break after N bytes), "pause_at": N and "pause_ms": M
+ * (a content body holding byte N of the file goes quiet there for M ms; stats
+ * "bodies_paused"), "video_version": N and
  * "video_extra": M (the file changes at the server: sim-video.h), "queue_ms",
  * "run_ms": the clock of tasks created from then on}.
  */
@@ -120,6 +122,7 @@ static struct {
     long create_delay_ms;       /* the task exists, the reply waits (a lost answer) */
     long create_429;            /* the next N creates get 429 + Retry-After: 1 */
     long cut_after;             /* content bodies stop after N bytes (0 = never) */
+    long pause_at, pause_ms;    /* bodies holding byte pause_at go quiet there for pause_ms */
     long api_429;               /* the next N API calls of any kind get 429 */
     long retry_after;           /* the Retry-After of every 429, seconds (default 1) */
     long content_bps;           /* content bodies trickle at N bytes/s each (0 = off) */
@@ -799,10 +802,14 @@ static bool parse_range(const char *h, size_t size, size_t *from, size_t *to)
     return true;
 }
 
-static struct MHD_Response *body_response(const char *data, size_t len)
+/* The response for bytes [from, from + len) of a file at `data`. */
+static struct MHD_Response *body_response(const char *data, size_t from, size_t len)
 {
-    return link_body(data, len, sim.cut_after > 0 ? (size_t)sim.cut_after : 0,
-                     (double)sim.content_bps);
+    size_t pause = sim.pause_at > (long)from && (size_t)sim.pause_at < from + len
+                       ? (size_t)sim.pause_at - from : 0;
+
+    return link_body(data + from, len, sim.cut_after > 0 ? (size_t)sim.cut_after : 0,
+                     (double)sim.content_bps, pause, sim.pause_ms / 1000.0);
 }
 
 static enum MHD_Result serve_version(struct MHD_Connection *c, const char *data, size_t size,
@@ -844,13 +851,13 @@ static enum MHD_Result serve_version(struct MHD_Connection *c, const char *data,
             MHD_destroy_response(r);
             return ret;
         }
-        r = body_response(data + from, to - from + 1);
+        r = body_response(data, from, to - from + 1);
         snprintf(header, sizeof header, "bytes %zu-%zu/%zu", from, to, size);
         MHD_add_response_header(r, "Content-Range", header);
     } else {
         from = 0;
         to = size - 1;
-        r = body_response(data, size);
+        r = body_response(data, 0, size);
     }
     MHD_add_response_header(r, "Content-Type", type);
     if (v) {
@@ -999,6 +1006,7 @@ static enum MHD_Result stats(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "list_held", sim.list_held);
     cJSON_AddNumberToObject(o, "auth_leaks", (double)sim.auth_leaks);
     cJSON_AddNumberToObject(o, "bytes_served", (double)link_bytes_sent());
+    cJSON_AddNumberToObject(o, "bodies_paused", link_paused());
     cJSON_AddNumberToObject(o, "tasks", sim.ntasks);
     cJSON_AddNumberToObject(o, "video_size", (double)video_current()->len);
     cJSON_AddNumberToObject(o, "asset_creates", (double)sim.asset_creates);
@@ -1087,6 +1095,10 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *data, size_
         sim.create_429 = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "cut_after")) && cJSON_IsNumber(v))
         sim.cut_after = (long)v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "pause_at")) && cJSON_IsNumber(v))
+        sim.pause_at = (long)v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(body, "pause_ms")) && cJSON_IsNumber(v))
+        sim.pause_ms = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "api_429")) && cJSON_IsNumber(v))
         sim.api_429 = (long)v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "retry_after")) && cJSON_IsNumber(v))

@@ -17,6 +17,7 @@ static struct {
     double rate;                    /* bytes per second, 0 = unpaced */
     double free_at;                 /* when the link finishes what it was given */
     long long sent;
+    int paused;                     /* bodies in their pause */
     pthread_mutex_t lock;
 } link_state = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -85,6 +86,8 @@ struct body {
     size_t len, cut;                /* cut = len: never breaks */
     bool paced;
     double trickle;                 /* bytes per second of this body alone, 0 = off */
+    size_t pause_at;                /* goes quiet once this much is out (0 = never) */
+    double pause_secs;
 };
 
 static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
@@ -101,6 +104,14 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
         n = max;
     if (n > b->cut - pos)
         n = b->cut - pos;
+    if (b->pause_at && pos == b->pause_at) {
+        b->pause_at = 0;
+        __atomic_fetch_add(&link_state.paused, 1, __ATOMIC_RELAXED);
+        sleep_until(now_mono() + b->pause_secs);
+        __atomic_fetch_sub(&link_state.paused, 1, __ATOMIC_RELAXED);
+    }
+    if (b->pause_at && n > b->pause_at - pos)
+        n = b->pause_at - pos;
     if (b->trickle > 0) {
         if (n > 256)
             n = 256;
@@ -113,15 +124,22 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-struct MHD_Response *link_body(const char *data, size_t len, size_t cut, double trickle)
+struct MHD_Response *link_body(const char *data, size_t len, size_t cut, double trickle,
+                               size_t pause_at, double pause_secs)
 {
     bool cuts = cut > 0 && cut < len, paced = link_state.rate > 0;
     struct body *b = malloc(sizeof *b);
 
     if (!b)
         return NULL;
-    *b = (struct body){data, len, cuts ? cut : len, paced, trickle};
+    *b = (struct body){data, len, cuts ? cut : len, paced, trickle,
+                       pause_at < len ? pause_at : 0, pause_secs};
     return MHD_create_response_from_callback(len, paced ? PACE_CHUNK : CHUNK, read_body, b, free);
+}
+
+int link_paused(void)
+{
+    return __atomic_load_n(&link_state.paused, __ATOMIC_RELAXED);
 }
 
 long long link_bytes_sent(void)

@@ -27,10 +27,15 @@ bool link_parse_rate(const char *s, double *rate);
 void link_delay(void);
 
 /* A response for `len` bytes at `data` (which outlives it), broken after
- * `cut` bytes when 0 < cut < len, paced when a rate is set, and trickled
- * at `trickle` bytes a second when > 0 (this response alone: a slow or
- * stalling server, not a shared link). */
-struct MHD_Response *link_body(const char *data, size_t len, size_t cut, double trickle);
+ * `cut` bytes when 0 < cut < len, paced when a rate is set, trickled at
+ * `trickle` bytes a second when > 0 (this response alone: a slow or
+ * stalling server, not a shared link), and quiet for `pause_secs` once
+ * `pause_at` bytes are out when 0 < pause_at < len. */
+struct MHD_Response *link_body(const char *data, size_t len, size_t cut, double trickle,
+                               size_t pause_at, double pause_secs);
+
+/* Bodies quiet in a pause right now. */
+int link_paused(void);
 
 /* Body bytes handed to the network so far (not the sizes promised: a client
  * that hangs up early is not charged for the rest). */

@@ -1,0 +1,2 @@
+build-new/obj/clock.o: src/clock.c include/clock.h
+include/clock.h:

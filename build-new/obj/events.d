@@ -1,0 +1,3 @@
+build-new/obj/events.o: src/events.c include/events.h include/status.h
+include/events.h:
+include/status.h:

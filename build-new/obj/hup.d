@@ -1,0 +1,2 @@
+build-new/obj/hup.o: src/hup.c include/hup.h
+include/hup.h:

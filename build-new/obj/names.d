@@ -1,0 +1,2 @@
+build-new/obj/names.o: src/names.c include/names.h
+include/names.h:

@@ -1,0 +1,2 @@
+build-new/obj/readahead.o: src/readahead.c include/readahead.h
+include/readahead.h:

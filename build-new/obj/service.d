@@ -1,0 +1,2 @@
+build-new/obj/service.o: src/service.c include/service.h
+include/service.h:

@@ -1,0 +1,15 @@
+build-new/obj/tasks_poller.o: src/tasks_poller.c src/tasks_internal.h \
+ include/id_queue.h include/strmap.h include/tasks.h include/api.h \
+ include/config.h include/http.h include/status.h include/store.h \
+ include/clock.h include/log.h
+src/tasks_internal.h:
+include/id_queue.h:
+include/strmap.h:
+include/tasks.h:
+include/api.h:
+include/config.h:
+include/http.h:
+include/status.h:
+include/store.h:
+include/clock.h:
+include/log.h:

@@ -1,0 +1,14 @@
+build-new/obj/tasks_sizer.o: src/tasks_sizer.c src/tasks_internal.h \
+ include/id_queue.h include/strmap.h include/tasks.h include/api.h \
+ include/config.h include/http.h include/status.h include/store.h \
+ include/log.h
+src/tasks_internal.h:
+include/id_queue.h:
+include/strmap.h:
+include/tasks.h:
+include/api.h:
+include/config.h:
+include/http.h:
+include/status.h:
+include/store.h:
+include/log.h:

@@ -1,0 +1,21 @@
+build-new/obj/tree_xattr.o: src/tree_xattr.c src/tree_internal.h \
+ include/names.h include/tree.h include/assets.h include/api.h \
+ include/config.h include/http.h include/status.h include/profile.h \
+ include/store.h include/inbox.h include/outbox.h include/tasks.h \
+ include/task_body.h include/report.h include/stream.h
+src/tree_internal.h:
+include/names.h:
+include/tree.h:
+include/assets.h:
+include/api.h:
+include/config.h:
+include/http.h:
+include/status.h:
+include/profile.h:
+include/store.h:
+include/inbox.h:
+include/outbox.h:
+include/tasks.h:
+include/task_body.h:
+include/report.h:
+include/stream.h:
