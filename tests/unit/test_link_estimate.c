@@ -25,11 +25,11 @@ int main(void)
     link_note_rate(&l, 4e6, 4e6 / link_rate);
     link_note_rate(&l, 4e6, 1.0);                                  /* a slower one: best counts */
     w = link_background_window(&l);
-    CHECK(w > bdp && w <= 2 * bdp);
+    CHECK(w > 2 * bdp && w <= 4 * bdp);             /* a window of about half: 1-2 BDP */
 
-    /* Starting from the minimum window, a transfer limited by its own
-     * window (rate = window / rtt) makes the window grow until the link is
-     * the limit, and then it stays about one BDP. */
+    /* Starting from the minimum buffer, a transfer limited by its own
+     * window (half the buffer: rate = buffer / 2 / rtt) makes the buffer grow
+     * until the link is the limit, and then its window stays 1-2 BDP. */
     link_rate = 100e6;                                  /* 800 Mbit/s: BDP 2 MB */
     bdp = link_rate * rtt;
     l = (struct link_estimate){ .rtt = rtt };
@@ -37,11 +37,11 @@ int main(void)
     w = link_background_window(&l);
     CHECK(w == LINK_WINDOW_MIN && w < bdp);
     for (int i = 0; i < 20; i++) {
-        double got = w / rtt < link_rate ? w / rtt : link_rate;
+        double got = w / 2 / rtt < link_rate ? w / 2 / rtt : link_rate;
         link_note_rate(&l, got, 1.0);
         w = link_background_window(&l);
     }
-    CHECK(w >= bdp && w <= 2 * bdp);
+    CHECK(w >= 2 * bdp && w <= 4 * bdp);
 
     /* Bounds: loopback (tiny rtt) gets the minimum, a fat long link the maximum. */
     l = (struct link_estimate){ .rtt = 50e-6, .rate = 2e9 };

@@ -1,2 +1,0 @@
-build-new/obj/status.o: src/status.c include/status.h
-include/status.h:
