@@ -67,6 +67,11 @@ int tree_statfs(struct statvfs *sv);
  * getxattr -ENODATA for an attribute the file does not have. */
 int tree_listxattr(const char *path, char *buf, size_t size);
 int tree_getxattr(const char *path, const char *name, char *buf, size_t size);
+
+/* Whether attributes named `name` can exist here at all (the user.
+ * namespace): getxattr of any other name is -ENOTSUP on every file, which
+ * ls -l and libacl remember instead of asking for each entry. */
+bool tree_xattr_supported(const char *name);
 int tree_readdir(const char *path, tree_add_fn add, void *arg);
 int tree_readlink(const char *path, char *buf, size_t size);
 

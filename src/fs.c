@@ -606,7 +606,7 @@ static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
     char *path, *buf;
     int rc;
 
-    if (strncmp(name, "user.", 5)) {            /* ls -l's ACLs and labels: not looked up */
+    if (!tree_xattr_supported(name)) {          /* ls -l's ACLs and labels: not looked up */
         fuse_reply_err(req, ENOTSUP);
         return;
     }

@@ -169,17 +169,22 @@ int tree_listxattr(const char *path, char *buf, size_t size)
     return (int)need;
 }
 
+/* ls -l asks for the SELinux label and ACLs of every entry: one FUSE round
+ * trip each, 30,000 for tasks/ of 10,000. "Not supported" (not "no such
+ * attribute") for namespaces other than user.: ls and libacl then stop
+ * asking for the rest of the device. */
+bool tree_xattr_supported(const char *name)
+{
+    return !strncmp(name, "user.", 5);
+}
+
 int tree_getxattr(const char *path, const char *name, char *buf, size_t size)
 {
     struct attrs a;
     size_t len;
     int rc;
 
-    /* ls -l asks for the SELinux label and ACLs of every entry: one FUSE
-     * round trip each, 30,000 for tasks/ of 10,000. "Not supported" (not
-     * "no such attribute") for namespaces other than user.: ls and
-     * libacl then stop asking for the rest of the device. */
-    if (strncmp(name, "user.", 5))
+    if (!tree_xattr_supported(name))
         return -ENOTSUP;
     if (strncmp(name, PREFIX, strlen(PREFIX)))
         return -ENODATA;

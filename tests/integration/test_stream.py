@@ -30,6 +30,21 @@ def imported_body(tmp_path, start_sim, start_mount, mib, *sim_args):
     return sim, mount, video, data
 
 
+def own_task_video(tmp_path, start_sim, start_mount, mib, seed, name, **control):
+    """A random MIB-MiB body at a simulator (set up with `control` first) and
+    a task of the mount that has just succeeded, its video downloading in
+    the background: (sim, mount, video path, the bytes)."""
+    body = body_file(tmp_path, mib, seed=seed)
+    data = open(body, "rb").read()
+    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0")
+    sim.control(**control)
+    mount = start_mount(sim)
+    assert mount.submit(name + ".txt", f"{name}: a street at night\n").returncode == 0
+    mount.wait_status(name, want=("succeeded",), timeout=30)
+    task_id = os.path.basename(os.path.realpath(mount.task_dir(name)))
+    return sim, mount, mount.path("tasks", task_id, "video.mp4"), data
+
+
 def mount_with_imported_video(sim, start_mount, size):
     """A task made by "another client" before the mount (so nothing fetches
     its video before the test does): the mount and its video.mp4 path."""
@@ -137,18 +152,12 @@ def test_a_background_download_brings_the_videos_end_beside_it(tmp_path, start_s
     """A player or probe opening a moov-at-end video the moment it succeeds
     reads its end second: that comes beside the download, which would reach
     it last, before anyone reads."""
-    body = body_file(tmp_path, 16, seed=7)
-    data = open(body, "rb").read()
-    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0")
-    sim.control(content_bps=400_000)            # the download takes ~40 s, the end ~0.2 s
-    mount = start_mount(sim)
-    assert mount.submit("dusk.txt", "dusk over a harbour\n").returncode == 0
-    mount.wait_status("dusk", want=("succeeded",), timeout=30)
+    # content_bps: the download takes ~40 s, the end ~0.2 s.
+    sim, mount, video, data = own_task_video(tmp_path, start_sim, start_mount, 16, 7, "dusk",
+                                             content_bps=400_000)
     # Three requests: the video's size, the download, and its end.
     wait_until(lambda: sim.stats()["content_requests"] == 3, timeout=10,
                what="the download and its end, unread")
-    video = mount.path("tasks", os.path.basename(os.path.realpath(mount.task_dir("dusk"))),
-                       "video.mp4")
     with open(video, "rb", buffering=0) as f:
         assert os.pread(f.fileno(), 65536, len(data) - 65536) == data[-65536:]
     assert sim.stats()["content_requests"] == 3, "the end was read from what came"
@@ -177,17 +186,10 @@ def test_a_reader_has_bytes_that_came_while_the_server_has_gone_quiet(tmp_path, 
     """The background download holds the video's first 100 kB (not yet
     written: nobody wanted them) when the server goes quiet for 5 s. A read
     of those bytes gets them during the pause, not after it."""
-    body = body_file(tmp_path, 4, seed=9)
-    data = open(body, "rb").read()
-    sim = start_sim("--video", body, "--queue-ms", "0", "--run-ms", "0")
-    sim.control(pause_at=100_000, pause_ms=5000)
-    mount = start_mount(sim)
-    assert mount.submit("quiet.txt", "a quiet street at night\n").returncode == 0
-    mount.wait_status("quiet", want=("succeeded",), timeout=30)
+    sim, mount, video, data = own_task_video(tmp_path, start_sim, start_mount, 4, 9, "quiet",
+                                             pause_at=100_000, pause_ms=5000)
     wait_until(lambda: sim.stats()["bodies_paused"] == 1, timeout=10,
                what="the download to go quiet")
-    video = mount.path("tasks", os.path.basename(os.path.realpath(mount.task_dir("quiet"))),
-                       "video.mp4")
     with open(video, "rb", buffering=0) as f:
         assert os.pread(f.fileno(), 4096, 0) == data[:4096]
     assert sim.stats()["bodies_paused"] == 1, "the read waited for the server"

@@ -1,2 +1,0 @@
-build-old/obj/clock.o: src/clock.c include/clock.h
-include/clock.h:

@@ -1,2 +1,0 @@
-build-old/obj/daemon.o: src/daemon.c include/daemon.h
-include/daemon.h:

@@ -1,3 +1,0 @@
-build-old/obj/events.o: src/events.c include/events.h include/status.h
-include/events.h:
-include/status.h:

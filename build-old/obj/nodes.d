@@ -1,3 +1,0 @@
-build-old/obj/nodes.o: src/nodes.c include/nodes.h include/strmap.h
-include/nodes.h:
-include/strmap.h:

@@ -1,2 +1,0 @@
-build-old/obj/readahead.o: src/readahead.c include/readahead.h
-include/readahead.h:

@@ -1,2 +1,0 @@
-build-old/obj/secret.o: src/secret.c include/secret.h
-include/secret.h:

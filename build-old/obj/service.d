@@ -1,2 +1,0 @@
-build-old/obj/service.o: src/service.c include/service.h
-include/service.h:

@@ -1,2 +1,0 @@
-build-old/obj/status.o: src/status.c include/status.h
-include/status.h:

@@ -1,3 +1,0 @@
-build-old/obj/store.o: src/store.c include/store.h include/log.h
-include/store.h:
-include/log.h:

@@ -1,3 +1,0 @@
-build-old/obj/text.o: src/text.c include/text.h include/names.h
-include/text.h:
-include/names.h:

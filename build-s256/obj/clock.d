@@ -1,2 +1,0 @@
-build-s256/obj/clock.o: src/clock.c include/clock.h
-include/clock.h:

@@ -1,2 +1,0 @@
-build-s256/obj/hup.o: src/hup.c include/hup.h
-include/hup.h:

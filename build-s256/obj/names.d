@@ -1,2 +1,0 @@
-build-s256/obj/names.o: src/names.c include/names.h
-include/names.h:

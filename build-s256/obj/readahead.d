@@ -1,2 +1,0 @@
-build-s256/obj/readahead.o: src/readahead.c include/readahead.h
-include/readahead.h:

@@ -1,2 +1,0 @@
-build-s256/obj/secret.o: src/secret.c include/secret.h
-include/secret.h:

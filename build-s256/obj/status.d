@@ -1,2 +1,0 @@
-build-s256/obj/status.o: src/status.c include/status.h
-include/status.h:

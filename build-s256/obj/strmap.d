@@ -1,2 +1,0 @@
-build-s256/obj/strmap.o: src/strmap.c include/strmap.h
-include/strmap.h:

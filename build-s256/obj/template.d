@@ -1,4 +1,0 @@
-build-s256/obj/template.o: src/template.c include/template.h \
- include/text.h
-include/template.h:
-include/text.h:

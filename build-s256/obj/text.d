@@ -1,3 +1,0 @@
-build-s256/obj/text.o: src/text.c include/text.h include/names.h
-include/text.h:
-include/names.h:

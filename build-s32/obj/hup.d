@@ -1,2 +1,0 @@
-build-s32/obj/hup.o: src/hup.c include/hup.h
-include/hup.h:

@@ -1,3 +1,0 @@
-build-s32/obj/log.o: src/log.c include/log.h include/secret.h
-include/log.h:
-include/secret.h:

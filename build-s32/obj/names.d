@@ -1,2 +1,0 @@
-build-s32/obj/names.o: src/names.c include/names.h
-include/names.h:

@@ -1,2 +1,0 @@
-build-s32/obj/service.o: src/service.c include/service.h
-include/service.h:

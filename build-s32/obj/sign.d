@@ -1,3 +1,0 @@
-build-s32/obj/sign.o: src/sign.c include/sign.h include/text.h
-include/sign.h:
-include/text.h:

@@ -1,3 +1,0 @@
-build-s32/obj/store.o: src/store.c include/store.h include/log.h
-include/store.h:
-include/log.h:
