@@ -80,6 +80,19 @@ void stream_forget(const char *id, void *stream_arg);
 ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off,
                     const atomic_bool *cancel);
 
+/* Where stream_read_to hands a read's bytes: `n` of them (0 at end of
+ * file) at `off` of the cache file `fd`, valid only during the call (the
+ * video is held: not evicted, those bytes final). No lock held. Returns the
+ * byte count delivered or -errno. */
+typedef ssize_t (*stream_deliver_fn)(void *arg, int fd, off_t off, size_t n);
+
+/* stream_read without the copy: once the bytes are on disk, `deliver`
+ * gets them as a range of the cache file (the FUSE glue splices them to
+ * the kernel) and its result is returned. On an error (those of
+ * stream_read) `deliver` is not called. */
+ssize_t stream_read_to(stream *s, const char *id, size_t size, off_t off,
+                       const atomic_bool *cancel, stream_deliver_fn deliver, void *arg);
+
 /* Puts the task's whole video at `dest` (replaced), mode 0444 and
  * durable: a reflink of the complete cache file where the file system
  * can, else (`link_ok`) a hard link to it, else a copy read through

@@ -88,6 +88,13 @@ size_t tree_wait_answer(const char *id, bool by_name, char *buf, size_t size);
  * called (`cancel` may be NULL). */
 int tree_read(const char *path, char *buf, size_t size, off_t off, const atomic_bool *cancel);
 
+/* tree_read of a video.mp4 with its bytes handed to `deliver` as a range
+ * of the cache file instead of copied (stream_read_to: the FUSE glue
+ * splices them to the kernel). -ENOTSUP for any other file: use tree_read. */
+typedef ssize_t (*tree_deliver_fn)(void *arg, int fd, off_t off, size_t n);
+int tree_read_video(const char *path, size_t size, off_t off, const atomic_bool *cancel,
+                    tree_deliver_fn deliver, void *arg);
+
 /* Wakes every read waiting for video bytes so it looks at its cancel flag
  * (from a FUSE interrupt callback: takes only the stream's lock). */
 void tree_wake_readers(void);

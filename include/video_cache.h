@@ -124,9 +124,10 @@ size_t video_first_missing(video_cache *c, struct video *v, size_t from, size_t 
 size_t video_first_present(video_cache *c, struct video *v, size_t from, size_t end);
 bool video_complete(video_cache *c, struct video *v);
 
-/* Reads cached bytes (which the caller saw present). Counts as a read for
- * eviction. Byte count or -EIO. */
-ssize_t video_read(video_cache *c, struct video *v, char *buf, size_t size, off_t off);
+/* The cache file to read bytes the caller saw present from (pread,
+ * splice): open, and those bytes final, for as long as `v` is held.
+ * Counts as a read for eviction. */
+int video_read_fd(video_cache *c, struct video *v);
 
 /* Writes bytes at `at` of the cache file, one writer per video at a time:
  * parallel pwrites of one file queue on its inode lock, where the kernel

@@ -103,8 +103,9 @@ static const char usage_text[] =
 "                         answer before returning with the request queued (default 5)\n"
 "  -o max_rps=N           API calls per second, all together (default 10, 0 = no limit)\n"
 "  -o import=0|1          show tasks created elsewhere with this key (default 1)\n"
-"  -o readahead=SIZE      the kernel's read-ahead for this mount (default 1M; the\n"
-"                         kernel's own is 128K); set in /sys/class/bdi, needs root\n"
+"  -o readahead=SIZE      the kernel's read-ahead for this mount (default 1008K, the\n"
+"                         most one spliced reply carries; the kernel's own is\n"
+"                         128K); set in /sys/class/bdi, needs root\n"
 "  -o assets_profile=FILE the asset API profile (JSON); without it assets/ says\n"
 "                         the capability is not launched\n"
 "  -o assets_url=URL      where asset calls go, instead of the profile's base_url\n"
@@ -592,7 +593,7 @@ static int convert_options(struct config *cfg, char **v, char **file_state_dir, 
             cfg->cache_min_free_pct = 0;
         }
     }
-    cfg->readahead = 1u << 20;
+    cfg->readahead = 1008u << 10;   /* READs that fit a pipe (fs.c SPLICE_MAX) */
     if (v[O_READAHEAD] && (config_parse_size(v[O_READAHEAD], &cfg->readahead) ||
                            cfg->readahead > (64u << 20))) {
         fprintf(err, "seedancefs: readahead must be a size up to 64M\n");

@@ -353,12 +353,58 @@ static void on_read_interrupt(fuse_req_t req, void *data)
     tree_wake_readers();
 }
 
+/* The most bytes a reply spliced through one pipe can carry: the pipe
+ * holds the reply's header (a page of its own) beside them, libfuse wants
+ * two pages more, and pipe-max-size is 1 MiB for users without
+ * CAP_SYS_RESOURCE. The mount's read-ahead (1008K) keeps page-cache READs
+ * under it; a larger READ (a 1 MiB read of a video opened with direct I/O)
+ * is copied. */
+#define SPLICE_MAX ((1u << 20) - (16u << 10))
+
+/* A video read's reply, straight from the cache file: libfuse splices the
+ * range into /dev/fuse (FUSE_CAP_SPLICE_WRITE), one copy fewer than a
+ * pread into a buffer (and copies itself where it cannot splice). */
+struct file_reply {
+    fuse_req_t req;
+    bool sent;
+};
+
+static ssize_t reply_from_file(void *arg, int fd, off_t off, size_t n)
+{
+    struct file_reply *r = arg;
+    struct fuse_bufvec data = FUSE_BUFVEC_INIT(n);
+    char *buf = NULL;
+    ssize_t got = (ssize_t)n;
+    int rc;
+
+    if (n > SPLICE_MAX) {
+        if (!(buf = malloc(n)))
+            return -ENOMEM;
+        if ((got = pread(fd, buf, n, off)) < 0) {
+            free(buf);
+            return -EIO;
+        }
+    }
+    data.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+    data.buf[0].fd = fd;
+    data.buf[0].pos = off;
+    fuse_req_interrupt_func(r->req, NULL, NULL);   /* the reply frees req */
+    r->sent = true;             /* either way the request is answered */
+    if (buf)
+        rc = fuse_reply_buf(r->req, buf, (size_t)got);
+    else
+        rc = n ? fuse_reply_data(r->req, &data, 0) : fuse_reply_buf(r->req, NULL, 0);
+    free(buf);
+    return rc ? rc : got;
+}
+
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
     struct handle *h = handle_of(fi);
+    struct file_reply reply = { .req = req };
     atomic_bool interrupted = false;
-    char *buf;
+    char *buf = NULL;
     int n;
 
     (void)ino;
@@ -366,19 +412,23 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fs_read_parked(req, h, size, off, fi->flags);
         return;
     }
-    if (!(buf = malloc(size ? size : 1))) {
-        fuse_reply_err(req, ENOMEM);
-        return;
-    }
     /* Registered before the read can wait; called inline when the read was
      * interrupted already. Unregistering waits for a callback under way. */
     fuse_req_interrupt_func(req, on_read_interrupt, &interrupted);
-    n = tree_read(h->path, buf, size, off, &interrupted);
-    fuse_req_interrupt_func(req, NULL, NULL);
-    if (n < 0)
-        fuse_reply_err(req, -n);
-    else
-        fuse_reply_buf(req, buf, (size_t)n);
+    n = tree_read_video(h->path, size, off, &interrupted, reply_from_file, &reply);
+    if (n == -ENOTSUP) {
+        if (!(buf = malloc(size ? size : 1)))
+            n = -ENOMEM;
+        else
+            n = tree_read(h->path, buf, size, off, &interrupted);
+    }
+    if (!reply.sent) {          /* else reply_from_file answered */
+        fuse_req_interrupt_func(req, NULL, NULL);
+        if (n < 0)
+            fuse_reply_err(req, -n);
+        else
+            fuse_reply_buf(req, buf, (size_t)n);
+    }
     free(buf);
 }
 
@@ -679,6 +729,9 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
      * with EEXIST before anything is truncated. */
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    /* Video bytes go from the cache file to the kernel by splice. */
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+        conn->want |= FUSE_CAP_SPLICE_WRITE;
     fsx.running = true;
     if ((rc = -pthread_create(&fsx.notifier, NULL, fs_notifier_main, NULL)))
         log_startup_error("cannot start the notifier thread: %s", strerror(-rc));

@@ -394,8 +394,8 @@ static int current_video(stream *s, const char *id, off_t *size, struct video **
     return -EIO;
 }
 
-ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off,
-                    const atomic_bool *cancel)
+ssize_t stream_read_to(stream *s, const char *id, size_t size, off_t off,
+                       const atomic_bool *cancel, stream_deliver_fn deliver, void *arg)
 {
     bool want_whole = false;
     off_t total;
@@ -406,13 +406,11 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
 
     if (rc)
         return rc;
-    if (off >= total || size == 0) {
-        video_put(s->cache, v);
-        return 0;
-    }
-    if ((off_t)size > total - off)
+    if (off >= total)
+        size = 0;
+    else if ((off_t)size > total - off)
         size = (size_t)(total - off);
-    if (!video_complete(s->cache, v)) {
+    if (size && !video_complete(s->cache, v)) {
         if (!(vf = video_state(s->cache, v, vfetch_new))) {
             video_put(s->cache, v);
             return -EIO;
@@ -423,11 +421,24 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
                            cancel);
         pthread_mutex_unlock(&s->lock);
     }
-    n = rc ? rc : video_read(s->cache, v, buf, size, off);
+    n = rc ? rc : deliver(arg, video_read_fd(s->cache, v), off, size);
     video_put(s->cache, v);
     if (want_whole)
         stream_want(id, s);     /* a video being watched gets cached whole */
     return n;
+}
+
+static ssize_t copy_out(void *buf, int fd, off_t off, size_t n)
+{
+    ssize_t got = n ? pread(fd, buf, n, off) : 0;
+
+    return got < 0 ? -EIO : got;
+}
+
+ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off,
+                    const atomic_bool *cancel)
+{
+    return stream_read_to(s, id, size, off, cancel, copy_out, buf);
 }
 
 void stream_set_complete_hook(stream *s, tasks_hook_fn fn, void *arg)

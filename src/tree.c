@@ -583,6 +583,21 @@ int tree_read(const char *path, char *buf, size_t size, off_t off, const atomic_
     }
 }
 
+int tree_read_video(const char *path, size_t size, off_t off, const atomic_bool *cancel,
+                    tree_deliver_fn deliver, void *arg)
+{
+    struct tree_node n;
+    int rc;
+
+    if (tree_assets_rel(path))
+        return -ENOTSUP;
+    if ((rc = tree_parse_path(path, &n)))
+        return rc;
+    if (n.kind != NODE_VIDEO)
+        return -ENOTSUP;
+    return (int)stream_read_to(tree_ctx()->stream, n.id, size, off, cancel, deliver, arg);
+}
+
 /* Writes are allowed in requests/ only. */
 static int request_leaf(const char *path, const char **leaf)
 {

@@ -502,15 +502,12 @@ bool video_complete(video_cache *c, struct video *v)
     return complete;
 }
 
-ssize_t video_read(video_cache *c, struct video *v, char *buf, size_t size, off_t off)
+int video_read_fd(video_cache *c, struct video *v)
 {
-    ssize_t n;
-
     pthread_mutex_lock(&c->lock);
     v->last_read = time(NULL);
     pthread_mutex_unlock(&c->lock);
-    n = pread(v->fd, buf, size, off);
-    return n < 0 ? -EIO : n;
+    return v->fd;
 }
 
 void video_cache_set_floor(video_cache *c, size_t bytes, unsigned pct, size_t cap)

@@ -82,6 +82,25 @@ def test_random_reads_fetch_only_the_granules_they_touch(tmp_path, start_sim, st
     assert fetched <= 16 * 64 * 4096, f"{fetched} bytes fetched for 256 KiB read"
 
 
+def test_reads_of_any_size_and_place_return_the_videos_bytes(tmp_path, start_sim, start_mount):
+    # Replies from 8 KiB to 1008 KiB are spliced from the cache file, others
+    # copied; one over the end is short. Cold (direct I/O: READs as the
+    # reader asks, up to 1 MiB) and from the cache through the page cache.
+    sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 4)
+    size = len(data)
+    reads = [(1, 0), (4095, 1), (8192, 4096), (65537, 12345), (512 << 10, 1 << 20),
+             ((1 << 20) + 3, (2 << 20) - 7), (300000, size - 100000), (4096, size - 1),
+             (8192, size)]
+    with open(video, "rb", buffering=0) as f:
+        for n, off in reads:
+            assert os.pread(f.fileno(), n, off) == data[off:off + n], (n, off)
+        f.seek(0)
+        assert f.read() == data
+    with open(video, "rb", buffering=0) as f:      # all cached now: the page cache
+        for n, off in reversed(reads):
+            assert os.pread(f.fileno(), n, off) == data[off:off + n], (n, off)
+
+
 def test_concurrent_readers_of_one_range_share_its_fetch(tmp_path, start_sim, start_mount):
     sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 16,
                                             "--latency-ms", "200")  # all ask before bytes come
@@ -211,8 +230,8 @@ def test_a_seek_fetches_its_next_read_and_that_reads_read_ahead_in_one_request(
 @pytest.mark.skipif(os.geteuid() != 0, reason="setting a bdi's read_ahead_kb needs root")
 def test_mount_read_ahead_is_raised(start_sim, start_mount):
     sim = start_sim()
-    for option, want in (("readahead=1M", "1024"), ("readahead=256K", "256")):
-        mount = start_mount(sim, option)
+    for option, want in ((None, "1008"), ("readahead=1M", "1024"), ("readahead=256K", "256")):
+        mount = start_mount(sim, *([option] if option else []))
         dev = os.stat(mount.mnt).st_dev
         with open(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb") as f:
             assert f.read().strip() == want
