@@ -1,6 +1,6 @@
 /* mount_tune.h — kernel settings of the mount that libfuse cannot make.
  *
- *   $ cat /sys/class/bdi/0:53/read_ahead_kb        # 1024 under seedancefs
+ *   $ cat /sys/class/bdi/0:53/read_ahead_kb        # 1008 under seedancefs
  *
  * FUSE caps a mount's read-ahead at the kernel default (128 KiB) during
  * INIT; only the bdi's sysfs file raises it. Larger read-ahead means larger

@@ -82,8 +82,8 @@ ssize_t stream_read(stream *s, const char *id, char *buf, size_t size, off_t off
 
 /* Where stream_read_to hands a read's bytes: `n` of them (0 at end of
  * file) at `off` of the cache file `fd`, valid only during the call (the
- * video is held: not evicted, those bytes final). No lock held. Returns the
- * byte count delivered or -errno. */
+ * video is held: not evicted, those bytes final). No lock held. Returns
+ * what stream_read_to is to return: the byte count, or -errno. */
 typedef ssize_t (*stream_deliver_fn)(void *arg, int fd, off_t off, size_t n);
 
 /* stream_read without the copy: once the bytes are on disk, `deliver`

@@ -90,7 +90,8 @@ int tree_read(const char *path, char *buf, size_t size, off_t off, const atomic_
 
 /* tree_read of a video.mp4 with its bytes handed to `deliver` as a range
  * of the cache file instead of copied (stream_read_to: the FUSE glue
- * splices them to the kernel). -ENOTSUP for any other file: use tree_read. */
+ * splices them to the kernel). -ENOTSUP for any other file (use tree_read),
+ * the errors of tree_read for a path that is none. */
 typedef ssize_t (*tree_deliver_fn)(void *arg, int fd, off_t off, size_t n);
 int tree_read_video(const char *path, size_t size, off_t off, const atomic_bool *cancel,
                     tree_deliver_fn deliver, void *arg);

@@ -593,7 +593,7 @@ static int convert_options(struct config *cfg, char **v, char **file_state_dir, 
             cfg->cache_min_free_pct = 0;
         }
     }
-    cfg->readahead = 1008u << 10;   /* READs that fit a pipe (fs.c SPLICE_MAX) */
+    cfg->readahead = 1008u << 10;   /* READs that fit a 1 MiB pipe (fs.c splice_limit) */
     if (v[O_READAHEAD] && (config_parse_size(v[O_READAHEAD], &cfg->readahead) ||
                            cfg->readahead > (64u << 20))) {
         fprintf(err, "seedancefs: readahead must be a size up to 64M\n");

@@ -353,13 +353,28 @@ static void on_read_interrupt(fuse_req_t req, void *data)
     tree_wake_readers();
 }
 
-/* The most bytes a reply spliced through one pipe can carry: the pipe
- * holds the reply's header (a page of its own) beside them, libfuse wants
- * two pages more, and pipe-max-size is 1 MiB for users without
- * CAP_SYS_RESOURCE. The mount's read-ahead (1008K) keeps page-cache READs
- * under it; a larger READ (a 1 MiB read of a video opened with direct I/O)
- * is copied. */
-#define SPLICE_MAX ((1u << 20) - (16u << 10))
+/* The largest read reply libfuse can splice: it wants the bytes, a page
+ * for the header and two more in one pipe. With CAP_SYS_RESOURCE a pipe
+ * grows as needed; without, to pipe-max-size (1 MiB unless raised), so
+ * 1008 KiB, which is why the mount's read-ahead is 1008K. Larger replies
+ * are copied here: libfuse's own fallback for them (an aligned buffer per
+ * reply) measured twice the daemon's CPU of a cold read. */
+static size_t splice_limit(void)
+{
+    int p[2], got;
+    size_t limit = 0;
+
+    if (pipe2(p, O_CLOEXEC))
+        return 0;
+    if (fcntl(p[0], F_SETPIPE_SZ, 2 << 20) >= 0)
+        limit = SIZE_MAX;           /* a MiB READ and its header fit */
+    else if ((got = fcntl(p[0], F_SETPIPE_SZ, 1 << 20)) >= 0 ||
+             (got = fcntl(p[0], F_GETPIPE_SZ)) >= 0)
+        limit = got > (16 << 10) ? (size_t)got - (16u << 10) : 0;
+    close(p[0]);
+    close(p[1]);
+    return limit;
+}
 
 /* A video read's reply, straight from the cache file: libfuse splices the
  * range into /dev/fuse (FUSE_CAP_SPLICE_WRITE), one copy fewer than a
@@ -377,7 +392,7 @@ static ssize_t reply_from_file(void *arg, int fd, off_t off, size_t n)
     ssize_t got = (ssize_t)n;
     int rc;
 
-    if (n > SPLICE_MAX) {
+    if (n > fsx.splice_max) {
         if (!(buf = malloc(n)))
             return -ENOMEM;
         if ((got = pread(fd, buf, n, off)) < 0) {
@@ -416,7 +431,7 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
      * interrupted already. Unregistering waits for a callback under way. */
     fuse_req_interrupt_func(req, on_read_interrupt, &interrupted);
     n = tree_read_video(h->path, size, off, &interrupted, reply_from_file, &reply);
-    if (n == -ENOTSUP) {
+    if (n == -ENOTSUP && !reply.sent) {
         if (!(buf = malloc(size ? size : 1)))
             n = -ENOMEM;
         else
@@ -730,8 +745,10 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
     /* Video bytes go from the cache file to the kernel by splice. */
-    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
         conn->want |= FUSE_CAP_SPLICE_WRITE;
+        fsx.splice_max = splice_limit();
+    }
     fsx.running = true;
     if ((rc = -pthread_create(&fsx.notifier, NULL, fs_notifier_main, NULL)))
         log_startup_error("cannot start the notifier thread: %s", strerror(-rc));

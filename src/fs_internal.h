@@ -54,6 +54,7 @@ struct fs_state {
     struct tracked open;            /* list head of open files and directories */
     char *abs_mountpoint;           /* resolved before mounting, for mount_tune */
     pthread_once_t tuned;
+    size_t splice_max;              /* largest read reply spliced (0: none), set at INIT */
 };
 
 /* The session (one mount per process). */

@@ -83,20 +83,22 @@ def test_random_reads_fetch_only_the_granules_they_touch(tmp_path, start_sim, st
 
 
 def test_reads_of_any_size_and_place_return_the_videos_bytes(tmp_path, start_sim, start_mount):
-    # Replies from 8 KiB to 1008 KiB are spliced from the cache file, others
-    # copied; one over the end is short. Cold (direct I/O: READs as the
-    # reader asks, up to 1 MiB) and from the cache through the page cache.
+    # Replies from 8 KiB to 1008 KiB are spliced from the cache file (without
+    # CAP_SYS_RESOURCE), others copied; one over the end is short. Cold
+    # (direct I/O: READs as the reader asks, up to 1 MiB) and from the cache
+    # through the page cache.
     sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 4)
     size = len(data)
     reads = [(1, 0), (4095, 1), (8192, 4096), (65537, 12345), (512 << 10, 1 << 20),
-             ((1 << 20) + 3, (2 << 20) - 7), (300000, size - 100000), (4096, size - 1),
-             (8192, size)]
+             (1008 << 10, 4097), ((1008 << 10) + 1, 4097), ((1 << 20) + 3, (2 << 20) - 7),
+             (300000, size - 100000), (4096, size - 1), (8192, size)]
     with open(video, "rb", buffering=0) as f:
         for n, off in reads:
             assert os.pread(f.fileno(), n, off) == data[off:off + n], (n, off)
         f.seek(0)
         assert f.read() == data
-    with open(video, "rb", buffering=0) as f:      # all cached now: the page cache
+    assert os.getxattr(video, "user.seedance.cached_bytes") == str(size).encode()
+    with open(video, "rb", buffering=0) as f:      # all cached: through the page cache
         for n, off in reversed(reads):
             assert os.pread(f.fileno(), n, off) == data[off:off + n], (n, off)
 
