@@ -86,7 +86,8 @@ bool video_cache_complete(video_cache *c, const char *id);
 /* ---- one video, used through a counted handle ---- */
 
 /* The video of `id` with a use taken, opened (sparse) if needed; a cached
- * copy of another size is dropped (its users keep it until they let go).
+ * copy of another size is removed, file and map (its users keep it, and
+ * its bytes, in the unlinked file until they let go).
  * A video being evicted or forgotten is waited for, then opened afresh.
  * NULL on an error (logged). video_hold takes one more use; video_put lets
  * one go. */

@@ -315,16 +315,6 @@ off_t video_cache_cached(video_cache *c, const char *id)
     return bytes;
 }
 
-/* Takes `v` out of the map; freed now if unused, else by its last user. Lock held. */
-static void video_drop(video_cache *c, struct video *v)
-{
-    strmap_del(c->videos, v->id);
-    if (v->users)
-        v->orphan = true;
-    else
-        video_free(c, v);
-}
-
 /* Takes `v` out of the cache for good: its file and its stored map go.
  * Called and returns with the lock held, dropped meanwhile; until the file
  * is gone video_get waits for the id (a reader must not open the file
@@ -379,6 +369,16 @@ again:
         pthread_mutex_unlock(&c->lock);
         return v;
     }
+    if (v) {
+        /* Another version: its file goes, so that the new one is another
+         * inode and a user still holding the old video (a read between its
+         * check and its copy, a fill under way) keeps the old bytes,
+         * neither serving the new ones nor writing into them. */
+        log_info("cache %s: size changed from %lld to %lld, starting over", id,
+                 (long long)v->size, (long long)size);
+        video_remove(c, v);
+        goto again;
+    }
     removals = c->removals;
     pthread_mutex_unlock(&c->lock);
     if (!(fresh = video_open(c, id, size, NULL)))
@@ -388,20 +388,15 @@ again:
         video_free(c, fresh);           /* maybe opened a file being deleted */
         goto again;
     }
-    if ((v = strmap_get(c->videos, id)) && v->size == size) {
+    if (strmap_get(c->videos, id)) {
         video_free(c, fresh);           /* another thread opened it first */
-    } else {
-        if (v) {
-            log_info("cache %s: size changed from %lld to %lld, starting over", id,
-                     (long long)v->size, (long long)size);
-            video_drop(c, v);
-        }
-        v = fresh;
-        if (strmap_put(c->videos, v->id, v)) {
-            pthread_mutex_unlock(&c->lock);
-            video_free(c, v);
-            return NULL;
-        }
+        goto again;
+    }
+    v = fresh;
+    if (strmap_put(c->videos, v->id, v)) {
+        pthread_mutex_unlock(&c->lock);
+        video_free(c, v);
+        return NULL;
     }
     v->users++;
     pthread_mutex_unlock(&c->lock);

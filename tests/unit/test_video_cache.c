@@ -99,6 +99,13 @@ int main(void)
     v = video_get(c, "cgt-old", size + 1);
     CHECK(v != NULL && v != held && count_present(v) == 0);
     CHECK(held && count_present(held) == 34 && video_size(held) == size);
+    /* ...with its own bytes: the new version is another file. */
+    char got[G];
+    memset(data, 'y', sizeof data);
+    CHECK(v && video_write(v, data, G, 32 * (off_t)G) == 0);
+    CHECK(held && pread(video_read_fd(c, held), got, G, 32 * (off_t)G) == (ssize_t)G &&
+          got[0] == 'x' && got[G - 1] == 'x');
+    memset(data, 'x', sizeof data);
     CHECK(states_freed == 0);
     video_put(c, held);                   /* frees it (valgrind/ASan check) */
     CHECK(states_freed == 1);
