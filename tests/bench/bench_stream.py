@@ -323,6 +323,9 @@ def create_tasks(sim, n):
     return [create_elsewhere(sim, "bench", timeout=30) for _ in range(n)]
 
 
+TRIALS = 3          # cold ffprobe / ffmpeg -ss: the median of this many fresh videos
+
+
 class Fresh:
     """Task videos seedancefs has never read (imported: created by "another
     client", so no background download touches them before the bench does)."""
@@ -365,7 +368,7 @@ def bench_body(label, body, link, rtt, peers, args, mount_opts):
     size = os.path.getsize(body)
     is_mp4 = body.endswith(".mp4")
     repeat = 1 if link else args.repeat
-    tasks_needed = repeat + 3 + (20 if args.concurrent and is_mp4 else 0)
+    tasks_needed = repeat + 3 + 2 * (TRIALS - 1) + (20 if args.concurrent and is_mp4 else 0)
     proxy = LinkProxyProcess(*link) if link else None
     try:
         sim = Sim(["--video", body, "--queue-ms", "0", "--run-ms", "0",
@@ -490,23 +493,32 @@ def bench_body(label, body, link, rtt, peers, args, mount_opts):
         if is_mp4:
             moov = next((n for kind, _, n in mp4_boxes(body) if kind == "moov"), 0)
             ffprobe(body)
-            t_local = ffprobe(body)                 # local, page cache warm
-            quiesce(sim)
-            before = served()
-            t_ours = ffprobe(fresh.take())
-            fetched = served() - before
-            table.add("ffprobe s (moov at end)", t_ours, "local+4 RTT", t_local + 4 * rtt)
-            table.add("  ffprobe MB fetched", fetched / MB, "1.1x(moov+1MiB)",
+            t_local = statistics.median(ffprobe(body) for _ in range(5))   # page cache warm
+            # Cold probes and seeks: the median over TRIALS never-read videos
+            # (one sample on this VM varies by a round trip or two).
+            probes, fetches = [], []
+            for _ in range(TRIALS):
+                quiesce(sim)
+                before = served()
+                probes.append(ffprobe(fresh.take()))
+                fetches.append(served() - before)
+            table.add("ffprobe s (moov at end)", statistics.median(probes), "local+4 RTT",
+                      t_local + 4 * rtt)
+            table.add("  ffprobe MB fetched", statistics.median(fetches) / MB, "1.1x(moov+1MiB)",
                       1.1 * (moov + (1 << 20)) / MB)
             for name, start in peers.items():
                 with start(files_url) as p:
                     table.rows[-2][4][name] = ffprobe(p.file)
             middle = 30
-            seek_path = fresh.take()
-            cold_seek = ffmpeg_seek(seek_path, middle)
+            seeks = []
+            for _ in range(TRIALS):
+                quiesce(sim)
+                seek_path = fresh.take()
+                seeks.append(ffmpeg_seek(seek_path, middle))
+            cold_seek = statistics.median(seeks)
             warm_seek = ffmpeg_seek(seek_path, middle)
             ffmpeg_seek(body, middle)
-            local_seek = ffmpeg_seek(body, middle)
+            local_seek = statistics.median(ffmpeg_seek(body, middle) for _ in range(5))
             peer_seek = {}
             for name, start in peers.items():
                 with start(files_url) as p:
