@@ -113,6 +113,10 @@ class Flow:
         if now < self.ready_at:
             return self.wake_at(self.ready_at)
         if self.inflight == 0 and self.buf and now - self.last_active > self.rto:
+            # Linux's tcp_cwnd_restart: the threshold first keeps 3/4 of the
+            # window, so the restart grows back by slow start, not one
+            # segment per round trip after an old loss.
+            self.ssthresh = max(self.ssthresh, 0.75 * self.cwnd)
             for _ in range(int((now - self.last_active) / self.rto)):
                 self.cwnd = max(float(INITIAL_WINDOW), self.cwnd / 2)
         while self.buf:
