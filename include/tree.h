@@ -92,9 +92,8 @@ int tree_read(const char *path, char *buf, size_t size, off_t off, const atomic_
  * of the cache file instead of copied (stream_read_to: the FUSE glue
  * splices them to the kernel). -ENOTSUP for any other file (use tree_read),
  * the errors of tree_read for a path that is none. */
-typedef ssize_t (*tree_deliver_fn)(void *arg, int fd, off_t off, size_t n);
 int tree_read_video(const char *path, size_t size, off_t off, const atomic_bool *cancel,
-                    tree_deliver_fn deliver, void *arg);
+                    stream_deliver_fn deliver, void *arg);
 
 /* Wakes every read waiting for video bytes so it looks at its cancel flag
  * (from a FUSE interrupt callback: takes only the stream's lock). */

@@ -359,6 +359,8 @@ static void on_read_interrupt(fuse_req_t req, void *data)
  * 1008 KiB, which is why the mount's read-ahead is 1008K. Larger replies
  * are copied here: libfuse's own fallback for them (an aligned buffer per
  * reply) measured twice the daemon's CPU of a cold read. */
+#define SPLICE_HEADROOM (16u << 10)  /* header page, libfuse's two, an unaligned range's */
+
 static size_t splice_limit(void)
 {
     int p[2], got;
@@ -370,7 +372,7 @@ static size_t splice_limit(void)
         limit = SIZE_MAX;           /* a MiB READ and its header fit */
     else if ((got = fcntl(p[0], F_SETPIPE_SZ, 1 << 20)) >= 0 ||
              (got = fcntl(p[0], F_GETPIPE_SZ)) >= 0)
-        limit = got > (16 << 10) ? (size_t)got - (16u << 10) : 0;
+        limit = (size_t)got > SPLICE_HEADROOM ? (size_t)got - SPLICE_HEADROOM : 0;
     close(p[0]);
     close(p[1]);
     return limit;

@@ -584,7 +584,7 @@ int tree_read(const char *path, char *buf, size_t size, off_t off, const atomic_
 }
 
 int tree_read_video(const char *path, size_t size, off_t off, const atomic_bool *cancel,
-                    tree_deliver_fn deliver, void *arg)
+                    stream_deliver_fn deliver, void *arg)
 {
     struct tree_node n;
     int rc;
