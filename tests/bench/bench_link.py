@@ -100,8 +100,7 @@ def main():
         table.add("  whole file at the link's rate s", ideal, "", float("nan"), None, False)
         best = min(curl, ideal)
 
-        def background_row(task_id, start, held):
-            took = download_done(mount, task_id) - start
+        def background_row(took, held):
             table.add("  background download s", took, "1.1xbest+held", 1.1 * best + held,
                       None, False)
 
@@ -119,12 +118,12 @@ def main():
 
         t, took = trials("probe", ffprobe)
         table.add("ffprobe s (moov at end)", t, "local+4 RTT", local_probe + 4 * rtt, None, False)
-        table.add("  background download s", took, "1.1xbest+held", 1.1 * best + t, None, False)
+        background_row(took, t)
 
         t, took = trials("seek", lambda video: ffmpeg_seek(video, middle))
         table.add(f"ffmpeg -ss {middle} -frames:v 1 s", t, "local+6 RTT", local_seek + 6 * rtt,
                   None, False)
-        table.add("  background download s", took, "1.1xbest+held", 1.1 * best + t, None, False)
+        background_row(took, t)
 
         # random 4 KiB preads
         quiesce(sim)
@@ -134,7 +133,7 @@ def main():
         held = time.monotonic() - start
         table.add("random 4K p50 ms", pct(lat, 0.5) / 1000, "goal", 25.0, None, False)
         table.add("random 4K p99 ms", pct(lat, 0.99) / 1000, "goal", 60.0, None, False)
-        background_row(task_id, start, held)
+        background_row(download_done(mount, task_id) - start, held)
     finally:
         if mount:
             mount.unmount()

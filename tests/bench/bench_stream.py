@@ -496,26 +496,25 @@ def bench_body(label, body, link, rtt, peers, args, mount_opts):
             t_local = statistics.median(ffprobe(body) for _ in range(5))   # page cache warm
             # Cold probes and seeks: the median over TRIALS never-read videos
             # (one sample on this VM varies by a round trip or two).
-            probes, fetches = [], []
-            for _ in range(TRIALS):
-                quiesce(sim)
-                before = served()
-                probes.append(ffprobe(fresh.take()))
-                fetches.append(served() - before)
-            table.add("ffprobe s (moov at end)", statistics.median(probes), "local+4 RTT",
-                      t_local + 4 * rtt)
-            table.add("  ffprobe MB fetched", statistics.median(fetches) / MB, "1.1x(moov+1MiB)",
+            def cold_trials(tool):
+                """Median seconds and bytes fetched, and the last video used."""
+                times, fetches = [], []
+                for _ in range(TRIALS):
+                    quiesce(sim)
+                    path, before = fresh.take(), served()
+                    times.append(tool(path))
+                    fetches.append(served() - before)
+                return statistics.median(times), statistics.median(fetches), path
+
+            t_ours, fetched, _ = cold_trials(ffprobe)
+            table.add("ffprobe s (moov at end)", t_ours, "local+4 RTT", t_local + 4 * rtt)
+            table.add("  ffprobe MB fetched", fetched / MB, "1.1x(moov+1MiB)",
                       1.1 * (moov + (1 << 20)) / MB)
             for name, start in peers.items():
                 with start(files_url) as p:
                     table.rows[-2][4][name] = ffprobe(p.file)
             middle = 30
-            seeks = []
-            for _ in range(TRIALS):
-                quiesce(sim)
-                seek_path = fresh.take()
-                seeks.append(ffmpeg_seek(seek_path, middle))
-            cold_seek = statistics.median(seeks)
+            cold_seek, _, seek_path = cold_trials(lambda path: ffmpeg_seek(path, middle))
             warm_seek = ffmpeg_seek(seek_path, middle)
             ffmpeg_seek(body, middle)
             local_seek = statistics.median(ffmpeg_seek(body, middle) for _ in range(5))
