@@ -9,9 +9,13 @@
  * readahead requests arrive out of order on several FUSE threads); any other
  * read starts a new reader in the least recently used cursor. A reader's
  * window is twice what it has read in a row, at least READAHEAD_FIRST, at
- * most READAHEAD_MAX; a reader that did not start at byte 0 gets no window
- * until its second read (random access fetches only what it touches). The
- * window is topped up in batches of at least half a window.
+ * most READAHEAD_MAX. A reader that starts elsewhere than byte 0 with a read
+ * of READAHEAD_SEEK_MIN up to READAHEAD_FIRST is a player's seek (ffmpeg and
+ * mpv read 32 KiB and more at the new place, then on): its first window
+ * rides in the read's request, saving the round trip of a second request.
+ * Any other reader that starts elsewhere gets no window until its second
+ * read (random access fetches only what it touches). The window is topped up
+ * in batches of at least half a window.
  */
 #ifndef SEEDANCEFS_READAHEAD_H
 #define SEEDANCEFS_READAHEAD_H
@@ -25,6 +29,7 @@
 #define READAHEAD_MAX (32u << 20)       /* window of a long sequential reader */
 #define READAHEAD_TAIL (64u << 10)      /* a read from byte 0 also fetches this much of the
                                          * end, where a moov-at-end MP4 keeps its index */
+#define READAHEAD_SEEK_MIN (32u << 10) /* a read this big at a new place is a seek */
 #define READAHEAD_WHOLE (8u << 20)      /* a reader this far into a run is "long" */
 
 /* One sequential reader, as far as read-ahead can tell. */
@@ -47,7 +52,8 @@ struct readahead_plan {
     off_t from, to;             /* ahead of the reader */
     bool with_read;             /* [from, to) starts at the read: fetch it as one
                                  * urgent request (a reader waits for its start) */
-    off_t tail_from;            /* also fetch [tail_from, size); == size: nothing */
+    off_t tail_from;            /* also fetch [tail_from, size) (a read from byte 0
+                                 * only); == size: nothing */
     bool long_run;              /* the reader is READAHEAD_WHOLE into a run */
 };
 

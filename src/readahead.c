@@ -22,16 +22,17 @@ struct readahead_plan readahead_note(struct readahead *ra, off_t size, off_t off
 {
     struct readahead_cursor *c, *oldest;
     off_t end = off + (off_t)len, target;
-    bool opening = false;           /* a new reader from byte 0 */
+    bool opening = false;           /* a new reader with a window at once */
     struct readahead_plan p = { .tail_from = size };
 
     if (!(c = continued(ra, off, &oldest))) {
-        /* A read from byte 0 is how players and probes start: read a little
-         * ahead at once. */
+        /* A read from byte 0 is how players and probes start, and a read
+         * of a player's buffer elsewhere is how they seek: read a little
+         * ahead at once, in the same request. */
         c = oldest;
+        opening = off == 0 || (len >= READAHEAD_SEEK_MIN && len < READAHEAD_FIRST);
         *c = (struct readahead_cursor){ .start = off, .next = end, .ahead = end,
-                                        .window = off ? 0 : READAHEAD_FIRST };
-        opening = off == 0;
+                                        .window = opening ? READAHEAD_FIRST : 0 };
     } else {
         /* Twice what the run has read: probes that read a few small pieces
          * fetch little, long readers a lot. */
@@ -59,7 +60,7 @@ struct readahead_plan readahead_note(struct readahead *ra, off_t size, off_t off
     }
     /* An opening reader reads the end next when a moov-at-end MP4 keeps its
      * index there: fetch it now, one round trip instead of two. */
-    if (opening && size > (off_t)READAHEAD_TAIL)
+    if (opening && off == 0 && size > (off_t)READAHEAD_TAIL)
         p.tail_from = size - (off_t)READAHEAD_TAIL;
     p.long_run = c->next - c->start >= (off_t)READAHEAD_WHOLE;
     return p;

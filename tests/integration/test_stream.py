@@ -216,17 +216,26 @@ def test_a_reader_has_bytes_that_came_while_the_server_has_gone_quiet(tmp_path, 
     assert sim.stats()["bodies_paused"] == 1, "the read waited for the server"
 
 
-def test_a_seek_fetches_its_next_read_and_that_reads_read_ahead_in_one_request(
-        tmp_path, start_sim, start_mount):
-    """After a seek, the reader's second read and the read-ahead it starts go
-    as one request: as two, the read-ahead could take the warm connection."""
+def test_a_seek_fetches_its_read_and_read_ahead_in_one_request(tmp_path, start_sim,
+                                                               start_mount):
+    """A player's seek (a 32 KiB read at a new place, then on, as ffmpeg
+    reads) costs one request: its read and 256 KiB of read-ahead together,
+    so the reads after it wait for no second round trip."""
     sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 16)
-    at = 8 << 20
+    at = (8 << 20) + 10_000
     before = sim.stats()
+    cached = lambda: int(os.getxattr(video, "user.seedance.cached_bytes"))  # noqa: E731
     with open(video, "rb", buffering=0) as f:
-        for off in (at, at + 32768):
-            assert os.pread(f.fileno(), 32768, off) == data[off:off + 32768]
-    assert fetched_since(sim, before)[1] == 2, "the seek, then read and read-ahead together"
+        for off, n in ((at, 32768), (at + 32768, 83_044)):
+            assert os.pread(f.fileno(), n, off) == data[off:off + n]
+        assert fetched_since(sim, before)[1] == 1, "the seek's read and read-ahead together"
+        # The granules from the seek's to 256 KiB past its read's end.
+        wait_until(lambda: cached() == 10 * 32768, what="the seek's request")
+        # A small read elsewhere is random access: its granule, no read-ahead.
+        before = sim.stats()
+        off = 12 << 20
+        assert os.pread(f.fileno(), 4096, off) == data[off:off + 4096]
+        assert fetched_since(sim, before) == (32768, 1)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="setting a bdi's read_ahead_kb needs root")

@@ -1,7 +1,7 @@
 /* test_readahead.c — the read-ahead rule: an opening read fetches a first
- * window and the tail, a sequential reader's window doubles up to the
- * maximum and is topped up in half-window batches, random reads fetch
- * nothing ahead, readers are told apart and the least recently used cursor
+ * window and the tail, a seek's read its first window, a sequential
+ * reader's window doubles up to the maximum and is topped up in half-window
+ * batches, random reads fetch nothing ahead, readers are told apart and the least recently used cursor
  * is recycled, and a long run is reported. */
 #include "check.h"
 #include "readahead.h"
@@ -52,6 +52,21 @@ int main(void)
         p = readahead_note(&ra, size, (off_t)((i * 7919) % 1000 + 10) * MIB, 4096);
         CHECK(p.to == p.from && p.tail_from == size && !p.long_run);
     }
+
+    /* A seek: a player's 32 KiB read at a new place gets its first window
+     * in the same request, and no tail; a read smaller (random access) or
+     * as big as that window gets none. */
+    memset(&ra, 0, sizeof ra);
+    p = readahead_note(&ra, size, 100 * MIB + 7, 32 * KIB);
+    CHECK(p.with_read && p.from == 100 * MIB + 7);
+    CHECK(p.to == 100 * MIB + 7 + 32 * KIB + (off_t)READAHEAD_FIRST && p.tail_from == size);
+    p = readahead_note(&ra, size, 100 * MIB + 7 + 32 * KIB, 83 * KIB);  /* its next read */
+    CHECK(p.to == p.from && !p.with_read);                              /* already asked for */
+    memset(&ra, 0, sizeof ra);
+    p = readahead_note(&ra, size, 100 * MIB, 32 * KIB - 1);
+    CHECK(p.to == p.from && !p.with_read);
+    p = readahead_note(&ra, size, 300 * MIB, READAHEAD_FIRST);
+    CHECK(p.to == p.from && !p.with_read);
 
     /* The second read of a run that started mid-file opens a window. */
     memset(&ra, 0, sizeof ra);
