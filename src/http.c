@@ -18,7 +18,6 @@
 #define HTTP_POOL_MAX 16
 #define HTTP_MAX_REPLY (16u << 20)
 #define HTTP_RANGE_ATTEMPTS 3
-#define HTTP_STREAM_BUFFER (128 * 1024)  /* fewer, larger body callbacks */
 #define HTTP_TICK_SECS 0.05              /* a quiet stream's sink hears of it this often */
 #define HTTP_TUNE_SECS 0.1               /* a background transfer samples its rate this often */
 
@@ -320,6 +319,48 @@ static int on_request(void *userp, char *primary_ip, char *local_ip, int primary
     return CURL_PREREQFUNC_OK;
 }
 
+static long rmem_max_value = 212992;   /* the kernel's default */
+
+static void read_rmem_max(void)
+{
+    FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
+    long v;
+
+    if (f) {
+        if (fscanf(f, "%ld", &v) == 1 && v > 0)
+            rmem_max_value = v;
+        fclose(f);
+    }
+}
+
+static long rmem_max(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, read_rmem_max);
+    return rmem_max_value;
+}
+
+/* A connection's receive buffer, set as curl opens its socket (before
+ * connect: the window is then fixed for the connection's life). Without
+ * privilege the kernel caps it at net.core.rmem_max: then the connection
+ * keeps its auto-tuned buffer rather than a window too small to fill the
+ * link. */
+static void set_receive_buffer(curl_socket_t fd, int want)
+{
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) && want <= rmem_max())
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+}
+
+/* A foreground connection's: HTTP_FOREGROUND_BUFFER (http.h). */
+static int on_foreground_socket(void *userp, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)userp;
+    if (purpose == CURLSOCKTYPE_IPCXN)
+        set_receive_buffer(fd, (int)HTTP_FOREGROUND_BUFFER);
+    return CURL_SOCKOPT_OK;
+}
+
 static void set_common(http *h, CURL *c, const char *url, bool auth, struct reply_headers *rh)
 {
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -341,6 +382,7 @@ static void set_common(http *h, CURL *c, const char *url, bool auth, struct repl
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+    curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_foreground_socket);
     if (auth) {
         /* Bearer auth through curl, not a raw header: curl keeps it to the
          * original host when a redirect points elsewhere. */
@@ -519,40 +561,11 @@ static const char *not_the_video(struct stream_state *s, char *why, size_t size)
     return NULL;
 }
 
-static long rmem_max_value = 212992;   /* the kernel's default */
-
-static void read_rmem_max(void)
-{
-    FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
-    long v;
-
-    if (f) {
-        if (fscanf(f, "%ld", &v) == 1 && v > 0)
-            rmem_max_value = v;
-        fclose(f);
-    }
-}
-
-static long rmem_max(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-    pthread_once(&once, read_rmem_max);
-    return rmem_max_value;
-}
-
-/* A background connection's receive buffer, set as curl opens its socket
- * (before connect: the window is then fixed for the connection's life)
- * from the link estimate of that moment. Without privilege the kernel caps
- * it at net.core.rmem_max: then the connection keeps its auto-tuned buffer
- * rather than a window too small to fill the link. */
+/* A background connection's: from the link estimate of that moment. */
 static int on_background_socket(void *userp, curl_socket_t fd, curlsocktype purpose)
 {
-    int want = (int)http_background_window(userp);
-
-    if (purpose == CURLSOCKTYPE_IPCXN &&
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) && want <= rmem_max())
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+    if (purpose == CURLSOCKTYPE_IPCXN)
+        set_receive_buffer(fd, (int)http_background_window(userp));
     return CURL_SOCKOPT_OK;
 }
 
@@ -571,6 +584,22 @@ static void note_rate(http *h, off_t bytes, double seconds)
     pthread_mutex_lock(&h->lock);
     link_note_rate(&h->link, (double)bytes, seconds);
     pthread_mutex_unlock(&h->lock);
+}
+
+/* Debug log: where a range request's time went (a new connection pays a
+ * handshake; a cold window shows as a long gap between first byte and end). */
+static void log_transfer(CURL *c, enum http_priority priority, const char *range,
+                         const struct stream_state *s)
+{
+    curl_off_t first = 0, total = 0;
+    long connects = 0;
+
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &first);
+    curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
+    log_debug("range %s %s: %lld bytes, %s connection, first byte %.1f ms, done %.1f ms",
+              priority == HTTP_FOREGROUND ? "foreground" : "background", range,
+              (long long)s->delivered, connects ? "new" : "reused", first / 1e3, total / 1e3);
 }
 
 /* The first body byte: the round trip it took. */
@@ -721,7 +750,7 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
     else
         snprintf(range, sizeof range, "%lld-%lld", (long long)off, (long long)last);
     curl_easy_setopt(c, CURLOPT_RANGE, range);
-    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, HTTP_STREAM_BUFFER);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)HTTP_PIECE_MAX);  /* one recv per callback */
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_stream_progress);
@@ -731,6 +760,7 @@ static int stream_attempt(http *h, const char *url, bool auth, off_t off, off_t 
         curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, h);
     }
     rc = curl_easy_perform(c);
+    log_transfer(c, priority, range, &st);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
     handle_put(h, c, priority);

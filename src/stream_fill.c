@@ -215,10 +215,31 @@ static void stage_keep(struct fill *f)
     stage_flush(f, f->pos >= size ? size : f->written + (f->pos - f->written) / PAGE * PAGE);
 }
 
+/* Whether the staged bytes should be written with this piece: it ends a
+ * burst (a short piece: the connection had no more for now) of a stream
+ * whose bytes come in bursts (a gap of FILL_BURST_GAP_SECS within the last
+ * FILL_BURST_PIECES pieces: a wide-area link's windows in slow start), so a
+ * reader that comes before the next burst would wait a round trip for bytes
+ * that are here. Pieces that follow each other closely (loopback, a LAN, a
+ * link at full rate) are written in STAGE runs: the next piece is no wait,
+ * and small writes cost. */
+static bool burst_ends(struct fill *f, size_t len)
+{
+    double now = clock_mono();
+
+    if (f->piece_at > 0 && now - f->piece_at > FILL_BURST_GAP_SECS)
+        f->since_gap = 0;
+    else if (f->since_gap < FILL_BURST_PIECES)
+        f->since_gap++;
+    f->piece_at = now;
+    return len < HTTP_PIECE_MAX && f->since_gap < FILL_BURST_PIECES;
+}
+
 static int fill_sink(off_t at, const char *data, size_t len, void *arg)
 {
     struct fill *f = arg;
     struct vfetch *vf = f->vf;
+    bool drained;
 
     if (f->error)
         return HTTP_SINK_CLOSE;                 /* a write failed (a tick's, say) */
@@ -257,6 +278,7 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
             len = (size_t)((off_t)f->stop * G - f->pos);
         background_pause(f->s);
     }
+    drained = burst_ends(f, len);
     while (len) {
         size_t held = (size_t)(f->pos - f->written), n = STAGE - held < len ? STAGE - held : len;
         off_t upto;
@@ -266,6 +288,8 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
         f->pos += (off_t)n;
         if (f->pos >= request_end(f) || f->pos - f->written == (off_t)STAGE)
             upto = f->pos;                      /* whole pages: written is page-aligned */
+        else if (drained && !len)
+            upto = f->written + (f->pos - f->written) / PAGE * PAGE;
         else
             upto = stage_wanted(f);
         if (stage_flush(f, upto))
@@ -303,7 +327,8 @@ static struct fill *fill_new(stream *s, struct vfetch *vf, size_t first, size_t 
     if (!f)
         return NULL;
     *f = (struct fill){ .s = s, .vf = vf, .pos = (off_t)first * G, .written = (off_t)first * G,
-                        .claimed = first, .stop = end, .stage = stage };
+                        .claimed = first, .stop = end, .stage = stage,
+                        .since_gap = FILL_BURST_PIECES };   /* no gap seen yet */
     if (background) {
         if (!(f->mine = calloc(bitmap_bytes(video_granules(vf->v)), 1))) {
             free(f);

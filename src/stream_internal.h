@@ -25,6 +25,8 @@
                                      * new request), and ends at a longer one */
 #define STAGE (256u << 10)          /* a fill writes the cache file in runs this long (see
                                      * struct fill); no longer than BG_AHEAD */
+#define FILL_BURST_GAP_SECS 0.002  /* a gap this long between pieces parts two bursts */
+#define FILL_BURST_PIECES 64        /* a stream is bursty this many pieces after a gap */
 #define RESERVE_STEP (4 << 20)      /* a fill allocates its file's blocks this far ahead */
 #define BG_PAUSE_SECS 2.0           /* longest one pause for a waiting reader (the stall
                                      * limit of the connection is 10 s) */
@@ -106,6 +108,9 @@ struct fill {
     unsigned char *mine;            /* background: granules it claimed; NULL otherwise */
     size_t claimed;                 /* granules before this were looked at */
     size_t stop;                    /* it ends before this granule */
+    double piece_at;                /* clock_mono() of the last piece of bytes, 0 = none yet */
+    int since_gap;                  /* pieces since a gap between two (burst_ends), at most
+                                     * FILL_BURST_PIECES */
 };
 
 

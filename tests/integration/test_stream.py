@@ -238,6 +238,26 @@ def test_a_seek_fetches_its_read_and_read_ahead_in_one_request(tmp_path, start_s
         assert fetched_since(sim, before) == (32768, 1)
 
 
+def test_bytes_that_came_are_in_the_cache_before_the_rest_of_their_request(
+        tmp_path, start_sim, start_mount):
+    """Bytes that come in bursts (a slow link) are written into the cache as
+    each burst ends, not held until 256 KiB have come: a read arriving
+    between two bursts finds them. The body trickles (256 bytes per 4 ms);
+    a seek asks for 288 KiB at once; the cache must grow granule by granule
+    while that request is still under way."""
+    sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 16)
+    at, run = 8 << 20, 32768 + (256 << 10)
+    sim.control(content_bps=64_000)
+    cached = lambda: int(os.getxattr(video, "user.seedance.cached_bytes"))  # noqa: E731
+    with open(video, "rb", buffering=0) as f:
+        assert os.pread(f.fileno(), 32768, at) == data[at:at + 32768]
+        wait_until(lambda: cached() >= 3 * 32768, timeout=60, what="bytes as they come")
+        assert cached() < run, "the first granules were written while the rest was coming"
+        off = at + 2 * 32768
+        assert os.pread(f.fileno(), 4096, off) == data[off:off + 4096]
+        assert cached() < run, "that read was served by what had come, not the whole request"
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="setting a bdi's read_ahead_kb needs root")
 def test_mount_read_ahead_is_raised(start_sim, start_mount):
     sim = start_sim()
