@@ -90,12 +90,12 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
                        char *buf, struct http_version *got);
 
 /* Receives the bytes of a streamed GET in order, `at` being their offset in
- * the file, at most HTTP_PIECE_MAX at a time: a shorter piece is all the
- * connection had for now (the end of a burst; or the body's first or last
- * piece), so a sink that holds bytes back should write them. Returns 0 to go on, HTTP_SINK_STOP to stop (the rest of a 206
- * is read and dropped, so that its connection can be reused: for short
- * ranges) or HTTP_SINK_CLOSE to stop at once and drop the connection (for
- * long ranges). `data` NULL (len 0) is a tick: no bytes came for a while
+ * the file, at most HTTP_PIECE_MAX at a time (one read of the connection:
+ * over plain HTTP a shorter piece is all it had for now; over TLS a piece
+ * is at most one 16 KiB record). Returns 0 to go on, HTTP_SINK_STOP to stop
+ * (the rest of a 206 is read and dropped, so that its connection can be
+ * reused: for short ranges) or HTTP_SINK_CLOSE to stop at once and drop the
+ * connection (for long ranges). `data` NULL (len 0) is a tick: no bytes came for a while
  * (about once a second while none do); the sink may write what it holds,
  * and its return value is ignored. */
 typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
@@ -103,11 +103,11 @@ typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
 #define HTTP_SINK_STOP 1
 #define HTTP_SINK_CLOSE 2
 
-/* Who waits for a streamed GET. A foreground one (a reader waits) gets a
- * connection whose receive buffer is HTTP_FOREGROUND_BUFFER (same rules as
- * below), so that the window never holds back a reply the stream asked for
- * (at most 4 MiB): auto-tuning starts at about 64 KiB and grows only as it
- * measures the path. A background one (a download nobody
+/* Who waits for a streamed GET. Every foreground connection (API calls
+ * too) has a receive buffer of HTTP_FOREGROUND_BUFFER (the kernel doubles
+ * it for its bookkeeping; set as below), so that the window never holds
+ * back a reply the stream asked for (at most 4 MiB): auto-tuning starts at
+ * about 64 KiB and grows only as it measures the path. A background one (a download nobody
  * waits for) gets connections of their own whose receive buffer is about
  * one bandwidth-delay product of the link as measured when the connection
  * opened (link_estimate.h; as root, or within net.core.rmem_max): the server then keeps little in flight, so a
@@ -115,7 +115,7 @@ typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
  * bottleneck, and a background sink that pauses (blocks) stops the flow
  * within about one round trip. */
 enum http_priority { HTTP_FOREGROUND, HTTP_BACKGROUND };
-#define HTTP_FOREGROUND_BUFFER (8u << 20)
+#define HTTP_FOREGROUND_BUFFER (4u << 20)
 
 /* Streams bytes `off`..`last` of `url` (`last` < 0: to the end) into `sink`
  * (one attempt, no retry; no overall time limit, only the stall limit). A

@@ -29,7 +29,7 @@
 #define READAHEAD_MAX (32u << 20)       /* window of a long sequential reader */
 #define READAHEAD_TAIL (64u << 10)      /* a read from byte 0 also fetches this much of the
                                          * end, where a moov-at-end MP4 keeps its index */
-#define READAHEAD_SEEK_MIN (32u << 10) /* a read this big at a new place is a seek */
+#define READAHEAD_SEEK_MIN (32u << 10)  /* a read this big at a new place is a seek */
 #define READAHEAD_WHOLE (8u << 20)      /* a reader this far into a run is "long" */
 
 /* One sequential reader, as far as read-ahead can tell. */

@@ -258,11 +258,13 @@ static bool read_ahead(stream *s, struct vfetch *vf, off_t off, size_t size)
 
     /* A reader behind a background download: what lies past the download's
      * position is its to bring, in order; read-ahead there would only make
-     * it stop and start over. A reader ahead of it reads ahead as usual. */
-    if (vf->background && !p.with_read) {
+     * it stop and start over. A reader ahead of it reads ahead as usual; a
+     * read that asks for its own bytes with its read-ahead keeps those. */
+    if (vf->background) {
         size_t at = (size_t)(vf->background->written / G);
+        size_t keep = p.with_read ? (size_t)((off + (off_t)size + G - 1) / G) : 0;
         if ((size_t)(p.from / G) < at && to > at)
-            to = at;
+            to = at > keep ? at : keep < to ? keep : to;
         if ((size_t)(p.tail_from / G) < at && tail_end > at)
             tail_end = at;
     }

@@ -215,23 +215,23 @@ static void stage_keep(struct fill *f)
     stage_flush(f, f->pos >= size ? size : f->written + (f->pos - f->written) / PAGE * PAGE);
 }
 
-/* Whether the staged bytes should be written with this piece: it ends a
- * burst (a short piece: the connection had no more for now) of a stream
- * whose bytes come in bursts (a gap of FILL_BURST_GAP_SECS within the last
- * FILL_BURST_PIECES pieces: a wide-area link's windows in slow start), so a
- * reader that comes before the next burst would wait a round trip for bytes
- * that are here. Pieces that follow each other closely (loopback, a LAN, a
- * link at full rate) are written in STAGE runs: the next piece is no wait,
- * and small writes cost. */
-static bool burst_ends(struct fill *f, size_t len)
+/* Whether the staged whole granules should be written with this piece,
+ * which came at `came`: it may end a burst (it is short: over plain HTTP
+ * the connection had no more for now; over TLS every piece is) of a stream
+ * whose bytes come in bursts (a gap of FILL_BURST_GAP_SECS between two
+ * pieces, the sink's own time not counted, within the last
+ * FILL_BURST_PIECES: a wide-area link's windows in slow start, a trickling
+ * server). A reader that comes before the next burst would otherwise wait
+ * a round trip for bytes that are here. Pieces that follow each other
+ * closely (loopback, a LAN, a link at full rate) stay staged in STAGE
+ * runs: there the next piece is no wait, and small writes cost. Writing
+ * whole granules only keeps it to one write per granule at most. */
+static bool burst_ends(struct fill *f, size_t len, double came)
 {
-    double now = clock_mono();
-
-    if (f->piece_at > 0 && now - f->piece_at > FILL_BURST_GAP_SECS)
+    if (f->piece_at > 0 && came - f->piece_at > FILL_BURST_GAP_SECS)
         f->since_gap = 0;
     else if (f->since_gap < FILL_BURST_PIECES)
         f->since_gap++;
-    f->piece_at = now;
     return len < HTTP_PIECE_MAX && f->since_gap < FILL_BURST_PIECES;
 }
 
@@ -239,7 +239,8 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
 {
     struct fill *f = arg;
     struct vfetch *vf = f->vf;
-    bool drained;
+    double came = clock_mono();             /* before a pause: that is not the link's gap */
+    bool burst_end;
 
     if (f->error)
         return HTTP_SINK_CLOSE;                 /* a write failed (a tick's, say) */
@@ -278,7 +279,7 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
             len = (size_t)((off_t)f->stop * G - f->pos);
         background_pause(f->s);
     }
-    drained = burst_ends(f, len);
+    burst_end = burst_ends(f, len, came);
     while (len) {
         size_t held = (size_t)(f->pos - f->written), n = STAGE - held < len ? STAGE - held : len;
         off_t upto;
@@ -288,13 +289,14 @@ static int fill_sink(off_t at, const char *data, size_t len, void *arg)
         f->pos += (off_t)n;
         if (f->pos >= request_end(f) || f->pos - f->written == (off_t)STAGE)
             upto = f->pos;                      /* whole pages: written is page-aligned */
-        else if (drained && !len)
-            upto = f->written + (f->pos - f->written) / PAGE * PAGE;
+        else if (burst_end && !len && f->pos / G * G > f->written)
+            upto = f->pos / G * G;              /* whole granules: what readers wait for */
         else
             upto = stage_wanted(f);
         if (stage_flush(f, upto))
             goto refused;
     }
+    f->piece_at = clock_mono();                 /* its writes are not the link's gap either */
     return f->s->running ? 0 : HTTP_SINK_CLOSE;
 refused:
     f->pos = f->written;        /* what is not written is not had: a resume starts there */
@@ -398,6 +400,7 @@ int stream_fetch_range(stream *s, struct vfetch *vf, size_t first, size_t end, b
             free(url);
             break;                              /* a background fetch that ended early */
         }
+        f->piece_at = 0;                        /* a reconnect is no gap of the link */
         rc = http_get_stream(s->http, url, auth, f->pos, f->whole ? -1 : last, &want,
                              background ? HTTP_BACKGROUND : HTTP_FOREGROUND, fill_sink, f,
                              &got);

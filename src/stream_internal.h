@@ -88,6 +88,7 @@ struct stream {
  * and the 4-128 KiB pieces curl hands over (each split at a page) cost the
  * daemon about three times the CPU of 256 KiB writes. A reader waiting for
  * a granule the stage holds has it written at once (stage_wanted); so do
+ * the whole granules staged when a burst of a slow link ends (burst_ends),
  * the end of the request and the end of the file. */
 #define PAGE 4096
 _Static_assert(STAGE % G == 0 && STAGE <= BG_AHEAD, "a stage is whole granules within the claims");
@@ -108,9 +109,10 @@ struct fill {
     unsigned char *mine;            /* background: granules it claimed; NULL otherwise */
     size_t claimed;                 /* granules before this were looked at */
     size_t stop;                    /* it ends before this granule */
-    double piece_at;                /* clock_mono() of the last piece of bytes, 0 = none yet */
-    int since_gap;                  /* pieces since a gap between two (burst_ends), at most
-                                     * FILL_BURST_PIECES */
+    /* burst_ends' view of how the bytes come; the fill's thread alone. */
+    double piece_at;                /* clock_mono() when the last piece was handled, 0 = none
+                                     * in this attempt */
+    int since_gap;                  /* pieces since a gap, at most FILL_BURST_PIECES */
 };
 
 

@@ -1,8 +1,9 @@
 /* test_readahead.c — the read-ahead rule: an opening read fetches a first
  * window and the tail, a seek's read its first window, a sequential
- * reader's window doubles up to the maximum and is topped up in half-window
- * batches, random reads fetch nothing ahead, readers are told apart and the least recently used cursor
- * is recycled, and a long run is reported. */
+ * reader's window doubles up to the maximum and is topped up in
+ * half-window batches, random reads fetch nothing ahead, readers are told
+ * apart and the least recently used cursor is recycled, and a long run is
+ * reported. */
 #include "check.h"
 #include "readahead.h"
 
@@ -62,6 +63,17 @@ int main(void)
     CHECK(p.to == 100 * MIB + 7 + 32 * KIB + (off_t)READAHEAD_FIRST && p.tail_from == size);
     p = readahead_note(&ra, size, 100 * MIB + 7 + 32 * KIB, 83 * KIB);  /* its next read */
     CHECK(p.to == p.from && !p.with_read);                              /* already asked for */
+    memset(&ra, 0, sizeof ra);                          /* near the end: up to the size */
+    p = readahead_note(&ra, size, size - 40 * KIB, 32 * KIB);
+    CHECK(p.with_read && p.to == size && p.tail_from == size);
+    memset(&ra, 0, sizeof ra);                          /* 128 KiB reads from mid-file */
+    p = readahead_note(&ra, size, 200 * MIB, 128 * KIB);
+    CHECK(p.with_read && p.to == 200 * MIB + 128 * KIB + (off_t)READAHEAD_FIRST);
+    for (at = 200 * MIB + 128 * KIB; at < 204 * MIB; at += 128 * KIB) {
+        p = readahead_note(&ra, size, at, 128 * KIB);
+        CHECK(!p.with_read && (p.to == p.from || p.from >= at + 128 * KIB));
+    }
+    CHECK(ra.cursors[0].window > READAHEAD_FIRST);      /* one run, its window grown */
     memset(&ra, 0, sizeof ra);
     p = readahead_note(&ra, size, 100 * MIB, 32 * KIB - 1);
     CHECK(p.to == p.from && !p.with_read);
