@@ -95,9 +95,9 @@ ssize_t http_get_range(http *h, const char *url, bool auth, off_t off, size_t le
  * is at most one 16 KiB record). Returns 0 to go on, HTTP_SINK_STOP to stop
  * (the rest of a 206 is read and dropped, so that its connection can be
  * reused: for short ranges) or HTTP_SINK_CLOSE to stop at once and drop the
- * connection (for long ranges). `data` NULL (len 0) is a tick: no bytes came for a while
- * (about once a second while none do); the sink may write what it holds,
- * and its return value is ignored. */
+ * connection (for long ranges). `data` NULL (len 0) is a tick: no bytes
+ * came for a while (about once a second while none do); the sink may write
+ * what it holds, and its return value is ignored. */
 typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
 #define HTTP_PIECE_MAX (128u << 10)
 #define HTTP_SINK_STOP 1
@@ -107,10 +107,11 @@ typedef int (*http_sink_fn)(off_t at, const char *data, size_t len, void *arg);
  * too) has a receive buffer of HTTP_FOREGROUND_BUFFER (the kernel doubles
  * it for its bookkeeping; set as below), so that the window never holds
  * back a reply the stream asked for (at most 4 MiB): auto-tuning starts at
- * about 64 KiB and grows only as it measures the path. A background one (a download nobody
- * waits for) gets connections of their own whose receive buffer is about
- * one bandwidth-delay product of the link as measured when the connection
- * opened (link_estimate.h; as root, or within net.core.rmem_max): the server then keeps little in flight, so a
+ * about 64 KiB and grows only as it measures the path. A background one (a
+ * download nobody waits for) gets connections of their own whose receive
+ * buffer is about one bandwidth-delay product of the link as measured when
+ * the connection opened (link_estimate.h; as root, or within
+ * net.core.rmem_max): the server then keeps little in flight, so a
  * foreground reply does not queue behind megabytes of it at the link's
  * bottleneck, and a background sink that pauses (blocks) stops the flow
  * within about one round trip. */

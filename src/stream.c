@@ -263,8 +263,9 @@ static bool read_ahead(stream *s, struct vfetch *vf, off_t off, size_t size)
     if (vf->background) {
         size_t at = (size_t)(vf->background->written / G);
         size_t keep = p.with_read ? (size_t)((off + (off_t)size + G - 1) / G) : 0;
-        if ((size_t)(p.from / G) < at && to > at)
-            to = at > keep ? at : keep < to ? keep : to;
+        size_t stop = keep > at ? keep : at;
+        if ((size_t)(p.from / G) < at && to > stop)
+            to = stop;
         if ((size_t)(p.tail_from / G) < at && tail_end > at)
             tail_end = at;
     }

@@ -14,6 +14,11 @@ import pytest
 from conftest import FIXTURE, WRAPPED, create_elsewhere, wait_until
 
 
+def cached_bytes(video):
+    """The bytes of `video` in the cache, as its xattr says."""
+    return int(os.getxattr(video, "user.seedance.cached_bytes"))
+
+
 def body_file(tmp_path, mib, seed=7):
     path = tmp_path / f"body-{mib}.bin"
     path.write_bytes(random.Random(seed).randbytes(mib << 20))
@@ -97,7 +102,7 @@ def test_reads_of_any_size_and_place_return_the_videos_bytes(tmp_path, start_sim
             assert os.pread(f.fileno(), n, off) == data[off:off + n], (n, off)
         f.seek(0)
         assert f.read() == data
-    assert os.getxattr(video, "user.seedance.cached_bytes") == str(size).encode()
+    assert cached_bytes(video) == size
     with open(video, "rb", buffering=0) as f:      # all cached: through the page cache
         for n, off in reversed(reads):
             assert os.pread(f.fileno(), n, off) == data[off:off + n], (n, off)
@@ -224,13 +229,12 @@ def test_a_seek_fetches_its_read_and_read_ahead_in_one_request(tmp_path, start_s
     sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 16)
     at = (8 << 20) + 10_000
     before = sim.stats()
-    cached = lambda: int(os.getxattr(video, "user.seedance.cached_bytes"))  # noqa: E731
     with open(video, "rb", buffering=0) as f:
         for off, n in ((at, 32768), (at + 32768, 83_044)):
             assert os.pread(f.fileno(), n, off) == data[off:off + n]
         assert fetched_since(sim, before)[1] == 1, "the seek's read and read-ahead together"
         # The granules from the seek's to 256 KiB past its read's end.
-        wait_until(lambda: cached() == 10 * 32768, what="the seek's request")
+        wait_until(lambda: cached_bytes(video) == 10 * 32768, what="the seek's request")
         # A small read elsewhere is random access: its granule, no read-ahead.
         before = sim.stats()
         off = 12 << 20
@@ -248,11 +252,10 @@ def test_bytes_that_came_are_in_the_cache_before_the_rest_of_their_request(
     sim, mount, video, data = imported_body(tmp_path, start_sim, start_mount, 16)
     at, run = 8 << 20, 32768 + (256 << 10)
     sim.control(content_bps=64_000)
-    cached = lambda: int(os.getxattr(video, "user.seedance.cached_bytes"))  # noqa: E731
     with open(video, "rb", buffering=0) as f:
         assert os.pread(f.fileno(), 32768, at) == data[at:at + 32768]
-        wait_until(lambda: cached() >= 3 * 32768, timeout=60, what="bytes as they come")
-        assert cached() < run, "the first granules were written while the rest was coming"
+        wait_until(lambda: cached_bytes(video) >= 3 * 32768, timeout=60, what="bytes as they come")
+        assert cached_bytes(video) < run, "the first granules were written while the rest was coming"
         off = at + 2 * 32768
         assert os.pread(f.fileno(), 4096, off) == data[off:off + 4096]
 
